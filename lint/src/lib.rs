@@ -1,0 +1,273 @@
+//! `lockscope-lint`: finds lock-contention anti-patterns in Rust source without
+//! compiling it (no build scripts, no proc macros: safe on untrusted code).
+//!
+//! Data flows one way: [`discover`] packages and files, load them and skip files that
+//! cannot matter (a byte scan), [`parse`] the rest in parallel with `syn`, build the
+//! package's [`symbols`], run the [`rules`], and [`render`] the findings.
+
+pub mod diagnostic;
+pub mod discover;
+pub mod parse;
+pub mod render;
+pub mod rules;
+pub mod source;
+pub mod symbols;
+
+use aho_corasick::AhoCorasick;
+use diagnostic::Finding;
+use discover::{PackageInput, Scope};
+use parse::ParsedFile;
+use rayon::prelude::*;
+use rules::{PackageContext, Rule};
+use source::{Region, SourceFile};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use symbols::{NameGraph, Symbols};
+
+/// What to lint and how.
+#[derive(Debug, Clone)]
+pub struct LintOptions {
+    pub scope: Scope,
+    /// Only these rules; empty for all.
+    pub rules: Vec<String>,
+}
+
+/// A run that could not be done: bad arguments, a missing path, no workspace (exit 2).
+#[derive(Debug)]
+pub struct RunError(pub String);
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// Counters for `--stats`.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Files found and read.
+    pub files: usize,
+    pub bytes: u64,
+    /// Files that mentioned something a rule needs, and were parsed.
+    pub parsed_files: usize,
+    pub parsed_bytes: u64,
+    /// Reading and byte scans, summed over worker threads.
+    pub scan: Duration,
+    /// Parsing, summed over worker threads.
+    pub parse: Duration,
+    /// Symbol tables and rules, summed over worker threads.
+    pub analysis: Duration,
+    /// Wall-clock time of the whole run.
+    pub total: Duration,
+}
+
+pub struct LintOutcome {
+    /// Sorted by path and position; suppressed findings removed.
+    pub findings: Vec<Finding>,
+    pub stats: Stats,
+}
+
+impl LintOutcome {
+    /// Distinct files with at least one finding.
+    pub fn files_with_findings(&self) -> usize {
+        self.findings.iter().map(|f| f.path()).collect::<HashSet<_>>().len()
+    }
+}
+
+/// Rounds of loading definitions that parsed files need: a chain of package types
+/// spread over more files than this is not followed further.
+const MAX_PARSE_ROUNDS: usize = 6;
+
+/// Stack size of the worker threads: `syn` and the rules recurse over the syntax
+/// tree, and generated code can nest deeply (see [`parse::MAX_NESTING`]).
+const WORKER_STACK: usize = 256 << 20;
+
+pub fn lint(options: &LintOptions) -> Result<LintOutcome, RunError> {
+    let selected = select_rules(&options.rules)?;
+    let started = Instant::now();
+    let discovered = discover::discover(&options.scope).map_err(|e| RunError(e.0))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .stack_size(WORKER_STACK)
+        .build()
+        .map_err(|e| RunError(format!("cannot start worker threads: {e}")))?;
+    let mut outcome = pool.install(|| lint_packages(&selected, discovered.packages));
+    outcome.stats.total = started.elapsed();
+    Ok(outcome)
+}
+
+fn select_rules(names: &[String]) -> Result<Vec<&'static dyn Rule>, RunError> {
+    if names.is_empty() {
+        return Ok(rules::all().to_vec());
+    }
+    names
+        .iter()
+        .map(|name| {
+            rules::by_name(name).ok_or_else(|| {
+                let known: Vec<_> = rules::all().iter().map(|r| r.name()).collect();
+                RunError(format!("unknown rule `{name}`; the rules are: {}", known.join(", ")))
+            })
+        })
+        .collect()
+}
+
+struct Parsed {
+    file: ParsedFile,
+    graph: NameGraph,
+    needed: Vec<String>,
+}
+
+/// Lint packages already discovered (the engine behind [`lint`], also used by the
+/// fixture tests).
+pub fn lint_packages(rules: &[&'static dyn Rule], packages: Vec<PackageInput>) -> LintOutcome {
+    let words: Vec<&str> = rules.iter().flat_map(|r| r.prefilter().iter().copied()).collect();
+    let prefilter = AhoCorasick::new(&words).ok();
+    // `syn` trees are not `Send`: each package is loaded, parsed and checked on one thread.
+    let results: Vec<(Vec<Finding>, Stats)> =
+        packages.into_par_iter().map(|package| lint_package(rules, prefilter.as_ref(), package)).collect();
+    let mut stats = Stats::default();
+    let mut findings = Vec::new();
+    for (package_findings, package_stats) in results {
+        findings.extend(package_findings);
+        stats.files += package_stats.files;
+        stats.bytes += package_stats.bytes;
+        stats.parsed_files += package_stats.parsed_files;
+        stats.parsed_bytes += package_stats.parsed_bytes;
+        stats.scan += package_stats.scan;
+        stats.parse += package_stats.parse;
+        stats.analysis += package_stats.analysis;
+    }
+    findings.retain(|f| !diagnostic::is_suppressed(f));
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    findings.dedup_by(|a, b| a.sort_key() == b.sort_key() && a.message == b.message);
+    LintOutcome { findings, stats }
+}
+
+/// Load a package's files, parse the ones that can matter, and run the rules.
+fn lint_package(
+    rules: &[&'static dyn Rule],
+    prefilter: Option<&AhoCorasick>,
+    package: PackageInput,
+) -> (Vec<Finding>, Stats) {
+    let mut stats = Stats::default();
+    let mut findings = Vec::new();
+    let scan_started = Instant::now();
+    let mut sources = Vec::new();
+    let mut to_parse = Vec::new();
+    for input in package.files {
+        match std::fs::read(&input.path).map(String::from_utf8) {
+            Ok(Ok(text)) => {
+                if prefilter.is_some_and(|p| mentions_word(p, text.as_bytes())) {
+                    to_parse.push(sources.len());
+                }
+                stats.bytes += text.len() as u64;
+                sources.push(Arc::new(SourceFile::new(input.path, input.display, input.module, input.report, text)));
+            }
+            Ok(Err(_)) if input.report => findings.push(unreadable(input, "this file is not valid UTF-8".into())),
+            Err(e) if input.report => findings.push(unreadable(input, format!("cannot read this file: {e}"))),
+            _ => {}
+        }
+    }
+    stats.files = sources.len();
+    stats.scan = scan_started.elapsed();
+
+    // Parse in rounds: first the files a rule looks at, then the files that define the
+    // names those need, until nothing new is needed.
+    let mut parsed: Vec<Option<Parsed>> = sources.iter().map(|_| None).collect();
+    let mut attempted = vec![false; sources.len()];
+    let mut searched = HashSet::new();
+    for _round in 0..MAX_PARSE_ROUNDS {
+        if to_parse.is_empty() {
+            break;
+        }
+        let round = Instant::now();
+        for i in to_parse {
+            attempted[i] = true;
+            stats.parsed_files += 1;
+            stats.parsed_bytes += sources[i].text.len() as u64;
+            match parse_one(rules, &sources[i]) {
+                Ok(p) => parsed[i] = Some(p),
+                Err(finding) if sources[i].report => findings.push(*finding),
+                Err(_) => {}
+            }
+        }
+        stats.parse += round.elapsed();
+        let search = Instant::now();
+        to_parse = files_defining_needed_names(&sources, &parsed, &attempted, &mut searched);
+        stats.scan += search.elapsed();
+    }
+
+    let analysis_started = Instant::now();
+    let files: Vec<ParsedFile> = parsed.into_iter().flatten().map(|p| p.file).collect();
+    if !files.is_empty() {
+        let symbols = Symbols::build(&files, package.lib_name);
+        let cx = PackageContext { symbols: &symbols, files: &files };
+        for rule in rules {
+            rule.check(&cx, &mut findings);
+        }
+    }
+    stats.analysis = analysis_started.elapsed();
+    (findings, stats)
+}
+
+fn unreadable(input: discover::FileInput, why: String) -> Finding {
+    let source = Arc::new(SourceFile::new(input.path, input.display, input.module, true, String::new()));
+    parse::syntax_error(&source, Region::whole_line(1), why)
+}
+
+fn parse_one(rules: &[&'static dyn Rule], source: &Arc<SourceFile>) -> Result<Parsed, Box<Finding>> {
+    let file = parse::parse(source)?;
+    let graph = NameGraph::of(&file.ast);
+    let mut needed = Vec::new();
+    for rule in rules {
+        rule.needed_names(&file.ast, &mut needed);
+    }
+    Ok(Parsed { file, graph, needed })
+}
+
+/// The unparsed files of a package that mention (as a whole word) a name the parsed
+/// files need: names the rules asked for, and what their definitions refer to.
+fn files_defining_needed_names(
+    sources: &[Arc<SourceFile>],
+    parsed: &[Option<Parsed>],
+    attempted: &[bool],
+    searched: &mut HashSet<String>,
+) -> Vec<usize> {
+    let parsed: Vec<&Parsed> = parsed.iter().flatten().collect();
+    let mut needed: HashSet<&str> = parsed.iter().flat_map(|p| p.needed.iter().map(String::as_str)).collect();
+    let mut work: Vec<&str> = needed.iter().copied().collect();
+    while let Some(name) = work.pop() {
+        for p in &parsed {
+            for next in p.graph.edges.get(name).into_iter().flatten() {
+                if needed.insert(next.as_str()) {
+                    work.push(next.as_str());
+                }
+            }
+        }
+    }
+    let new: Vec<String> = needed.into_iter().filter(|n| !searched.contains(*n)).map(str::to_string).collect();
+    if new.is_empty() {
+        return Vec::new();
+    }
+    searched.extend(new.iter().cloned());
+    let Ok(matcher) = AhoCorasick::new(&new) else { return Vec::new() };
+    (0..sources.len()).filter(|&i| !attempted[i] && mentions_word(&matcher, sources[i].text.as_bytes())).collect()
+}
+
+/// Does `bytes` contain one of the matcher's words as a whole identifier
+/// (`Mutex`, but not `CreateMutexW`)?
+fn mentions_word(matcher: &AhoCorasick, bytes: &[u8]) -> bool {
+    let is_ident_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    matcher.find_overlapping_iter(bytes).any(|m| {
+        let before = m.start().checked_sub(1).map(|j| bytes[j]);
+        let after = bytes.get(m.end()).copied();
+        !before.is_some_and(is_ident_byte) && !after.is_some_and(is_ident_byte)
+    })
+}
+
+/// Exit status for a finished run: 1 when anything was found.
+pub fn exit_code(outcome: &LintOutcome) -> i32 {
+    i32::from(!outcome.findings.is_empty())
+}

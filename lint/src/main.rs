@@ -1,0 +1,140 @@
+//! `cargo-lockscope`: argument parsing and exit codes only; the work is in the library.
+
+use clap::{Parser, Subcommand};
+use lockscope_lint::discover::Scope;
+use lockscope_lint::render::{self, Format};
+use lockscope_lint::{rules, LintOptions};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "cargo-lockscope",
+    bin_name = "cargo lockscope",
+    version,
+    about = "Find lock contention before it ships"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Lint the workspace (or the given files and folders) for lock-contention anti-patterns.
+    Lint(LintArgs),
+    /// List the rules with their one-line summaries.
+    Rules,
+    /// Print a rule's full documentation.
+    Explain {
+        /// The rule's name, as `rules` lists it.
+        rule: String,
+    },
+}
+
+#[derive(clap::Args)]
+struct LintArgs {
+    /// Files or folders to lint. Without any, lint every member of the cargo workspace.
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    /// The Cargo.toml of the workspace to lint.
+    #[arg(long, value_name = "FILE")]
+    manifest_path: Option<PathBuf>,
+    /// Run only this rule (repeatable).
+    #[arg(long = "rule", value_name = "NAME")]
+    rules: Vec<String>,
+    /// Print files, bytes, parse and analysis seconds and MB/s to stderr.
+    #[arg(long)]
+    stats: bool,
+}
+
+fn main() -> ExitCode {
+    // `cargo lockscope lint` runs `cargo-lockscope lockscope lint`.
+    let args = std::env::args_os().enumerate().filter(|(i, a)| !(*i == 1 && a == "lockscope")).map(|(_, a)| a);
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match cli.command {
+        Command::Lint(args) => lint(args),
+        Command::Rules => {
+            let rules = rules::all();
+            let width = rules.iter().map(|r| r.name().len()).max().unwrap_or(0);
+            for rule in rules {
+                println!("{:width$}  {}", rule.name(), rule.summary());
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Explain { rule } => match rules::by_name(&rule) {
+            Some(rule) => {
+                println!("{}", rule.doc());
+                ExitCode::SUCCESS
+            }
+            None => {
+                let known: Vec<_> = rules::all().iter().map(|r| r.name()).collect();
+                eprintln!("error: unknown rule `{rule}`; the rules are: {}", known.join(", "));
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+fn lint(args: LintArgs) -> ExitCode {
+    let scope = if args.paths.is_empty() {
+        Scope::Workspace { manifest_path: args.manifest_path }
+    } else {
+        Scope::Paths(args.paths)
+    };
+    let outcome = match lockscope_lint::lint(&LintOptions { scope, rules: args.rules }) {
+        Ok(outcome) => outcome,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let stdout = std::io::stdout();
+    let color = stdout.is_terminal();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for finding in &outcome.findings {
+        let text = match args.format {
+            Format::Human => render::human::render(finding, color) + "\n",
+            Format::Json => render::json::render(finding),
+        };
+        if writeln!(out, "{text}").is_err() {
+            break;
+        }
+    }
+    let _ = out.flush();
+    let stats = &outcome.stats;
+    if args.format == Format::Human {
+        eprintln!(
+            "{} findings in {} files ({} files checked in {:.2} s)",
+            outcome.findings.len(),
+            outcome.files_with_findings(),
+            stats.files,
+            stats.total.as_secs_f64()
+        );
+    }
+    if args.stats {
+        let mb = stats.bytes as f64 / 1e6;
+        eprintln!(
+            "stats: files={} bytes={} parsed_files={} parsed_bytes={} scan_s={:.3} parse_s={:.3} analysis_s={:.3} total_s={:.3} mb_per_s={:.1}",
+            stats.files,
+            stats.bytes,
+            stats.parsed_files,
+            stats.parsed_bytes,
+            stats.scan.as_secs_f64(),
+            stats.parse.as_secs_f64(),
+            stats.analysis.as_secs_f64(),
+            stats.total.as_secs_f64(),
+            mb / stats.total.as_secs_f64().max(1e-9)
+        );
+    }
+    ExitCode::from(lockscope_lint::exit_code(&outcome) as u8)
+}

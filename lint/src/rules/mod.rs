@@ -1,0 +1,53 @@
+//! The rules. Each lives in its own file, whose top doc comment is its user
+//! documentation (`cargo lockscope explain RULE` prints it).
+
+pub mod mutex_read_seek;
+
+use crate::diagnostic::Finding;
+use crate::parse::ParsedFile;
+use crate::symbols::Symbols;
+
+/// Everything a rule may look at for one package.
+pub struct PackageContext<'p, 'a> {
+    pub symbols: &'p Symbols<'a>,
+    pub files: &'a [ParsedFile],
+}
+
+pub trait Rule: Sync {
+    fn name(&self) -> &'static str;
+    /// The rule's documentation in Markdown: what it flags, why it hurts, an example, the fix.
+    fn doc(&self) -> String;
+    /// A file that mentions none of these words cannot hold a finding of this rule,
+    /// so it is not parsed (unless another file needs what it defines).
+    fn prefilter(&self) -> &'static [&'static str];
+    /// Names whose definitions this rule needs to judge `file` (so the engine loads
+    /// the files of the package that define them).
+    fn needed_names(&self, file: &syn::File, out: &mut Vec<String>);
+    fn check(&self, cx: &PackageContext<'_, '_>, out: &mut Vec<Finding>);
+
+    /// The first sentence of the doc.
+    fn summary(&self) -> String {
+        let doc = self.doc();
+        let first = doc.lines().find(|l| !l.trim().is_empty() && !l.starts_with('#')).unwrap_or("");
+        first.trim().to_string()
+    }
+}
+
+/// Every rule, in the order `rules` lists them.
+pub fn all() -> &'static [&'static dyn Rule] {
+    &[&mutex_read_seek::MutexReadSeek]
+}
+
+pub fn by_name(name: &str) -> Option<&'static dyn Rule> {
+    all().iter().copied().find(|r| r.name() == name)
+}
+
+/// The `//!` doc comment at the top of a rule's source file, as Markdown.
+pub fn module_doc(source: &str) -> String {
+    source
+        .lines()
+        .take_while(|l| l.starts_with("//!"))
+        .map(|l| l.strip_prefix("//! ").unwrap_or(l.trim_start_matches("//!")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

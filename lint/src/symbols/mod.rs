@@ -1,0 +1,534 @@
+//! The crate-wide symbol table: built once per package from all of its parsed files,
+//! it answers "what does this path name here?" and (in [`read_seek`]) "is this type
+//! `Read + Seek`, and why?". Rules never re-derive either.
+
+pub mod known;
+pub mod read_seek;
+
+use crate::parse::ParsedFile;
+use crate::source::ModulePath;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use syn::visit::Visit;
+
+pub type DefId = usize;
+
+/// A named item of the package that types can refer to.
+pub struct Def<'a> {
+    pub name: String,
+    pub module: ModulePath,
+    pub file: usize,
+    pub kind: DefKind<'a>,
+}
+
+pub enum DefKind<'a> {
+    Struct(&'a syn::ItemStruct),
+    Enum(&'a syn::ItemEnum),
+    Union(&'a syn::ItemUnion),
+    Alias(&'a syn::ItemType),
+    Trait(&'a syn::ItemTrait),
+}
+
+impl<'a> DefKind<'a> {
+    pub fn generics(&self) -> &'a syn::Generics {
+        match *self {
+            DefKind::Struct(s) => &s.generics,
+            DefKind::Enum(e) => &e.generics,
+            DefKind::Union(u) => &u.generics,
+            DefKind::Alias(a) => &a.generics,
+            DefKind::Trait(t) => &t.generics,
+        }
+    }
+}
+
+/// An `impl` block, with where it was written.
+#[derive(Clone)]
+pub struct ImplRef<'a> {
+    pub item: &'a syn::ItemImpl,
+    pub module: ModulePath,
+    pub file: usize,
+}
+
+#[derive(Default)]
+struct Scope {
+    /// `use a::b::C as D;` gives `D -> [a, b, C]`.
+    uses: HashMap<String, Vec<String>>,
+    globs: Vec<Vec<String>>,
+}
+
+/// What a path names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    Def(DefId),
+    /// A path into another crate, made absolute (`std::fs::File`).
+    External(Vec<String>),
+    Unknown,
+}
+
+pub struct Symbols<'a> {
+    pub files: &'a [ParsedFile],
+    pub defs: Vec<Def<'a>>,
+    by_module: HashMap<(ModulePath, String), DefId>,
+    by_name: HashMap<String, Vec<DefId>>,
+    modules: HashSet<ModulePath>,
+    scopes: HashMap<ModulePath, Scope>,
+    /// Impl blocks by the package type they are for.
+    impls: HashMap<DefId, Vec<ImplRef<'a>>>,
+    /// `impl Trait for X` blocks by the package trait they implement.
+    implementors: HashMap<DefId, Vec<ImplRef<'a>>>,
+    lib_name: Option<String>,
+    resolved: RefCell<HashMap<(ModulePath, Vec<String>), Resolved>>,
+    read_seek_cache: read_seek::Cache,
+}
+
+const MAX_RESOLVE_DEPTH: usize = 12;
+
+impl<'a> Symbols<'a> {
+    pub fn build(files: &'a [ParsedFile], lib_name: Option<String>) -> Self {
+        let mut symbols = Symbols {
+            files,
+            defs: Vec::new(),
+            by_module: HashMap::new(),
+            by_name: HashMap::new(),
+            modules: HashSet::new(),
+            scopes: HashMap::new(),
+            impls: HashMap::new(),
+            implementors: HashMap::new(),
+            lib_name,
+            resolved: RefCell::new(HashMap::new()),
+            read_seek_cache: Default::default(),
+        };
+        let mut pending_impls = Vec::new();
+        for (index, file) in files.iter().enumerate() {
+            let mut collector = Collector {
+                symbols: &mut symbols,
+                file: index,
+                module: vec![file.source.module.clone()],
+                impls: &mut pending_impls,
+            };
+            collector.visit_file(&file.ast);
+        }
+        // Impls are matched to their types once every type is known.
+        for imp in pending_impls {
+            let syn::Type::Path(self_ty) = &*imp.item.self_ty else { continue };
+            if let Resolved::Def(id) = symbols.resolve_path(&imp.module, &self_ty.path) {
+                if let Some((_, trait_path, _)) = &imp.item.trait_ {
+                    if let Resolved::Def(trait_id) = symbols.resolve_path(&imp.module, trait_path) {
+                        if matches!(symbols.defs[trait_id].kind, DefKind::Trait(_)) {
+                            symbols.implementors.entry(trait_id).or_default().push(imp.clone());
+                        }
+                    }
+                }
+                symbols.impls.entry(id).or_default().push(imp);
+            } else if let Some((_, trait_path, _)) = &imp.item.trait_ {
+                // `impl Trait for Box<File>`: the implementor is not a package type.
+                if let Resolved::Def(trait_id) = symbols.resolve_path(&imp.module, trait_path) {
+                    symbols.implementors.entry(trait_id).or_default().push(imp);
+                }
+            }
+        }
+        symbols
+    }
+
+    pub fn def(&self, id: DefId) -> &Def<'a> {
+        &self.defs[id]
+    }
+
+    pub fn impls_of(&self, id: DefId) -> &[ImplRef<'a>] {
+        self.impls.get(&id).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn implementors_of(&self, trait_id: DefId) -> &[ImplRef<'a>] {
+        self.implementors.get(&trait_id).map_or(&[], Vec::as_slice)
+    }
+
+    /// Resolve a path written in `module`.
+    pub fn resolve_path(&self, module: &ModulePath, path: &syn::Path) -> Resolved {
+        let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        if path.leading_colon.is_some() {
+            return Resolved::External(segs);
+        }
+        self.resolve(module, &segs, 0)
+    }
+
+    pub fn resolve(&self, module: &ModulePath, segs: &[String], depth: usize) -> Resolved {
+        let Some(first) = segs.first() else { return Resolved::Unknown };
+        if depth > MAX_RESOLVE_DEPTH || (segs.len() == 1 && known::is_primitive(first)) {
+            return Resolved::Unknown;
+        }
+        match first.as_str() {
+            "crate" => return self.resolve_in(&self.crate_root(module), &segs[1..], depth),
+            "self" => return self.resolve_in(module, &segs[1..], depth),
+            "super" => {
+                let mut m = module.clone();
+                let mut rest = segs;
+                while rest.first().is_some_and(|s| s == "super") {
+                    m = m.parent().unwrap_or(m);
+                    rest = &rest[1..];
+                }
+                return self.resolve_in(&m, rest, depth);
+            }
+            _ => {}
+        }
+        if self.lib_name.as_deref() == Some(first.as_str()) && segs.len() > 1 {
+            return self.resolve_in(&ModulePath::root("src"), &segs[1..], depth);
+        }
+        if let Some(target) = self.scopes.get(module).and_then(|s| s.uses.get(first)) {
+            let mut full = target.clone();
+            full.extend_from_slice(&segs[1..]);
+            return self.resolve(module, &full, depth + 1);
+        }
+        if let found @ (Resolved::Def(_) | Resolved::External(_)) = self.lookup_here(module, segs, depth) {
+            return found;
+        }
+        if let Some(found) = self.resolve_through_globs(module, segs, depth) {
+            return found;
+        }
+        if segs.len() == 1 {
+            if let Some(path) = known::prelude(first) {
+                return Resolved::External(path.iter().map(|s| s.to_string()).collect());
+            }
+            return Resolved::Unknown;
+        }
+        Resolved::External(segs.to_vec())
+    }
+
+    fn crate_root(&self, module: &ModulePath) -> ModulePath {
+        ModulePath::root(&module.target)
+    }
+
+    /// A path relative to `module`: child modules, then the item, then re-exports.
+    /// Memoized: glob imports (`use super::*` both ways) form cycles and fan out, and a
+    /// (module, path) pair met again while it is being resolved resolves to nothing.
+    fn resolve_in(&self, module: &ModulePath, segs: &[String], depth: usize) -> Resolved {
+        if depth > MAX_RESOLVE_DEPTH || segs.is_empty() {
+            return Resolved::Unknown;
+        }
+        let key = (module.clone(), segs.to_vec());
+        if let Some(done) = self.resolved.borrow().get(&key) {
+            return done.clone();
+        }
+        self.resolved.borrow_mut().insert(key.clone(), Resolved::Unknown);
+        let found = self.resolve_in_uncached(module, segs, depth);
+        self.resolved.borrow_mut().insert(key, found.clone());
+        found
+    }
+
+    fn resolve_in_uncached(&self, module: &ModulePath, segs: &[String], depth: usize) -> Resolved {
+        let Some((last, dirs)) = segs.split_last() else { return Resolved::Unknown };
+        let mut m = module.clone();
+        for (i, dir) in dirs.iter().enumerate() {
+            let child = m.child(dir);
+            if !self.modules.contains(&child) {
+                // Not a module: maybe an imported name (`crate::prelude::Foo` re-exports).
+                let is_use = self.scopes.get(&m).and_then(|s| s.uses.get(dir));
+                if let Some(target) = is_use {
+                    let mut full = target.clone();
+                    full.extend_from_slice(&segs[i + 1..]);
+                    return self.resolve(&m, &full, depth + 1);
+                }
+                return self.fallback_by_name(last);
+            }
+            m = child;
+        }
+        if let Some(&id) = self.by_module.get(&(m.clone(), last.clone())) {
+            return Resolved::Def(id);
+        }
+        if let Some(target) = self.scopes.get(&m).and_then(|s| s.uses.get(last)) {
+            return self.resolve(&m, target, depth + 1);
+        }
+        if let Some(found) = self.resolve_through_globs(&m, std::slice::from_ref(last), depth + 1) {
+            return found;
+        }
+        self.fallback_by_name(last)
+    }
+
+    /// A re-export lockscope could not follow: take the package's only item of that name.
+    fn fallback_by_name(&self, name: &str) -> Resolved {
+        match self.by_name.get(name).map(Vec::as_slice) {
+            Some([only]) => Resolved::Def(*only),
+            _ => Resolved::Unknown,
+        }
+    }
+
+    fn lookup_here(&self, module: &ModulePath, segs: &[String], depth: usize) -> Resolved {
+        if segs.len() == 1 {
+            return self
+                .by_module
+                .get(&(module.clone(), segs[0].clone()))
+                .map_or(Resolved::Unknown, |&id| Resolved::Def(id));
+        }
+        if self.modules.contains(&module.child(&segs[0])) {
+            return self.resolve_in(module, segs, depth + 1);
+        }
+        Resolved::Unknown
+    }
+
+    fn resolve_through_globs(&self, module: &ModulePath, segs: &[String], depth: usize) -> Option<Resolved> {
+        if depth > MAX_RESOLVE_DEPTH {
+            return None;
+        }
+        let scope = self.scopes.get(module)?;
+        for glob in &scope.globs {
+            if let Some(target) = self.glob_module(module, glob) {
+                // Look the name up in the globbed module itself, never by rewriting the
+                // path: that would apply the globs again to the new first segment.
+                if let found @ Resolved::Def(_) = self.resolve_in(&target, segs, depth + 1) {
+                    return Some(found);
+                }
+                continue;
+            }
+            let mut full = match glob.first().and_then(|g| scope.uses.get(g)) {
+                Some(target) => {
+                    let mut full = target.clone();
+                    full.extend_from_slice(&glob[1..]);
+                    full
+                }
+                None => glob.clone(),
+            };
+            full.extend_from_slice(segs);
+            if known::is_known(&full) {
+                return Some(Resolved::External(full));
+            }
+        }
+        None
+    }
+
+    /// The package module a glob import (`use super::*`, `use crate::a::*`, `use child::*`)
+    /// names, if it names one.
+    fn glob_module(&self, module: &ModulePath, glob: &[String]) -> Option<ModulePath> {
+        let (mut target, rest) = match glob.first().map(String::as_str) {
+            Some("crate") => (self.crate_root(module), &glob[1..]),
+            Some("self") => (module.clone(), &glob[1..]),
+            Some("super") => {
+                let supers = glob.iter().take_while(|s| *s == "super").count();
+                let mut m = module.clone();
+                for _ in 0..supers {
+                    m = m.parent()?;
+                }
+                (m, &glob[supers..])
+            }
+            Some(first) if self.modules.contains(&module.child(first)) => (module.clone(), glob),
+            _ => return None,
+        };
+        for seg in rest {
+            target = target.child(seg);
+        }
+        self.modules.contains(&target).then_some(target)
+    }
+}
+
+/// Fills the table from one file, following inline modules.
+struct Collector<'s, 'a> {
+    symbols: &'s mut Symbols<'a>,
+    file: usize,
+    module: Vec<ModulePath>,
+    impls: &'s mut Vec<ImplRef<'a>>,
+}
+
+impl<'a> Collector<'_, 'a> {
+    fn current(&self) -> ModulePath {
+        self.module.last().cloned().unwrap_or_else(|| ModulePath::root("src"))
+    }
+
+    fn add_def(&mut self, ident: &syn::Ident, kind: DefKind<'a>) {
+        let module = self.current();
+        let name = ident.to_string();
+        let id = self.symbols.defs.len();
+        self.symbols.by_module.entry((module.clone(), name.clone())).or_insert(id);
+        self.symbols.by_name.entry(name.clone()).or_default().push(id);
+        self.symbols.defs.push(Def { name, module, file: self.file, kind });
+    }
+
+    fn note_module(&mut self, module: &ModulePath) {
+        let mut m = Some(module.clone());
+        while let Some(cur) = m {
+            if !self.symbols.modules.insert(cur.clone()) {
+                break;
+            }
+            m = cur.parent();
+        }
+    }
+}
+
+impl<'a> Visit<'a> for Collector<'_, 'a> {
+    fn visit_file(&mut self, file: &'a syn::File) {
+        let module = self.current();
+        self.note_module(&module);
+        syn::visit::visit_file(self, file);
+    }
+
+    fn visit_item_mod(&mut self, item: &'a syn::ItemMod) {
+        let child = self.current().child(&item.ident.to_string());
+        self.note_module(&child);
+        if item.content.is_some() {
+            self.module.push(child);
+            syn::visit::visit_item_mod(self, item);
+            self.module.pop();
+        }
+    }
+
+    fn visit_item_use(&mut self, item: &'a syn::ItemUse) {
+        let module = self.current();
+        let scope = self.symbols.scopes.entry(module).or_default();
+        flatten_use(&item.tree, &mut Vec::new(), scope);
+    }
+
+    fn visit_item_struct(&mut self, item: &'a syn::ItemStruct) {
+        self.add_def(&item.ident, DefKind::Struct(item));
+    }
+
+    fn visit_item_enum(&mut self, item: &'a syn::ItemEnum) {
+        self.add_def(&item.ident, DefKind::Enum(item));
+    }
+
+    fn visit_item_union(&mut self, item: &'a syn::ItemUnion) {
+        self.add_def(&item.ident, DefKind::Union(item));
+    }
+
+    fn visit_item_type(&mut self, item: &'a syn::ItemType) {
+        self.add_def(&item.ident, DefKind::Alias(item));
+    }
+
+    fn visit_item_trait(&mut self, item: &'a syn::ItemTrait) {
+        self.add_def(&item.ident, DefKind::Trait(item));
+        syn::visit::visit_item_trait(self, item);
+    }
+
+    fn visit_item_impl(&mut self, item: &'a syn::ItemImpl) {
+        self.impls.push(ImplRef { item, module: self.current(), file: self.file });
+        syn::visit::visit_item_impl(self, item);
+    }
+}
+
+fn flatten_use(tree: &syn::UseTree, prefix: &mut Vec<String>, scope: &mut Scope) {
+    match tree {
+        syn::UseTree::Path(p) => {
+            prefix.push(p.ident.to_string());
+            flatten_use(&p.tree, prefix, scope);
+            prefix.pop();
+        }
+        syn::UseTree::Name(n) => {
+            if n.ident == "self" {
+                if let Some(last) = prefix.last() {
+                    scope.uses.insert(last.clone(), prefix.clone());
+                }
+            } else {
+                let mut full = prefix.clone();
+                full.push(n.ident.to_string());
+                scope.uses.insert(n.ident.to_string(), full);
+            }
+        }
+        syn::UseTree::Rename(r) => {
+            let mut full = prefix.clone();
+            if r.ident != "self" {
+                full.push(r.ident.to_string());
+            }
+            if r.rename != "_" {
+                scope.uses.insert(r.rename.to_string(), full);
+            }
+        }
+        syn::UseTree::Glob(_) => scope.globs.push(prefix.clone()),
+        syn::UseTree::Group(g) => {
+            for item in &g.items {
+                flatten_use(item, prefix, scope);
+            }
+        }
+    }
+}
+
+/// Which names a file's items refer to, so the engine can load the files that define
+/// the names a rule needs (and, transitively, what those definitions need) without
+/// parsing a whole package.
+#[derive(Default, Debug)]
+pub struct NameGraph {
+    /// Item name -> the type and trait names its definition mentions. For
+    /// `impl Trait for X`, `Trait -> X` (implementors) and `X -> Trait`.
+    pub edges: HashMap<String, Vec<String>>,
+}
+
+impl NameGraph {
+    pub fn of(file: &syn::File) -> Self {
+        let mut builder = GraphBuilder { graph: NameGraph::default() };
+        builder.visit_file(file);
+        builder.graph
+    }
+}
+
+struct GraphBuilder {
+    graph: NameGraph,
+}
+
+impl GraphBuilder {
+    fn add(&mut self, from: &syn::Ident, names: Vec<String>) {
+        self.graph.edges.entry(from.to_string()).or_default().extend(names);
+    }
+}
+
+/// Collects the package-local names that the paths it visits could refer to: for
+/// each path, the name that would have to be looked up in this package (`Inner` for
+/// `Inner<T>`, `crate::store::Inner` or `store::Inner`; nothing for `std::fs::File`).
+/// Short and common names (generic parameters, prelude types) are left out.
+#[derive(Default)]
+pub struct PathNames(Vec<String>);
+
+impl PathNames {
+    pub fn into_names(self) -> Vec<String> {
+        self.0
+    }
+}
+
+impl Visit<'_> for PathNames {
+    fn visit_path(&mut self, path: &syn::Path) {
+        let first = path.segments.first().map(|s| s.ident.to_string());
+        let last = path.segments.last().map(|s| s.ident.to_string());
+        let is_module = |f: &str| matches!(f, "crate" | "self" | "super") || f.starts_with(char::is_lowercase);
+        let name = match (first.as_deref(), path.segments.len()) {
+            (Some("std" | "core" | "alloc"), _) | (None, _) => None,
+            (Some(f), n) if n > 1 && is_module(f) => last,
+            _ => first,
+        };
+        if let Some(name) = name {
+            let is_type_like = name.starts_with(|c: char| c.is_ascii_uppercase()) && name.len() > 1;
+            if is_type_like && !known::is_common_name(&name) {
+                self.0.push(name);
+            }
+        }
+        syn::visit::visit_path(self, path);
+    }
+}
+
+impl<'a> Visit<'a> for GraphBuilder {
+    fn visit_item_struct(&mut self, item: &'a syn::ItemStruct) {
+        let mut names = PathNames::default();
+        names.visit_fields(&item.fields);
+        names.visit_generics(&item.generics);
+        self.add(&item.ident, names.into_names());
+    }
+    fn visit_item_enum(&mut self, item: &'a syn::ItemEnum) {
+        let mut names = PathNames::default();
+        names.visit_generics(&item.generics);
+        for v in &item.variants {
+            names.visit_fields(&v.fields);
+        }
+        self.add(&item.ident, names.into_names());
+    }
+    fn visit_item_type(&mut self, item: &'a syn::ItemType) {
+        let mut names = PathNames::default();
+        names.visit_type(&item.ty);
+        self.add(&item.ident, names.into_names());
+    }
+    fn visit_item_trait(&mut self, item: &'a syn::ItemTrait) {
+        let mut names = PathNames::default();
+        item.supertraits.iter().for_each(|b| names.visit_type_param_bound(b));
+        self.add(&item.ident, names.into_names());
+    }
+    fn visit_item_impl(&mut self, item: &'a syn::ItemImpl) {
+        if let (Some((_, trait_path, _)), syn::Type::Path(self_ty)) = (&item.trait_, &*item.self_ty) {
+            if let (Some(t), Some(s)) = (trait_path.segments.last(), self_ty.path.segments.last()) {
+                self.add(&t.ident, vec![s.ident.to_string()]);
+            }
+        }
+        syn::visit::visit_item_impl(self, item);
+    }
+}

@@ -1,0 +1,1 @@
+//! Runtime lock-contention profiler (see issue: the profiler).

@@ -1,0 +1,1 @@
+//! End-to-end tests across the lockscope crates live in `tests/`.

@@ -122,13 +122,17 @@ impl Rule for MutexReadSeek {
         if candidates.is_empty() {
             return;
         }
-        let keys: HashSet<&str> = candidates.iter().filter_map(|c| c.key.as_deref()).collect();
-        let write_only = write_only_locks(cx.files, &keys);
+        let lock_keys: HashSet<&str> = candidates.iter().filter_map(|c| c.key.as_deref()).collect();
+        let field_keys: HashSet<&str> = candidates.iter().filter_map(|c| c.why.field.as_deref()).collect();
+        let write_only = write_only_keys(cx.files, &lock_keys, &field_keys);
         for candidate in candidates {
-            if candidate.key.as_deref().is_some_and(|k| write_only.contains(k)) {
-                continue;
+            let only_written = [candidate.key.as_deref(), candidate.why.field.as_deref()]
+                .into_iter()
+                .flatten()
+                .any(|key| write_only.contains(key));
+            if !only_written {
+                out.push(candidate.into_finding());
             }
-            out.push(candidate.into_finding());
         }
     }
 }
@@ -734,8 +738,8 @@ fn parse_lazy_statics(input: syn::parse::ParseStream<'_>) -> syn::Result<Vec<(St
     Ok(statics)
 }
 
-/// Methods that only write (or position a writer): a lock used only for these is a
-/// writer's lock, which readers never queue on.
+/// Methods that only write (or position a writer): a value used only for these is a
+/// writer's, which readers never queue on.
 const WRITE_METHODS: &[&str] = &[
     "write",
     "write_all",
@@ -752,6 +756,7 @@ const WRITE_METHODS: &[&str] = &[
     "metadata",
     "set_permissions",
 ];
+/// Methods that take a lock.
 const ACQUIRE_METHODS: &[&str] = &[
     "lock",
     "read",
@@ -767,175 +772,217 @@ const ACQUIRE_METHODS: &[&str] = &[
     "blocking_write",
     "upgradable_read",
 ];
+/// Methods that hand on the same value (`guard.as_mut().unwrap()`).
+const PASS_THROUGH_METHODS: &[&str] = &[
+    "unwrap",
+    "expect",
+    "as_mut",
+    "as_ref",
+    "ok_or",
+    "ok_or_else",
+    "map_err",
+    "as_deref",
+    "as_deref_mut",
+    "get_mut",
+    "deref_mut",
+    "borrow_mut",
+    "context",
+    "with_context",
+];
+/// Methods that neither read nor write the value, or move it out of the lock
+/// (`take`): what happens to it next is not under the lock.
+const HARMLESS_METHODS: &[&str] = &["is_some", "is_none", "take", "replace", "insert", "get_or_insert_with"];
 
-/// The names (of `keys`) whose every observed acquisition only writes.
-fn write_only_locks(files: &[ParsedFile], keys: &HashSet<&str>) -> HashSet<String> {
-    let mut usage = Usage { keys, handled: HashSet::new(), counts: HashMap::new() };
+/// The keys (of `lock_keys`, names the lock is reached by, and `field_keys`, fields
+/// holding the value) whose every observed use only writes.
+fn write_only_keys(files: &[ParsedFile], lock_keys: &HashSet<&str>, field_keys: &HashSet<&str>) -> HashSet<String> {
+    let mut scan = WriteOnlyScan { lock_keys, field_keys, bindings: HashMap::new(), counts: HashMap::new() };
     for file in files {
-        usage.visit_file(&file.ast);
+        scan.visit_file(&file.ast);
     }
-    usage
-        .counts
-        .into_iter()
-        .filter(|(_, (acquired, written))| *acquired > 0 && acquired == written)
-        .map(|(key, _)| key)
-        .collect()
+    scan.counts.into_iter().filter(|(_, (writes, others))| *writes > 0 && *others == 0).map(|(key, _)| key).collect()
 }
 
-struct Usage<'k> {
-    keys: &'k HashSet<&'k str>,
-    /// Acquisitions already classified, by the position of their method name.
-    handled: HashSet<(usize, usize)>,
-    /// key -> (acquisitions, acquisitions used only to write)
+/// Classifies every use of a lock (`self.log.lock()`) or of a field holding the value
+/// (`self.file`), following `Option` plumbing and `let`/`if let`/`match` bindings.
+struct WriteOnlyScan<'k> {
+    lock_keys: &'k HashSet<&'k str>,
+    field_keys: &'k HashSet<&'k str>,
+    /// Local bindings that stand for a key's value, within the current function.
+    bindings: HashMap<String, String>,
+    /// key -> (uses that write, other uses)
     counts: HashMap<String, (usize, usize)>,
 }
 
-impl Usage<'_> {
-    /// If `expr` (through `unwrap`, `?`, `.await`) takes a lock named by a key: that key
-    /// and the acquisition call.
-    fn acquisition<'e>(&self, expr: &'e syn::Expr) -> Option<(String, &'e syn::ExprMethodCall)> {
+impl WriteOnlyScan<'_> {
+    /// The key whose value `expr` is, if any.
+    fn root(&self, expr: &syn::Expr) -> Option<String> {
         match expr {
-            syn::Expr::Try(t) => self.acquisition(&t.expr),
-            syn::Expr::Await(a) => self.acquisition(&a.base),
-            syn::Expr::Paren(p) => self.acquisition(&p.expr),
-            syn::Expr::MethodCall(m) if matches!(m.method.to_string().as_str(), "unwrap" | "expect") => {
-                self.acquisition(&m.receiver)
-            }
-            syn::Expr::MethodCall(m) => self.acquired_key(m).map(|key| (key, m)),
+            syn::Expr::Try(e) => self.root(&e.expr),
+            syn::Expr::Await(e) => self.root(&e.base),
+            syn::Expr::Paren(e) => self.root(&e.expr),
+            syn::Expr::Group(e) => self.root(&e.expr),
+            syn::Expr::Reference(e) => self.root(&e.expr),
+            syn::Expr::Unary(e) if matches!(e.op, syn::UnOp::Deref(_)) => self.root(&e.expr),
+            // `let file = match self.file { Some(ref f) => f, None => return };`
+            syn::Expr::Match(m) => self.root(&m.expr),
+            syn::Expr::MethodCall(m) => self.root_of_call(m),
+            syn::Expr::Field(f) => self.root_of_field(f),
+            syn::Expr::Path(p) => self.root_of_path(p),
             _ => None,
         }
     }
 
-    /// `name.lock()`, `self.name.read()`, … where `name` is a key.
-    fn acquired_key(&self, m: &syn::ExprMethodCall) -> Option<String> {
-        if !m.args.is_empty() || !ACQUIRE_METHODS.contains(&m.method.to_string().as_str()) {
+    fn root_of_call(&self, m: &syn::ExprMethodCall) -> Option<String> {
+        let method = m.method.to_string();
+        if PASS_THROUGH_METHODS.contains(&method.as_str()) {
+            return self.root(&m.receiver);
+        }
+        if !m.args.is_empty() || !ACQUIRE_METHODS.contains(&method.as_str()) {
             return None;
         }
         let name = match &*m.receiver {
-            syn::Expr::Field(f) => match &f.member {
-                syn::Member::Named(n) => n.to_string(),
-                syn::Member::Unnamed(_) => return None,
-            },
+            syn::Expr::Field(f) => member_name(&f.member)?,
             syn::Expr::Path(p) => p.path.segments.last()?.ident.to_string(),
             _ => return None,
         };
-        self.keys.contains(name.as_str()).then_some(name)
+        self.lock_keys.contains(name.as_str()).then_some(name)
     }
 
-    fn record(&mut self, key: String, call: &syn::ExprMethodCall, only_writes: bool) {
-        let start = call.method.span().start();
-        if !self.handled.insert((start.line, start.column)) {
-            return;
-        }
+    fn root_of_field(&self, f: &syn::ExprField) -> Option<String> {
+        member_name(&f.member).filter(|n| self.field_keys.contains(n.as_str()))
+    }
+
+    fn root_of_path(&self, p: &syn::ExprPath) -> Option<String> {
+        self.bindings.get(&p.path.get_ident()?.to_string()).cloned()
+    }
+
+    fn count(&mut self, key: String, writes: bool) {
         let entry = self.counts.entry(key).or_default();
-        entry.0 += 1;
-        if only_writes {
+        if writes {
+            entry.0 += 1;
+        } else {
             entry.1 += 1;
         }
     }
-}
 
-impl<'ast> Visit<'ast> for Usage<'_> {
-    fn visit_block(&mut self, block: &'ast syn::Block) {
-        for (i, stmt) in block.stmts.iter().enumerate() {
-            if let syn::Stmt::Local(local) = stmt {
-                if let (Some(init), Some(guard)) = (&local.init, pat_ident(&local.pat)) {
-                    if let Some((key, call)) = self.acquisition(&init.expr) {
-                        let mut uses = GuardUses { guard: &guard, writes: 0, others: 0 };
-                        for later in &block.stmts[i + 1..] {
-                            uses.visit_stmt(later);
-                        }
-                        self.record(key, call, uses.others == 0 && uses.writes > 0);
-                    }
-                }
+    fn bind(&mut self, pat: &syn::Pat, key: &str) {
+        struct Idents<'b>(&'b mut Vec<String>);
+        impl Visit<'_> for Idents<'_> {
+            fn visit_pat_ident(&mut self, p: &syn::PatIdent) {
+                self.0.push(p.ident.to_string());
             }
         }
-        syn::visit::visit_block(self, block);
+        let mut names = Vec::new();
+        Idents(&mut names).visit_pat(pat);
+        for name in names {
+            self.bindings.insert(name, key.to_string());
+        }
+    }
+
+    fn in_function(&mut self, f: impl FnOnce(&mut Self)) {
+        let outer = std::mem::take(&mut self.bindings);
+        f(self);
+        self.bindings = outer;
+    }
+}
+
+fn member_name(member: &syn::Member) -> Option<String> {
+    match member {
+        syn::Member::Named(n) => Some(n.to_string()),
+        syn::Member::Unnamed(_) => None,
+    }
+}
+
+impl<'ast> Visit<'ast> for WriteOnlyScan<'_> {
+    fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
+        self.in_function(|this| syn::visit::visit_item_fn(this, item));
+    }
+
+    fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
+        self.in_function(|this| syn::visit::visit_impl_item_fn(this, item));
     }
 
     fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
-        if let Some((key, acquire)) = self.acquisition(&call.receiver) {
-            let writes = WRITE_METHODS.contains(&call.method.to_string().as_str());
-            self.record(key, acquire, writes);
-        } else if let Some(key) = self.acquired_key(call) {
-            // Taken and used some other way (passed on, read from): not write-only.
-            self.record(key, call, false);
+        let method = call.method.to_string();
+        if method == "field" {
+            // Debug builders (`.field("file", &self.file)`) only print.
+            return self.visit_expr(&call.receiver);
         }
-        syn::visit::visit_expr_method_call(self, call);
-    }
-
-    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-        let is_write = mac.path.segments.last().is_some_and(|s| s.ident == "write" || s.ident == "writeln");
-        if !is_write {
+        if let Some(key) = self.root(&call.receiver) {
+            if PASS_THROUGH_METHODS.contains(&method.as_str()) {
+                // The value handed on to something that is not a method call.
+                self.count(key, false);
+            } else if !HARMLESS_METHODS.contains(&method.as_str()) {
+                self.count(key, WRITE_METHODS.contains(&method.as_str()));
+            }
+            call.args.iter().for_each(|arg| self.visit_expr(arg));
             return;
         }
-        let args = mac.parse_body_with(syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated);
-        if let Some(first) = args.ok().as_ref().and_then(|a| a.first()) {
-            if let Some((key, acquire)) = self.acquisition(first) {
-                self.record(key, acquire, true);
-            }
-        }
-    }
-}
-
-/// How a guard bound by `let guard = lock.lock();` is used in the rest of its block.
-struct GuardUses<'g> {
-    guard: &'g str,
-    writes: usize,
-    others: usize,
-}
-
-impl GuardUses<'_> {
-    fn is_guard(&self, expr: &syn::Expr) -> bool {
-        match expr {
-            syn::Expr::Path(p) => p.path.is_ident(self.guard),
-            syn::Expr::Unary(u) => self.is_guard(&u.expr),
-            syn::Expr::Reference(r) => self.is_guard(&r.expr),
-            syn::Expr::Paren(p) => self.is_guard(&p.expr),
-            _ => false,
-        }
-    }
-}
-
-impl<'ast> Visit<'ast> for GuardUses<'_> {
-    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
-        if self.is_guard(&call.receiver) {
-            if WRITE_METHODS.contains(&call.method.to_string().as_str()) {
-                self.writes += 1;
-            } else {
-                self.others += 1;
-            }
-            for arg in &call.args {
-                self.visit_expr(arg);
-            }
+        if let Some(key) = self.root_of_call(call) {
+            // A lock taken and handed on to something that is not a method call.
+            self.count(key, false);
             return;
         }
         syn::visit::visit_expr_method_call(self, call);
     }
 
-    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
-        let is_drop = matches!(&*call.func, syn::Expr::Path(p) if p.path.is_ident("drop"));
-        if is_drop && call.args.len() == 1 && self.is_guard(&call.args[0]) {
-            return;
+    fn visit_local(&mut self, local: &'ast syn::Local) {
+        if let Some(init) = &local.init {
+            if let Some(key) = self.root(&init.expr) {
+                self.bind(&local.pat, &key);
+                return;
+            }
         }
-        syn::visit::visit_expr_call(self, call);
+        syn::visit::visit_local(self, local);
+    }
+
+    fn visit_expr_let(&mut self, expr: &'ast syn::ExprLet) {
+        match self.root(&expr.expr) {
+            Some(key) => self.bind(&expr.pat, &key),
+            None => syn::visit::visit_expr_let(self, expr),
+        }
+    }
+
+    fn visit_expr_match(&mut self, expr: &'ast syn::ExprMatch) {
+        let Some(key) = self.root(&expr.expr) else {
+            return syn::visit::visit_expr_match(self, expr);
+        };
+        for arm in &expr.arms {
+            self.bind(&arm.pat, &key);
+            self.visit_expr(&arm.body);
+        }
+    }
+
+    fn visit_expr_assign(&mut self, expr: &'ast syn::ExprAssign) {
+        // `*guard = Some(file)` stores a value; it reads nothing.
+        if self.root(&expr.left).is_none() {
+            self.visit_expr(&expr.left);
+        }
+        self.visit_expr(&expr.right);
     }
 
     fn visit_expr_path(&mut self, path: &'ast syn::ExprPath) {
-        if path.path.is_ident(self.guard) {
-            self.others += 1;
+        if let Some(key) = self.root_of_path(path) {
+            self.count(key, false);
+        }
+    }
+
+    fn visit_expr_field(&mut self, field: &'ast syn::ExprField) {
+        match self.root_of_field(field) {
+            Some(key) => self.count(key, false),
+            None => syn::visit::visit_expr_field(self, field),
         }
     }
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
         let name = mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
-        let args = mac.parse_body_with(syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated);
-        let Ok(args) = args else { return };
+        let parsed = mac.parse_body_with(syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated);
+        let Ok(args) = parsed else { return };
         for (i, arg) in args.iter().enumerate() {
-            if i == 0 && (name == "write" || name == "writeln") && self.is_guard(arg) {
-                self.writes += 1;
-            } else {
-                self.visit_expr(arg);
+            match self.root(arg) {
+                Some(key) if i == 0 && (name == "write" || name == "writeln") => self.count(key, true),
+                _ => self.visit_expr(arg),
             }
         }
     }

@@ -67,10 +67,13 @@ pub fn classify(path: &[String]) -> External {
         ("std" | "tokio" | "futures" | "futures_util" | "async_std", "BufReader") => External::ReadSeekIf,
         ("tar" | "tokio_tar" | "async_tar", "Archive") => External::ReadSeekIf,
         ("tar" | "tokio_tar" | "async_tar", "Builder") => External::Opaque,
+        // Shared ownership gives only `&` access: a lock around an `Arc<File>` is not
+        // what serialises reads of that file.
+        ("std" | "core" | "alloc", "Arc" | "Rc" | "Weak") => External::Opaque,
         (
             "std" | "core",
-            "PhantomData" | "Sender" | "SyncSender" | "Receiver" | "JoinHandle" | "Weak" | "Take" | "Chain" | "Bytes"
-            | "Lines" | "Split",
+            "PhantomData" | "Sender" | "SyncSender" | "Receiver" | "JoinHandle" | "Take" | "Chain" | "Bytes" | "Lines"
+            | "Split",
         ) => External::Opaque,
         (_, name)
             if ["Writer", "Encoder", "Decoder", "Compressor", "Decompressor", "Sink", "Sender", "Receiver"]

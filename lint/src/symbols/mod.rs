@@ -47,6 +47,8 @@ pub struct ImplRef<'a> {
     pub item: &'a syn::ItemImpl,
     pub module: ModulePath,
     pub file: usize,
+    /// Written in `#[cfg(test)]` code: a test double, not what production code holds.
+    pub in_test: bool,
 }
 
 #[derive(Default)]
@@ -105,6 +107,7 @@ impl<'a> Symbols<'a> {
                 file: index,
                 module: vec![file.source.module.clone()],
                 impls: &mut pending_impls,
+                test_depth: 0,
             };
             collector.visit_file(&file.ast);
         }
@@ -324,6 +327,7 @@ struct Collector<'s, 'a> {
     file: usize,
     module: Vec<ModulePath>,
     impls: &'s mut Vec<ImplRef<'a>>,
+    test_depth: usize,
 }
 
 impl<'a> Collector<'_, 'a> {
@@ -362,9 +366,12 @@ impl<'a> Visit<'a> for Collector<'_, 'a> {
         let child = self.current().child(&item.ident.to_string());
         self.note_module(&child);
         if item.content.is_some() {
+            let is_test = is_cfg_test(&item.attrs);
+            self.test_depth += usize::from(is_test);
             self.module.push(child);
             syn::visit::visit_item_mod(self, item);
             self.module.pop();
+            self.test_depth -= usize::from(is_test);
         }
     }
 
@@ -396,9 +403,21 @@ impl<'a> Visit<'a> for Collector<'_, 'a> {
     }
 
     fn visit_item_impl(&mut self, item: &'a syn::ItemImpl) {
-        self.impls.push(ImplRef { item, module: self.current(), file: self.file });
+        let in_test = self.test_depth > 0 || is_cfg_test(&item.attrs);
+        self.impls.push(ImplRef { item, module: self.current(), file: self.file, in_test });
         syn::visit::visit_item_impl(self, item);
     }
+}
+
+/// `#[cfg(test)]`, or `#[cfg(all(test, …))]`.
+fn is_cfg_test(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        a.path().is_ident("cfg")
+            && a.meta.require_list().is_ok_and(|l| {
+                let text = l.tokens.to_string();
+                text == "test" || text.starts_with("all (test") || text.starts_with("all(test")
+            })
+    })
 }
 
 fn flatten_use(tree: &syn::UseTree, prefix: &mut Vec<String>, scope: &mut Scope) {

@@ -20,11 +20,20 @@ pub struct Why {
     /// From outermost to innermost, each a short code-formatted phrase.
     pub chain: Vec<String>,
     pub leaf: Leaf,
+    /// The innermost field of a package type on the chain (`file` in
+    /// `Inner.file`): where the value is used, to tell a write-only one.
+    pub field: Option<String>,
 }
 
 impl Why {
     fn leaf(step: String, leaf: Leaf) -> Self {
-        Why { chain: vec![step], leaf }
+        Why { chain: vec![step], leaf, field: None }
+    }
+
+    /// Behind a field of a package type; the innermost such field is remembered.
+    fn behind_field(mut self, step: String, field: String) -> Self {
+        self.field.get_or_insert(field);
+        self.behind(step)
     }
 
     fn behind(mut self, step: String) -> Self {
@@ -262,18 +271,18 @@ impl<'a> Symbols<'a> {
             fields.iter().enumerate().find_map(|(i, field)| {
                 let field_name = field.ident.as_ref().map_or_else(|| i.to_string(), |f| f.to_string());
                 self.type_read_seek(&field.ty, &def_cx, depth + 1)
-                    .map(|inner| inner.behind(format!("`{prefix}.{field_name}`")))
+                    .map(|inner| inner.behind_field(format!("`{prefix}.{field_name}`"), field_name.clone()))
             })
         };
         match &def.kind {
             DefKind::Alias(alias) => self
                 .type_read_seek(&alias.ty, &def_cx, depth + 1)
-                .map(|inner| inner.behind(format!("`{name}` = `{}`", display_type(&*alias.ty)))),
+                .map(|inner| inner.behind(format!("`{name}` (alias)"))),
             DefKind::Struct(s) => field_why(&s.fields, &name),
             DefKind::Union(u) => u.fields.named.iter().find_map(|field| {
                 let field_name = field.ident.as_ref().map(|f| f.to_string()).unwrap_or_default();
                 self.type_read_seek(&field.ty, &def_cx, depth + 1)
-                    .map(|inner| inner.behind(format!("`{name}.{field_name}`")))
+                    .map(|inner| inner.behind_field(format!("`{name}.{field_name}`"), field_name.clone()))
             }),
             DefKind::Enum(e) => e.variants.iter().find_map(|v| field_why(&v.fields, &format!("{name}::{}", v.ident))),
             DefKind::Trait(_) => None,
@@ -369,7 +378,7 @@ impl<'a> Symbols<'a> {
         if read && seek {
             return Some(Why::leaf(format!("`{shown}` has supertraits `Read + Seek`"), Leaf::Generic));
         }
-        self.implementors_of(trait_id).iter().find_map(|imp| {
+        self.implementors_of(trait_id).iter().filter(|imp| !imp.in_test).find_map(|imp| {
             let mut env = Env::default();
             env.bind_generics(&imp.item.generics, &imp.module);
             let cx = TyCtx { module: imp.module.clone(), env: Rc::new(env) };

@@ -1,1 +1,41 @@
-//! Runtime lock-contention profiler (see issue: the profiler).
+//! `lockscope`: find out which locks your threads wait on, where, for how long,
+//! inside which span, and behind whom.
+//!
+//! Swap `parking_lot::Mutex`/`RwLock` for [`Mutex`]/[`RwLock`], add one
+//! [`ContentionLayer`] to your `tracing_subscriber::registry()`, and read the
+//! [`Report`]:
+//!
+//! ```
+//! use tracing_subscriber::prelude::*;
+//!
+//! let (layer, report) = lockscope::ContentionLayer::new();
+//! let subscriber = tracing_subscriber::registry().with(layer);
+//! tracing::subscriber::with_default(subscriber, || {
+//!     let archive = lockscope::Mutex::named("bundle-archive", Vec::<u8>::new());
+//!     archive.lock().push(1);
+//! });
+//! let snapshot: lockscope::Report = report.snapshot();
+//! println!("{snapshot}");
+//! ```
+//!
+//! Every acquisition is counted; every contended one is timed and emitted as a
+//! `tracing` event (target `lockscope`, level TRACE, fields `lock`, `site`, `wait_ns`,
+//! `lock_id`, `mode`, `holder`) that the layer aggregates and any layer can log.
+//! Locks you cannot replace are measured with [`timed`] and [`timed_async`].
+
+mod acquire;
+mod aggregate;
+mod exit;
+mod layer;
+mod mutex;
+mod report;
+mod rwlock;
+mod stats;
+mod timed;
+
+pub use aggregate::{MAX_BREAKDOWN_KEYS, MAX_SITES};
+pub use layer::{ContentionLayer, ReportHandle, REPORT_ENV};
+pub use mutex::{Mutex, MutexGuard};
+pub use report::{human_ns, BlockedBy, LockReport, Report, SiteReport, SpanWait, Summary};
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use timed::{timed, timed_async, CONTENDED_AFTER};

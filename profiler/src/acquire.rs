@@ -1,0 +1,87 @@
+//! What every instrumented acquisition shares: the lazily registered statistics of a
+//! lock, the timed slow path, and the sampled hold timer.
+
+use crate::stats::{self, LockKind, LockStats, Mode};
+use std::panic::Location;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+/// Identity of one lock: its name and construction site, and its statistics once a
+/// layer has seen it acquired.
+pub(crate) struct LockMeta {
+    name: Option<&'static str>,
+    created_at: &'static Location<'static>,
+    stats: OnceLock<Arc<LockStats>>,
+}
+
+impl LockMeta {
+    pub(crate) const fn new(name: Option<&'static str>, created_at: &'static Location<'static>) -> Self {
+        LockMeta { name, created_at, stats: OnceLock::new() }
+    }
+
+    #[inline]
+    pub(crate) fn stats(&self, kind: LockKind) -> &LockStats {
+        self.stats.get_or_init(|| LockStats::register(self.name, kind, self.created_at))
+    }
+}
+
+/// The slow path: the lock was taken. Time the wait, note who held it, and tell
+/// the tracing subscriber.
+#[cold]
+#[inline(never)]
+pub(crate) fn contended<G>(
+    stats: &LockStats,
+    site: &'static Location<'static>,
+    mode: Mode,
+    acquire: impl FnOnce() -> G,
+) -> G {
+    let holder = stats.holder_site();
+    let start = Instant::now();
+    let guard = acquire();
+    let wait_ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    emit_wait(stats, site, mode, holder, wait_ns);
+    guard
+}
+
+/// The `tracing` event of a contended acquisition (target `lockscope`, TRACE), which
+/// the `ContentionLayer` aggregates and any other layer can log.
+pub(crate) fn emit_wait(
+    stats: &LockStats,
+    site: &'static Location<'static>,
+    mode: Mode,
+    holder: Option<&'static Location<'static>>,
+    wait_ns: u64,
+) {
+    let site_text = stats::site_string(site);
+    let holder_text = holder.map(stats::site_string).unwrap_or_default();
+    tracing::event!(
+        target: "lockscope",
+        tracing::Level::TRACE,
+        lock = stats.name.as_str(),
+        site = site_text.as_str(),
+        wait_ns,
+        lock_id = stats.id,
+        mode = mode as u64,
+        holder = holder_text.as_str(),
+    );
+}
+
+/// Measures one sampled hold, recorded when the guard drops (before it unlocks).
+pub(crate) struct HoldTimer<'a> {
+    stats: &'a LockStats,
+    start: Instant,
+}
+
+impl<'a> HoldTimer<'a> {
+    #[inline]
+    pub(crate) fn sampled(stats: &'a LockStats, count_before: u64) -> Option<Self> {
+        stats::sample_hold(count_before).then(|| HoldTimer { stats, start: Instant::now() })
+    }
+}
+
+impl Drop for HoldTimer<'_> {
+    fn drop(&mut self) {
+        let nanos = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.stats.record_hold(nanos);
+    }
+}

@@ -1,0 +1,69 @@
+//! Wait statistics keyed by (lock, site, mode), broken down by span path and holder.
+//! Memory is bounded by the number of distinct keys, never by acquisitions.
+
+use crate::stats::{new_histogram, Mode};
+use hdrhistogram::Histogram;
+use std::collections::HashMap;
+
+/// Distinct (lock, site, mode, span path or holder) breakdown rows kept; further ones
+/// are summed into an `other` row of their site.
+pub const MAX_BREAKDOWN_KEYS: usize = 10_000;
+/// Distinct (lock, site, mode) histograms kept; further sites are summed into `other`.
+pub const MAX_SITES: usize = 2_000;
+
+pub const OTHER: &str = "other";
+
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct SiteKey {
+    pub lock_id: u64,
+    pub site: String,
+    pub mode: Mode,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum Breakdown {
+    Span(String),
+    Holder(String),
+}
+
+pub struct SiteWaits {
+    pub histogram: Histogram<u64>,
+    pub total_ns: u64,
+}
+
+#[derive(Default, Clone, Copy)]
+pub struct Totals {
+    pub wait_ns: u64,
+    pub contended: u64,
+}
+
+/// Everything the layer has seen.
+#[derive(Default)]
+pub struct Waits {
+    pub sites: HashMap<SiteKey, SiteWaits>,
+    pub breakdown: HashMap<(SiteKey, Breakdown), Totals>,
+}
+
+impl Waits {
+    pub fn record(&mut self, mut key: SiteKey, span_path: String, holder: String, wait_ns: u64) {
+        if !self.sites.contains_key(&key) && self.sites.len() >= MAX_SITES {
+            key.site = OTHER.to_string();
+        }
+        let site =
+            self.sites.entry(key.clone()).or_insert_with(|| SiteWaits { histogram: new_histogram(), total_ns: 0 });
+        let _ = site.histogram.record(wait_ns.max(1));
+        site.total_ns = site.total_ns.saturating_add(wait_ns);
+        for part in [Breakdown::Span(span_path), Breakdown::Holder(holder)] {
+            let mut row = (key.clone(), part);
+            if !self.breakdown.contains_key(&row) && self.breakdown.len() >= MAX_BREAKDOWN_KEYS {
+                row.1 = match row.1 {
+                    Breakdown::Span(_) => Breakdown::Span(OTHER.into()),
+                    Breakdown::Holder(_) => Breakdown::Holder(OTHER.into()),
+                };
+            }
+            let totals = self.breakdown.entry(row).or_default();
+            totals.wait_ns = totals.wait_ns.saturating_add(wait_ns);
+            totals.contended += 1;
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! `ContentionLayer`: a `tracing_subscriber::Layer` that aggregates the contended
+//! acquisitions the locks report, per lock, site, span path and holder.
+
+use crate::aggregate::{SiteKey, Waits};
+use crate::report::Report;
+use crate::stats::{Mode, ACTIVE_LAYERS};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::Layer;
+
+/// Environment variable naming a file the JSON report is written to when the layer is
+/// dropped or the process exits normally.
+pub const REPORT_ENV: &str = "LOCKSCOPE_REPORT";
+
+pub(crate) struct Shared {
+    pub(crate) started: Instant,
+    // Plain parking_lot: an instrumented lock here would report itself, recursively.
+    pub(crate) waits: parking_lot::Mutex<Waits>,
+}
+
+/// Measures lock contention. Add it to a registry:
+///
+/// ```
+/// use tracing_subscriber::prelude::*;
+/// let (layer, report) = lockscope::ContentionLayer::new();
+/// let subscriber = tracing_subscriber::registry().with(layer);
+/// tracing::subscriber::with_default(subscriber, || {
+///     let m = lockscope::Mutex::named("demo", 0);
+///     *m.lock() += 1;
+/// });
+/// let snapshot = report.snapshot();
+/// assert!(snapshot.locks.iter().any(|l| l.name == "demo" && l.acquisitions == 1));
+/// ```
+pub struct ContentionLayer {
+    shared: Arc<Shared>,
+    report_path: Option<std::path::PathBuf>,
+}
+
+/// Reads what a [`ContentionLayer`] measured, at any time.
+#[derive(Clone)]
+pub struct ReportHandle {
+    shared: Arc<Shared>,
+}
+
+impl ContentionLayer {
+    /// A new layer and the handle to read its report.
+    pub fn new() -> (Self, ReportHandle) {
+        let shared = Arc::new(Shared { started: Instant::now(), waits: parking_lot::Mutex::new(Waits::default()) });
+        ACTIVE_LAYERS.fetch_add(1, Ordering::Relaxed);
+        let report_path = std::env::var_os(REPORT_ENV).map(std::path::PathBuf::from);
+        let handle = ReportHandle { shared: shared.clone() };
+        if let Some(path) = &report_path {
+            crate::exit::write_at_exit(handle.clone(), path.clone());
+        }
+        (ContentionLayer { shared, report_path }, handle)
+    }
+
+    /// Measure the hold time of 1 in `n` acquisitions (default 64). Hold times in the
+    /// report are scaled estimates; `hold_sampling` in the report says the rate.
+    pub fn hold_sampling(self, n: u64) -> Self {
+        crate::stats::HOLD_SAMPLING.store(n.max(1), Ordering::Relaxed);
+        self
+    }
+}
+
+impl Drop for ContentionLayer {
+    fn drop(&mut self) {
+        ACTIVE_LAYERS.fetch_sub(1, Ordering::Relaxed);
+        if let Some(path) = &self.report_path {
+            let _ = ReportHandle { shared: self.shared.clone() }.write_json(path);
+        }
+    }
+}
+
+impl ReportHandle {
+    /// The report so far: counts from every instrumented lock, waits from this layer.
+    pub fn snapshot(&self) -> Report {
+        Report::build(&self.shared)
+    }
+
+    /// Write the report so far as JSON (version 1).
+    pub fn write_json(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
+        self.snapshot().write_json(path)
+    }
+}
+
+#[derive(Default)]
+struct WaitFields {
+    lock_id: Option<u64>,
+    site: String,
+    wait_ns: u64,
+    mode: u64,
+    holder: String,
+}
+
+impl Visit for WaitFields {
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        match field.name() {
+            "lock_id" => self.lock_id = Some(value),
+            "wait_ns" => self.wait_ns = value,
+            "mode" => self.mode = value,
+            _ => {}
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "site" => self.site = value.to_string(),
+            "holder" => self.holder = value.to_string(),
+            _ => {}
+        }
+    }
+
+    fn record_debug(&mut self, _field: &Field, _value: &dyn std::fmt::Debug) {}
+}
+
+impl<S> Layer<S> for ContentionLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if event.metadata().target() != "lockscope" {
+            return;
+        }
+        let mut fields = WaitFields::default();
+        event.record(&mut fields);
+        let Some(lock_id) = fields.lock_id else { return };
+        // The spans entered on the waiting thread, outermost first.
+        let span_path = ctx
+            .event_scope(event)
+            .map(|scope| scope.from_root().map(|span| span.name()).collect::<Vec<_>>().join(";"))
+            .unwrap_or_default();
+        let mode = match fields.mode {
+            1 => Mode::Read,
+            2 => Mode::Write,
+            _ => Mode::Lock,
+        };
+        let key = SiteKey { lock_id, site: fields.site, mode };
+        self.shared.waits.lock().record(key, span_path, fields.holder, fields.wait_ns);
+    }
+}

@@ -60,10 +60,18 @@ impl ContentionLayer {
         (ContentionLayer { shared, report_path }, handle)
     }
 
-    /// Measure the hold time of 1 in `n` acquisitions (default 64). Hold times in the
-    /// report are scaled estimates; `hold_sampling` in the report says the rate.
+    /// Measure the hold time of 1 in `n` acquisitions (default 64, rounded up to a
+    /// power of two). Hold times in the report are scaled estimates; `hold_sampling` in
+    /// the report says the rate.
+    ///
+    /// ```
+    /// let (layer, report) = lockscope::ContentionLayer::new();
+    /// let layer = layer.hold_sampling(100);
+    /// assert_eq!(report.snapshot().hold_sampling, 128);
+    /// # drop(layer);
+    /// ```
     pub fn hold_sampling(self, n: u64) -> Self {
-        crate::stats::HOLD_SAMPLING.store(n.max(1), Ordering::Relaxed);
+        crate::stats::set_hold_sampling(n);
         self
     }
 }

@@ -68,10 +68,15 @@ impl<T: ?Sized> Mutex<T> {
     #[track_caller]
     #[inline]
     pub fn lock(&self) -> MutexGuard<'_, T> {
-        if !layers_active() {
-            return MutexGuard { _hold: None, inner: self.inner.lock() };
+        if layers_active() {
+            return self.lock_observed(Location::caller());
         }
-        let site = Location::caller();
+        MutexGuard { _hold: None, inner: self.inner.lock() }
+    }
+
+    // Out of line so the unobserved path stays small enough to inline.
+    #[inline(never)]
+    fn lock_observed(&self, site: &'static Location<'static>) -> MutexGuard<'_, T> {
         let stats = self.meta.stats(LockKind::Mutex);
         let inner = match self.inner.try_lock() {
             Some(guard) => guard,

@@ -156,7 +156,7 @@ impl Report {
                     LockKind::Rwlock => "rwlock".into(),
                 },
                 created_at: stats::site_string(lock.created_at),
-                acquisitions: lock.acquisitions.load(std::sync::atomic::Ordering::Relaxed),
+                acquisitions: lock.acquisitions(),
                 contended: lock_waits.len(),
                 wait_ns: Summary::of(&lock_waits, lock_wait_total),
                 hold_ns,

@@ -64,10 +64,15 @@ impl<T: ?Sized> RwLock<T> {
     #[track_caller]
     #[inline]
     pub fn read(&self) -> RwLockReadGuard<'_, T> {
-        if !layers_active() {
-            return RwLockReadGuard { _hold: None, inner: self.inner.read() };
+        if layers_active() {
+            return self.read_observed(Location::caller());
         }
-        let site = Location::caller();
+        RwLockReadGuard { _hold: None, inner: self.inner.read() }
+    }
+
+    // Out of line so the unobserved path stays small enough to inline.
+    #[inline(never)]
+    fn read_observed(&self, site: &'static Location<'static>) -> RwLockReadGuard<'_, T> {
         let stats = self.meta.stats(LockKind::Rwlock);
         let inner = match self.inner.try_read() {
             Some(guard) => guard,
@@ -87,10 +92,15 @@ impl<T: ?Sized> RwLock<T> {
     #[track_caller]
     #[inline]
     pub fn write(&self) -> RwLockWriteGuard<'_, T> {
-        if !layers_active() {
-            return RwLockWriteGuard { _hold: None, inner: self.inner.write() };
+        if layers_active() {
+            return self.write_observed(Location::caller());
         }
-        let site = Location::caller();
+        RwLockWriteGuard { _hold: None, inner: self.inner.write() }
+    }
+
+    // Out of line so the unobserved path stays small enough to inline.
+    #[inline(never)]
+    fn write_observed(&self, site: &'static Location<'static>) -> RwLockWriteGuard<'_, T> {
         let stats = self.meta.stats(LockKind::Rwlock);
         let inner = match self.inner.try_write() {
             Some(guard) => guard,

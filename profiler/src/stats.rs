@@ -47,11 +47,10 @@ pub struct LockStats {
     pub(crate) name: String,
     pub(crate) kind: LockKind,
     pub(crate) created_at: &'static Location<'static>,
-    /// Acquisitions of every mode. Exclusive holders update it with a load and a store
-    /// (no read-modify-write): only the holder writes it.
-    pub(crate) acquisitions: AtomicU64,
     /// Site of the current (or last) exclusive holder, for "blocked behind".
     pub(crate) holder: AtomicPtr<Location<'static>>,
+    /// Acquisitions per site and mode. Exclusive holders update their slot with a load
+    /// and a store (no read-modify-write): only the holder writes it.
     pub(crate) sites: [SiteSlot; SITE_SLOTS],
     /// Sampled hold times, in nanoseconds.
     pub(crate) holds: parking_lot::Mutex<Histogram<u64>>,
@@ -59,8 +58,14 @@ pub struct LockStats {
 
 static REGISTRY: parking_lot::Mutex<Vec<Arc<LockStats>>> = parking_lot::Mutex::new(Vec::new());
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-/// 1 in N acquisitions has its hold time measured.
+/// 1 in N acquisitions has its hold time measured; N is a power of two so the
+/// check on the fast path is a mask, not a division.
 pub(crate) static HOLD_SAMPLING: AtomicU64 = AtomicU64::new(64);
+
+/// Set the hold sampling rate, rounded up to a power of two.
+pub(crate) fn set_hold_sampling(n: u64) {
+    HOLD_SAMPLING.store(n.max(1).checked_next_power_of_two().unwrap_or(1 << 63), Ordering::Relaxed);
+}
 
 pub(crate) fn new_histogram() -> Histogram<u64> {
     // 1 ns to 1 hour at 3 significant figures: a fixed ~20 KiB per histogram.
@@ -82,7 +87,6 @@ impl LockStats {
             ),
             kind,
             created_at,
-            acquisitions: AtomicU64::new(0),
             holder: AtomicPtr::new(std::ptr::null_mut()),
             sites: std::array::from_fn(|_| SiteSlot { key: AtomicUsize::new(0), acquisitions: AtomicU64::new(0) }),
             holds: parking_lot::Mutex::new(new_histogram()),
@@ -91,14 +95,13 @@ impl LockStats {
         stats
     }
 
-    /// Count an exclusive acquisition (the caller holds the lock). Returns the
-    /// lock-wide count before this one, for hold sampling.
+    /// Count an exclusive acquisition (the caller holds the lock, so a load and a store
+    /// suffice). Returns this site's count before this one, for hold sampling.
     #[inline]
     pub(crate) fn count_exclusive(&self, site: &'static Location<'static>, mode: Mode) -> u64 {
-        let n = self.acquisitions.load(Ordering::Relaxed);
-        self.acquisitions.store(n + 1, Ordering::Relaxed);
         let counter = &self.slot(site, mode).acquisitions;
-        counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        let n = counter.load(Ordering::Relaxed);
+        counter.store(n + 1, Ordering::Relaxed);
         self.holder.store(site as *const _ as *mut _, Ordering::Relaxed);
         n
     }
@@ -112,9 +115,13 @@ impl LockStats {
     /// Count an acquisition that may race with others' counting (readers, foreign locks).
     #[inline]
     pub(crate) fn count_shared_as(&self, site: &'static Location<'static>, mode: Mode) -> u64 {
-        self.slot(site, mode).acquisitions.fetch_add(1, Ordering::Relaxed);
         self.holder.store(site as *const _ as *mut _, Ordering::Relaxed);
-        self.acquisitions.fetch_add(1, Ordering::Relaxed)
+        self.slot(site, mode).acquisitions.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Acquisitions of every mode at every site.
+    pub(crate) fn acquisitions(&self) -> u64 {
+        self.sites.iter().map(|s| s.acquisitions.load(Ordering::Relaxed)).sum()
     }
 
     #[inline]
@@ -176,7 +183,7 @@ pub(crate) fn registered() -> Vec<Arc<LockStats>> {
 /// Should this acquisition's hold time be measured?
 #[inline]
 pub(crate) fn sample_hold(count_before: u64) -> bool {
-    count_before % HOLD_SAMPLING.load(Ordering::Relaxed).max(1) == 0
+    count_before & (HOLD_SAMPLING.load(Ordering::Relaxed) - 1) == 0
 }
 
 #[inline]

@@ -52,17 +52,18 @@ pub(crate) fn emit_wait(
     holder: Option<&'static Location<'static>>,
     wait_ns: u64,
 ) {
-    let site_text = stats::site_string(site);
-    let holder_text = holder.map(stats::site_string).unwrap_or_default();
+    // Sites travel as `&'static Location` addresses (no formatting on this path) and,
+    // for other layers, as lazily formatted `file:line:column` values.
     tracing::event!(
         target: "lockscope",
         tracing::Level::TRACE,
         lock = stats.name.as_str(),
-        site = site_text.as_str(),
+        site = tracing::field::display(site),
         wait_ns,
         lock_id = stats.id,
         mode = mode as u64,
-        holder = holder_text.as_str(),
+        site_ptr = site as *const Location<'static> as u64,
+        holder_ptr = holder.map_or(0, |h| h as *const Location<'static> as u64),
     );
 }
 

@@ -13,17 +13,21 @@ pub const MAX_SITES: usize = 2_000;
 
 pub const OTHER: &str = "other";
 
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+/// A site is the address of its `&'static Location` (0: the `other` bucket), so
+/// recording a wait formats nothing.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct SiteKey {
     pub lock_id: u64,
-    pub site: String,
+    pub site: usize,
     pub mode: Mode,
 }
 
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub enum Breakdown {
-    Span(String),
-    Holder(String),
+    /// Span names from the root; `None` is the `other` bucket.
+    Span(Option<Vec<&'static str>>),
+    /// The holder's site address; 0 when unknown, `None` for `other`.
+    Holder(Option<usize>),
 }
 
 pub struct SiteWaits {
@@ -45,20 +49,19 @@ pub struct Waits {
 }
 
 impl Waits {
-    pub fn record(&mut self, mut key: SiteKey, span_path: String, holder: String, wait_ns: u64) {
+    pub fn record(&mut self, mut key: SiteKey, span_path: Vec<&'static str>, holder: usize, wait_ns: u64) {
         if !self.sites.contains_key(&key) && self.sites.len() >= MAX_SITES {
-            key.site = OTHER.to_string();
+            key.site = 0;
         }
-        let site =
-            self.sites.entry(key.clone()).or_insert_with(|| SiteWaits { histogram: new_histogram(), total_ns: 0 });
+        let site = self.sites.entry(key).or_insert_with(|| SiteWaits { histogram: new_histogram(), total_ns: 0 });
         let _ = site.histogram.record(wait_ns.max(1));
         site.total_ns = site.total_ns.saturating_add(wait_ns);
-        for part in [Breakdown::Span(span_path), Breakdown::Holder(holder)] {
-            let mut row = (key.clone(), part);
+        for part in [Breakdown::Span(Some(span_path)), Breakdown::Holder(Some(holder))] {
+            let mut row = (key, part);
             if !self.breakdown.contains_key(&row) && self.breakdown.len() >= MAX_BREAKDOWN_KEYS {
                 row.1 = match row.1 {
-                    Breakdown::Span(_) => Breakdown::Span(OTHER.into()),
-                    Breakdown::Holder(_) => Breakdown::Holder(OTHER.into()),
+                    Breakdown::Span(_) => Breakdown::Span(None),
+                    Breakdown::Holder(_) => Breakdown::Holder(None),
                 };
             }
             let totals = self.breakdown.entry(row).or_default();

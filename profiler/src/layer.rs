@@ -100,10 +100,10 @@ impl ReportHandle {
 #[derive(Default)]
 struct WaitFields {
     lock_id: Option<u64>,
-    site: String,
+    site: usize,
     wait_ns: u64,
     mode: u64,
-    holder: String,
+    holder: usize,
 }
 
 impl Visit for WaitFields {
@@ -112,14 +112,8 @@ impl Visit for WaitFields {
             "lock_id" => self.lock_id = Some(value),
             "wait_ns" => self.wait_ns = value,
             "mode" => self.mode = value,
-            _ => {}
-        }
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        match field.name() {
-            "site" => self.site = value.to_string(),
-            "holder" => self.holder = value.to_string(),
+            "site_ptr" => self.site = value as usize,
+            "holder_ptr" => self.holder = value as usize,
             _ => {}
         }
     }
@@ -137,12 +131,10 @@ where
         }
         let mut fields = WaitFields::default();
         event.record(&mut fields);
-        let Some(lock_id) = fields.lock_id else { return };
+        let (Some(lock_id), true) = (fields.lock_id, fields.site != 0) else { return };
         // The spans entered on the waiting thread, outermost first.
-        let span_path = ctx
-            .event_scope(event)
-            .map(|scope| scope.from_root().map(|span| span.name()).collect::<Vec<_>>().join(";"))
-            .unwrap_or_default();
+        let span_path =
+            ctx.event_scope(event).map(|scope| scope.from_root().map(|span| span.name()).collect()).unwrap_or_default();
         let mode = match fields.mode {
             1 => Mode::Read,
             2 => Mode::Write,

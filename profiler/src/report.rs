@@ -100,12 +100,18 @@ impl Report {
         let mut breakdown: HashMap<&SiteKey, (Vec<SpanWait>, Vec<BlockedBy>)> = HashMap::new();
         for ((key, part), Totals { wait_ns, contended }) in &waits.breakdown {
             let entry = breakdown.entry(key).or_default();
+            let (wait_ns_total, contended) = (*wait_ns, *contended);
             match part {
                 Breakdown::Span(path) => {
-                    entry.0.push(SpanWait { path: path.clone(), wait_ns_total: *wait_ns, contended: *contended })
+                    let path = path.as_ref().map_or_else(|| OTHER.to_string(), |p| p.join(";"));
+                    entry.0.push(SpanWait { path, wait_ns_total, contended });
                 }
                 Breakdown::Holder(site) => {
-                    entry.1.push(BlockedBy { site: site.clone(), wait_ns_total: *wait_ns, contended: *contended })
+                    let site = match site {
+                        None => OTHER.to_string(),
+                        Some(address) => stats::site_at(*address).map(stats::site_string).unwrap_or_default(),
+                    };
+                    entry.1.push(BlockedBy { site, wait_ns_total, contended });
                 }
             }
         }
@@ -121,9 +127,8 @@ impl Report {
             for (key, site_waits) in waits.sites.iter().filter(|(k, _)| k.lock_id == lock.id) {
                 let _ = lock_waits.add(&site_waits.histogram);
                 lock_wait_total = lock_wait_total.saturating_add(site_waits.total_ns);
-                let report = sites
-                    .entry((key.site.clone(), key.mode))
-                    .or_insert_with(|| empty_site(key.site.clone(), key.mode, 0));
+                let site = stats::site_at(key.site).map_or_else(|| OTHER.to_string(), stats::site_string);
+                let report = sites.entry((site.clone(), key.mode)).or_insert_with(|| empty_site(site, key.mode, 0));
                 report.contended = site_waits.histogram.len();
                 report.wait_ns = Summary::of(&site_waits.histogram, site_waits.total_ns);
                 if let Some((spans, blocked_by)) = breakdown.remove(key) {

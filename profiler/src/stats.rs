@@ -194,3 +194,10 @@ pub(crate) fn layers_active() -> bool {
 pub(crate) fn site_string(site: &Location<'_>) -> String {
     format!("{}:{}:{}", site.file(), site.line(), site.column())
 }
+
+/// The site behind an address taken from a `&'static Location` (0: none).
+pub(crate) fn site_at(address: usize) -> Option<&'static Location<'static>> {
+    // SAFETY: non-zero addresses are only ever taken from `&'static Location` values
+    // by this crate (`emit_wait`), which live for the whole program.
+    unsafe { (address as *const Location<'static>).as_ref() }
+}

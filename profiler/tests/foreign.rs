@@ -25,8 +25,10 @@ fn timed_measures_a_std_mutex() {
     let snapshot = report.snapshot();
     let lock = lock(&snapshot, "std-lock");
     assert_eq!(lock.acquisitions, 2);
-    assert_eq!(lock.contended, 1);
-    assert!(lock.wait_ns.total >= 20_000_000, "{:?}", lock.wait_ns);
+    // A foreign lock is timed from outside: an uncontended acquisition counts as
+    // contended only if it took over `CONTENDED_AFTER` (a descheduled thread can).
+    assert!((1..=2).contains(&lock.contended), "{lock:#?}");
+    assert!(lock.wait_ns.max >= 20_000_000, "{:?}", lock.wait_ns);
 }
 
 #[test]

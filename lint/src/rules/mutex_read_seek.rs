@@ -15,7 +15,7 @@
 //!
 //! ## Example
 //!
-//! ```rust,ignore
+//! ```text
 //! struct Bundle<'d> {
 //!     archive: Mutex<ZipArchive<Cursor<&'d [u8]>>>,
 //! }
@@ -27,7 +27,7 @@
 //! clone), or better, read the in-memory or memory-mapped `&[u8]` by offset, which
 //! needs no lock at all:
 //!
-//! ```rust,ignore
+//! ```text
 //! struct Bundle<'d> {
 //!     data: &'d [u8],                 // mmap'd
 //!     index: HashMap<String, Entry>,  // parsed once: name -> offset, size

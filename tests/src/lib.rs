@@ -1,1 +1,1 @@
-//! End-to-end tests across the lockscope crates live in `tests/`.
+//! End-to-end tests across lockscope's crates and examples live in `tests/`.

@@ -1,0 +1,89 @@
+//! The zip-bundle example, linted and profiled the way a user would.
+
+use lockscope_lint::discover::Scope;
+use lockscope_lint::{lint, LintOptions};
+use std::path::Path;
+use tracing_subscriber::prelude::*;
+use zip_bundle::{Bundle, ClonePerReaderBundle, IndexedBundle, SharedMutexBundle};
+
+fn example_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/zip-bundle")
+}
+
+/// The 1-based line of the first line of `file` containing `needle`.
+fn line_of(file: &Path, needle: &str) -> usize {
+    let text = std::fs::read_to_string(file).expect("example source");
+    text.lines().position(|l| l.contains(needle)).map(|i| i + 1).expect("needle in file")
+}
+
+#[test]
+fn the_lint_flags_the_shared_mutex_and_nothing_in_the_fixes() {
+    let lib = example_dir().join("src/lib.rs");
+    let outcome = lint(&LintOptions { scope: Scope::Paths(vec![example_dir()]), rules: vec![] }).expect("lint runs");
+    let found: Vec<(String, usize, &str)> = outcome
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                Path::new(f.path()).file_name().unwrap_or_default().to_string_lossy().into_owned(),
+                f.region.start.line,
+                f.rule,
+            )
+        })
+        .collect();
+    let expected_line = line_of(&lib, "archive: lockscope::Mutex<ZipArchive<Cursor<&'d [u8]>>>,");
+    assert_eq!(found, [("lib.rs".to_string(), expected_line, "mutex_read_seek")]);
+    assert!(outcome.findings[0].message.contains("`ZipArchive<Cursor<&'d [u8]>>`"), "{}", outcome.findings[0].message);
+}
+
+fn profile(bundle: &dyn Bundle, threads: usize, lookups: usize) -> lockscope::Report {
+    let (layer, report) = lockscope::ContentionLayer::new();
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+    let mut urls = bundle.urls();
+    urls.sort();
+    let picks = zip_bundle::zipf_lookups(&urls, lookups, 42);
+    std::thread::scope(|s| {
+        for chunk in picks.chunks(picks.len().div_ceil(threads)) {
+            let (dispatch, urls) = (dispatch.clone(), &urls);
+            s.spawn(move || {
+                tracing::dispatcher::with_default(&dispatch, || {
+                    let mut reader = bundle.reader();
+                    for &i in chunk {
+                        assert!(reader.lookup(&urls[i]).expect("lookup").is_some_and(|len| len > 0));
+                    }
+                })
+            });
+        }
+    });
+    report.snapshot()
+}
+
+#[test]
+fn the_profiler_shows_the_archive_lock_dominant_and_the_indexed_bundle_waiting_on_nothing() {
+    let data = zip_bundle::generate_bundle(60, 3).expect("bundle");
+
+    let shared = SharedMutexBundle::open(&data).expect("open");
+    let report = profile(&shared, 4, 2_000);
+    let archive = report.locks.iter().find(|l| l.name == "bundle-archive").expect("archive lock in report");
+    assert_eq!(archive.acquisitions, 2_000);
+    assert!(archive.contended > 0, "{archive:#?}");
+    let waited: u64 = report.locks.iter().map(|l| l.wait_ns.total).sum();
+    assert!(archive.wait_ns.total * 10 >= waited * 9, "the archive lock holds >= 90% of all waiting");
+    let site = &archive.sites[0];
+    assert!(site.site.contains("examples/zip-bundle/src/lib.rs:"), "{}", site.site);
+    assert!(site.spans.iter().any(|s| s.path.ends_with("lookup_file")), "{:?}", site.spans);
+
+    // Counts come from a process-wide registry, waits from each run's own layer: the
+    // clone-per-reader run takes no lock, so its layer sees no wait at all.
+    let cloned = ClonePerReaderBundle::open(&data).expect("open");
+    let report = profile(&cloned, 4, 2_000);
+    assert_eq!(report.locks.iter().map(|l| l.contended).sum::<u64>(), 0, "{report:#?}");
+
+    let indexed = IndexedBundle::open(&data).expect("open");
+    let report = profile(&indexed, 4, 2_000);
+    let cache = report.locks.iter().find(|l| l.name == "decompressed-cache").expect("cache lock");
+    // Hits take a shared lock; the archive lock is gone from this design.
+    assert!(cache.acquisitions >= 2_000);
+    let archive_waits: u64 = report.locks.iter().filter(|l| l.name == "bundle-archive").map(|l| l.wait_ns.total).sum();
+    assert_eq!(archive_waits, 0);
+}

@@ -2,6 +2,7 @@
 //!  --threads N --lookups M [--bundle FILE.zip] [--report FILE.json]`
 
 use clap::{Parser, ValueEnum};
+use std::io::Write;
 use std::time::Instant;
 use tracing_subscriber::prelude::*;
 use zip_bundle::{Bundle, ClonePerReaderBundle, Error, IndexedBundle, SharedMutexBundle};
@@ -96,13 +97,16 @@ fn run(args: &Args) -> Result<(), Error> {
         Variant::ClonePerReader => "clone-per-reader",
         Variant::Indexed => "indexed",
     };
-    println!(
+    let snapshot = report.snapshot();
+    // A closed stdout (`| head -1`) ends the output, not the program.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
         "variant={name} threads={threads} lookups={} seconds={seconds:.3} lookups_per_sec={:.0}",
         args.lookups,
         args.lookups as f64 / seconds
-    );
-    let snapshot = report.snapshot();
-    println!("{snapshot}");
+    )
+    .and_then(|()| writeln!(out, "{snapshot}"));
     if let Some(path) = &args.report {
         snapshot.write_json(path)?;
     }

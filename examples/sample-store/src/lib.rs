@@ -1,0 +1,160 @@
+//! An in-memory store of metric samples keyed by metric metadata (name, timestamp), with
+//! a per-timestamp access broker and an approximate size counter, as in the incident.
+//!
+//! [`AliasingStore`] reproduces the bug: on the first insert of a key it publishes the
+//! caller's own buffer as the shared backing store, releases its permit, and only then
+//! adds the length of *that buffer* to the size counter. Meanwhile other threads have
+//! appended their samples to the same buffer, so the counter over-counts, sometimes.
+//! [`CopyingStore`] publishes a fresh copy and counts what it inserted.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MetricMetadata {
+    pub name: String,
+    pub timestamp: u64,
+}
+
+/// A buffer of samples that callers and the store can share.
+pub type Samples = Arc<lockscope::Mutex<Vec<f32>>>;
+
+/// One thread at a time may change the data of a timestamp.
+#[derive(Default)]
+pub struct AccessBroker {
+    permits: lockscope::Mutex<HashMap<u64, Arc<lockscope::Mutex<()>>>>,
+}
+
+impl AccessBroker {
+    /// Run `f` holding the permit of `timestamp`.
+    pub fn with_permit<R>(&self, timestamp: u64, f: impl FnOnce() -> R) -> R {
+        let permit = self.permits.lock().entry(timestamp).or_default().clone();
+        let _held = permit.lock();
+        f()
+    }
+
+    /// Forget a timestamp's permit once its data is drained.
+    pub fn retire(&self, timestamp: u64) {
+        self.permits.lock().remove(&timestamp);
+    }
+}
+
+pub trait DatapointStore: Sync {
+    /// Add `samples` to the metric. `samples` must not be empty.
+    fn upsert(&self, metadata: MetricMetadata, samples: Samples);
+    /// Remove and return every metric of `timestamp` with its samples.
+    fn drain(&self, timestamp: u64) -> Vec<(MetricMetadata, Vec<f32>)>;
+    /// The approximate size counter.
+    fn size(&self) -> usize;
+    /// Samples actually stored.
+    fn stored_samples(&self) -> usize;
+}
+
+#[derive(Default)]
+struct Shared {
+    broker: AccessBroker,
+    samples: lockscope::Mutex<HashMap<MetricMetadata, Samples>>,
+    size: AtomicUsize,
+}
+
+impl Shared {
+    fn drain(&self, timestamp: u64) -> Vec<(MetricMetadata, Vec<f32>)> {
+        let drained = self.broker.with_permit(timestamp, || {
+            let mut map = self.samples.lock();
+            let keys: Vec<_> = map.keys().filter(|k| k.timestamp == timestamp).cloned().collect();
+            keys.into_iter()
+                .filter_map(|k| map.remove(&k).map(|s| (k, std::mem::take(&mut *s.lock()))))
+                .collect::<Vec<_>>()
+        });
+        self.broker.retire(timestamp);
+        drained
+    }
+
+    fn stored(&self) -> usize {
+        self.samples.lock().values().map(|s| s.lock().len()).sum()
+    }
+}
+
+/// The bug: the caller's buffer becomes the backing store, and is read after sharing.
+#[derive(Default)]
+pub struct AliasingStore(Shared);
+
+impl DatapointStore for AliasingStore {
+    fn upsert(&self, metadata: MetricMetadata, samples: Samples) {
+        let store = &self.0;
+        store.broker.with_permit(metadata.timestamp, || {
+            let current = store.samples.lock().entry(metadata).or_insert_with(|| samples.clone()).clone();
+            if !Arc::ptr_eq(&current, &samples) {
+                current.lock().extend_from_slice(&samples.lock());
+            }
+        });
+        // Read after the permit is released: if `samples` became the backing store, other
+        // threads may have appended to it by now.
+        store.size.fetch_add(samples.lock().len(), Ordering::Relaxed);
+    }
+
+    fn drain(&self, timestamp: u64) -> Vec<(MetricMetadata, Vec<f32>)> {
+        self.0.drain(timestamp)
+    }
+
+    fn size(&self) -> usize {
+        self.0.size.load(Ordering::Relaxed)
+    }
+
+    fn stored_samples(&self) -> usize {
+        self.0.stored()
+    }
+}
+
+/// The fix: publish a fresh copy, and count what this call inserted.
+#[derive(Default)]
+pub struct CopyingStore(Shared);
+
+impl DatapointStore for CopyingStore {
+    fn upsert(&self, metadata: MetricMetadata, samples: Samples) {
+        let store = &self.0;
+        let batch = samples.lock().clone();
+        let inserted = batch.len();
+        store.broker.with_permit(metadata.timestamp, || {
+            let mut map = store.samples.lock();
+            match map.get(&metadata) {
+                Some(current) => current.lock().extend_from_slice(&batch),
+                None => {
+                    map.insert(metadata, Arc::new(lockscope::Mutex::new(batch)));
+                }
+            }
+        });
+        store.size.fetch_add(inserted, Ordering::Relaxed);
+    }
+
+    fn drain(&self, timestamp: u64) -> Vec<(MetricMetadata, Vec<f32>)> {
+        self.0.drain(timestamp)
+    }
+
+    fn size(&self) -> usize {
+        self.0.size.load(Ordering::Relaxed)
+    }
+
+    fn stored_samples(&self) -> usize {
+        self.0.stored()
+    }
+}
+
+/// `threads` threads each upsert `batches` batches into `metrics` metrics; the batch
+/// index is the timestamp, so every batch round starts new keys (first inserts race).
+pub fn run(store: &dyn DatapointStore, threads: usize, metrics: usize, batches: usize) {
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            s.spawn(move || {
+                for b in 0..batches {
+                    for m in 0..metrics {
+                        let metadata = MetricMetadata { name: format!("metric-{m}"), timestamp: b as u64 };
+                        let batch = vec![t as f32; 1 + (t + m + b) % 8];
+                        store.upsert(metadata, Arc::new(lockscope::Mutex::new(batch)));
+                    }
+                }
+            });
+        }
+    });
+}

@@ -43,42 +43,45 @@ impl AccessBroker {
 pub trait DatapointStore: Sync {
     /// Add `samples` to the metric. `samples` must not be empty.
     fn upsert(&self, metadata: MetricMetadata, samples: Samples);
+
+    /// The map, broker and counter every store keeps.
+    fn state(&self) -> &StoreState;
+
     /// Remove and return every metric of `timestamp` with its samples.
-    fn drain(&self, timestamp: u64) -> Vec<(MetricMetadata, Vec<f32>)>;
-    /// The approximate size counter.
-    fn size(&self) -> usize;
-    /// Samples actually stored.
-    fn stored_samples(&self) -> usize;
-}
-
-#[derive(Default)]
-struct Shared {
-    broker: AccessBroker,
-    samples: lockscope::Mutex<HashMap<MetricMetadata, Samples>>,
-    size: AtomicUsize,
-}
-
-impl Shared {
     fn drain(&self, timestamp: u64) -> Vec<(MetricMetadata, Vec<f32>)> {
-        let drained = self.broker.with_permit(timestamp, || {
-            let mut map = self.samples.lock();
+        let state = self.state();
+        let drained = state.broker.with_permit(timestamp, || {
+            let mut map = state.samples.lock();
             let keys: Vec<_> = map.keys().filter(|k| k.timestamp == timestamp).cloned().collect();
             keys.into_iter()
                 .filter_map(|k| map.remove(&k).map(|s| (k, std::mem::take(&mut *s.lock()))))
                 .collect::<Vec<_>>()
         });
-        self.broker.retire(timestamp);
+        state.broker.retire(timestamp);
         drained
     }
 
-    fn stored(&self) -> usize {
-        self.samples.lock().values().map(|s| s.lock().len()).sum()
+    /// The approximate size counter.
+    fn size(&self) -> usize {
+        self.state().size.load(Ordering::Relaxed)
     }
+
+    /// Samples actually stored.
+    fn stored_samples(&self) -> usize {
+        self.state().samples.lock().values().map(|s| s.lock().len()).sum()
+    }
+}
+
+#[derive(Default)]
+pub struct StoreState {
+    broker: AccessBroker,
+    samples: lockscope::Mutex<HashMap<MetricMetadata, Samples>>,
+    size: AtomicUsize,
 }
 
 /// The bug: the caller's buffer becomes the backing store, and is read after sharing.
 #[derive(Default)]
-pub struct AliasingStore(Shared);
+pub struct AliasingStore(StoreState);
 
 impl DatapointStore for AliasingStore {
     fn upsert(&self, metadata: MetricMetadata, samples: Samples) {
@@ -94,22 +97,14 @@ impl DatapointStore for AliasingStore {
         store.size.fetch_add(samples.lock().len(), Ordering::Relaxed);
     }
 
-    fn drain(&self, timestamp: u64) -> Vec<(MetricMetadata, Vec<f32>)> {
-        self.0.drain(timestamp)
-    }
-
-    fn size(&self) -> usize {
-        self.0.size.load(Ordering::Relaxed)
-    }
-
-    fn stored_samples(&self) -> usize {
-        self.0.stored()
+    fn state(&self) -> &StoreState {
+        &self.0
     }
 }
 
 /// The fix: publish a fresh copy, and count what this call inserted.
 #[derive(Default)]
-pub struct CopyingStore(Shared);
+pub struct CopyingStore(StoreState);
 
 impl DatapointStore for CopyingStore {
     fn upsert(&self, metadata: MetricMetadata, samples: Samples) {
@@ -128,16 +123,8 @@ impl DatapointStore for CopyingStore {
         store.size.fetch_add(inserted, Ordering::Relaxed);
     }
 
-    fn drain(&self, timestamp: u64) -> Vec<(MetricMetadata, Vec<f32>)> {
-        self.0.drain(timestamp)
-    }
-
-    fn size(&self) -> usize {
-        self.0.size.load(Ordering::Relaxed)
-    }
-
-    fn stored_samples(&self) -> usize {
-        self.0.stored()
+    fn state(&self) -> &StoreState {
+        &self.0
     }
 }
 

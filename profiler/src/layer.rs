@@ -41,7 +41,13 @@ pub struct ContentionLayer {
     report_path: Option<std::path::PathBuf>,
 }
 
-/// Reads what a [`ContentionLayer`] measured, at any time.
+/// Reads what a [`ContentionLayer`] measured, at any time. Cheap to clone.
+///
+/// ```
+/// let (_layer, report) = lockscope::ContentionLayer::new();
+/// let other_handle = report.clone();
+/// assert_eq!(other_handle.snapshot().version, 1);
+/// ```
 #[derive(Clone)]
 pub struct ReportHandle {
     shared: Arc<Shared>,
@@ -87,11 +93,32 @@ impl Drop for ContentionLayer {
 
 impl ReportHandle {
     /// The report so far: counts from every instrumented lock, waits from this layer.
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// let (layer, report) = lockscope::ContentionLayer::new();
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+    ///     let m = lockscope::Mutex::named("snapshot-doc", ());
+    ///     drop(m.lock());
+    /// });
+    /// let lock = report.snapshot().locks.into_iter().find(|l| l.name == "snapshot-doc").unwrap();
+    /// assert_eq!((lock.kind.as_str(), lock.acquisitions, lock.contended), ("mutex", 1, 0));
+    /// ```
     pub fn snapshot(&self) -> Report {
         Report::build(&self.shared)
     }
 
     /// Write the report so far as JSON (version 1).
+    ///
+    /// ```
+    /// let (_layer, report) = lockscope::ContentionLayer::new();
+    /// let path = std::env::temp_dir().join("lockscope-doc-report.json");
+    /// report.write_json(&path)?;
+    /// let text = std::fs::read_to_string(&path)?;
+    /// assert_eq!(lockscope::Report::from_json(&text).unwrap().version, 1);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn write_json(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
         self.snapshot().write_json(path)
     }

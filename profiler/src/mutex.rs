@@ -119,6 +119,14 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     /// Is the lock held right now?
+    ///
+    /// ```
+    /// let m = lockscope::Mutex::new(());
+    /// let held = m.lock();
+    /// assert!(m.is_locked());
+    /// drop(held);
+    /// assert!(!m.is_locked());
+    /// ```
     pub fn is_locked(&self) -> bool {
         self.inner.is_locked()
     }
@@ -138,6 +146,14 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 }
 
 /// Holds a [`Mutex`] until dropped; derefs to the value.
+///
+/// ```
+/// let m = lockscope::Mutex::new(String::from("a"));
+/// let mut guard: lockscope::MutexGuard<'_, String> = m.lock();
+/// guard.push('b');
+/// drop(guard);
+/// assert_eq!(*m.lock(), "ab");
+/// ```
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, T: ?Sized> {
     // Declared first so it drops (and records the hold) before the lock is released.

@@ -8,7 +8,16 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
 
-/// What the profiler measured. Serializes to the version 1 JSON schema.
+/// What the profiler measured. Serializes to the version 1 JSON schema; `Display`
+/// renders the contention table.
+///
+/// ```
+/// let (_layer, report) = lockscope::ContentionLayer::new();
+/// let snapshot: lockscope::Report = report.snapshot();
+/// assert!(snapshot.to_string().starts_with("lockscope: "));
+/// let json = serde_json::to_string(&snapshot).unwrap();
+/// assert_eq!(lockscope::Report::from_json(&json).unwrap(), snapshot);
+/// ```
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Report {
     pub version: u32,
@@ -60,7 +69,13 @@ pub struct BlockedBy {
     pub contended: u64,
 }
 
-/// Nanosecond statistics of a set of durations.
+/// Nanosecond statistics of a set of durations (from a fixed-size histogram, so the
+/// percentiles are within 0.1%).
+///
+/// ```
+/// let none = lockscope::Summary::default();
+/// assert_eq!((none.total, none.p99), (0, 0));
+/// ```
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
 pub struct Summary {
     pub total: u64,
@@ -201,7 +216,12 @@ fn empty_site(site: String, mode: Mode, acquisitions: u64) -> SiteReport {
     }
 }
 
-/// `1.23 ms`, `456 µs`, `12 ns`.
+/// `1.23 ms`, `456 µs`, `12 ns`: how the table prints durations.
+///
+/// ```
+/// assert_eq!(lockscope::human_ns(12), "12 ns");
+/// assert_eq!(lockscope::human_ns(1_230_000), "1.23 ms");
+/// ```
 pub fn human_ns(ns: u64) -> String {
     let n = ns as f64;
     if n >= 1e9 {

@@ -178,6 +178,12 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
 }
 
 /// Shared access to an [`RwLock`] until dropped.
+///
+/// ```
+/// let l = lockscope::RwLock::new(vec![1, 2]);
+/// let guard: lockscope::RwLockReadGuard<'_, Vec<i32>> = l.read();
+/// assert_eq!(guard.len(), 2);
+/// ```
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockReadGuard<'a, T: ?Sized> {
     _hold: Option<HoldTimer<'a>>,
@@ -185,6 +191,14 @@ pub struct RwLockReadGuard<'a, T: ?Sized> {
 }
 
 /// Exclusive access to an [`RwLock`] until dropped.
+///
+/// ```
+/// let l = lockscope::RwLock::new(vec![1]);
+/// let mut guard: lockscope::RwLockWriteGuard<'_, Vec<i32>> = l.write();
+/// guard.push(2);
+/// drop(guard);
+/// assert_eq!(*l.read(), [1, 2]);
+/// ```
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockWriteGuard<'a, T: ?Sized> {
     _hold: Option<HoldTimer<'a>>,

@@ -95,7 +95,9 @@ fn discover_workspace(manifest_path: Option<&Path>) -> Result<Discovered, Discov
                 })
             })
             .map(|t| t.name.replace('-', "_"));
-        let files = walk_rs_files(&root, true)
+        let target_roots: Vec<PathBuf> =
+            package.targets.iter().map(|t| t.src_path.clone().into_std_path_buf()).collect();
+        let files = target_sources(&target_roots)
             .into_iter()
             .map(|path| {
                 let display = path.strip_prefix(&workspace_root).unwrap_or(&path).to_string_lossy().into_owned();
@@ -244,4 +246,87 @@ fn walk_rs_files(root: &Path, stop_at_packages: bool) -> Vec<PathBuf> {
     let mut files = found.into_inner().unwrap_or_default();
     files.sort();
     files
+}
+
+/// The files of a package's targets: each target's root and every file reached from it
+/// through `mod name;` declarations (following `#[path]` and inline modules), as rustc
+/// would compile them. Files in the package folder that no target includes (test
+/// fixtures, templates) are not its sources.
+fn target_sources(roots: &[PathBuf]) -> Vec<PathBuf> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut work: Vec<(PathBuf, bool)> = roots.iter().map(|r| (r.clone(), true)).collect();
+    while let Some((file, is_root)) = work.pop() {
+        if !file.is_file() || !seen.insert(file.clone()) {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        let Ok(tokens) = text.parse::<proc_macro2::TokenStream>() else { continue };
+        let parent = file.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let owns_dir = is_root || file.file_name().is_some_and(|n| n == "mod.rs");
+        let module_dir = if owns_dir { parent.clone() } else { parent.join(file.file_stem().unwrap_or_default()) };
+        collect_mod_files(tokens, &module_dir, &parent, &mut work);
+    }
+    seen.into_iter().collect()
+}
+
+/// Push the files that `mod name;` declarations in `tokens` refer to.
+fn collect_mod_files(
+    tokens: proc_macro2::TokenStream,
+    module_dir: &Path,
+    file_dir: &Path,
+    out: &mut Vec<(PathBuf, bool)>,
+) {
+    use proc_macro2::TokenTree;
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut path_attr: Option<String> = None;
+    let mut i = 0;
+    while i < tokens.len() {
+        match &tokens[i] {
+            TokenTree::Punct(p) if p.as_char() == '#' => {
+                if let Some(TokenTree::Group(attr)) = tokens.get(i + 1) {
+                    let inner: Vec<TokenTree> = attr.stream().into_iter().collect();
+                    if let [TokenTree::Ident(name), TokenTree::Punct(eq), TokenTree::Literal(lit)] = inner.as_slice() {
+                        if name == "path" && eq.as_char() == '=' {
+                            path_attr = Some(lit.to_string().trim_matches('"').to_string());
+                        }
+                    }
+                    i += 2;
+                    continue;
+                }
+            }
+            TokenTree::Ident(kw) if kw == "mod" => {
+                if let Some(TokenTree::Ident(name)) = tokens.get(i + 1) {
+                    let name = name.to_string();
+                    let name = name.strip_prefix("r#").unwrap_or(&name);
+                    match tokens.get(i + 2) {
+                        Some(TokenTree::Punct(semi)) if semi.as_char() == ';' => {
+                            if let Some(path) = path_attr.take() {
+                                out.push((file_dir.join(path), true));
+                            } else {
+                                out.push((module_dir.join(format!("{name}.rs")), false));
+                                out.push((module_dir.join(name).join("mod.rs"), false));
+                            }
+                        }
+                        Some(TokenTree::Group(body)) => {
+                            let dir = module_dir.join(name);
+                            collect_mod_files(body.stream(), &dir, &dir, out);
+                            path_attr = None;
+                            i += 3;
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    i += 2;
+                    continue;
+                }
+            }
+            TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace => {
+                // `mod` declarations inside function bodies or other blocks.
+                collect_mod_files(g.stream(), module_dir, file_dir, out);
+            }
+            TokenTree::Punct(p) if p.as_char() == ';' => path_attr = None,
+            _ => {}
+        }
+        i += 1;
+    }
 }

@@ -142,9 +142,16 @@ fn lints_the_cargo_workspace_through_cargo_metadata() {
         "workspace",
         &[
             ("Cargo.toml", manifest),
-            ("src/lib.rs", "pub mod store;\n"),
+            (
+                "src/lib.rs",
+                "pub mod store;\n#[path = \"platform/unix_impl.rs\"]\nmod imp;\nmod outer {\n    mod inner;\n}\n",
+            ),
             ("src/store.rs", FLAGGED),
+            ("src/platform/unix_impl.rs", FLAGGED),
+            ("src/outer/inner.rs", FLAGGED),
+            ("src/unused.rs", FLAGGED),
             ("tests/it.rs", CLEAN),
+            ("tests/fixtures/case.rs", FLAGGED),
             ("target/debug/gen.rs", FLAGGED),
         ],
     );
@@ -154,7 +161,9 @@ fn lints_the_cargo_workspace_through_cargo_metadata() {
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json")["path"].as_str().unwrap_or("").to_string())
         .collect();
-    assert_eq!(paths, ["src/store.rs"], "relative to the workspace root, target/ skipped");
+    // Only the targets' sources, followed through `mod` (with `#[path]` and inline
+    // modules), relative to the workspace root: no fixture, no unused file, no target/.
+    assert_eq!(paths, ["src/outer/inner.rs", "src/platform/unix_impl.rs", "src/store.rs"]);
 
     let elsewhere = Scratch::new("workspace-elsewhere", &[("x.txt", "")]);
     let manifest_path = dir.0.join("Cargo.toml");

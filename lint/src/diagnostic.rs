@@ -30,8 +30,6 @@ pub struct Finding {
     pub label: String,
     /// What to do about it.
     pub help: Option<String>,
-    /// Further context (`= note:` lines): the chain that makes a type `Read + Seek`, …
-    pub notes: Vec<String>,
 }
 
 impl Finding {

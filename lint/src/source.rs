@@ -30,10 +30,6 @@ impl ModulePath {
         segments.pop()?;
         Some(ModulePath { target: self.target.clone(), segments })
     }
-
-    pub fn with_segments(&self, segments: Vec<String>) -> Self {
-        ModulePath { target: self.target.clone(), segments }
-    }
 }
 
 /// One `.rs` file of a package.
@@ -79,13 +75,6 @@ impl SourceFile {
         let within = line_text.char_indices().nth(column.saturating_sub(1)).map_or(line_text.len(), |(i, _)| i);
         start + within
     }
-
-    /// The source text between two positions, whitespace runs folded to one space.
-    pub fn snippet(&self, start: Position, end: Position) -> String {
-        let from = self.offset(start.line, start.column);
-        let to = self.offset(end.line, end.column).max(from);
-        self.text[from..to].split_whitespace().collect::<Vec<_>>().join(" ")
-    }
 }
 
 /// A 1-based line and 1-based column (in characters).
@@ -109,11 +98,6 @@ impl Region {
             start: Position { line: s.line, column: s.column + 1 },
             end: Position { line: e.line, column: e.column + 1 },
         }
-    }
-
-    /// From the start of `first` to the end of `last`.
-    pub fn between(first: proc_macro2::Span, last: proc_macro2::Span) -> Self {
-        Region { start: Region::of(first).start, end: Region::of(last).end }
     }
 
     pub fn whole_line(line: usize) -> Self {

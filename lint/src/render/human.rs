@@ -28,9 +28,6 @@ pub fn render(finding: &Finding, color: bool) -> String {
             .fold(false)
             .annotation(level.span(from..to).label(&finding.label)),
     );
-    for note in &finding.notes {
-        message = message.footer(Level::Note.title(note));
-    }
     if let Some(help) = &finding.help {
         message = message.footer(Level::Help.title(help));
     }

@@ -15,7 +15,6 @@ pub fn render(finding: &Finding) -> String {
         "message": finding.message,
         "label": finding.label,
         "help": finding.help,
-        "notes": finding.notes,
     })
     .to_string()
 }

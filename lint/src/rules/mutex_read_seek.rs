@@ -248,7 +248,6 @@ impl Candidate {
             message,
             label: "`Read` and `Seek` take `&mut self`: every reader queues on this lock".into(),
             help: Some(help.into()),
-            notes: Vec::new(),
         }
     }
 }

@@ -20,21 +20,57 @@ impl LockMeta {
     }
 
     #[inline]
-    pub(crate) fn stats(&self, kind: LockKind) -> &LockStats {
+    fn stats(&self, kind: LockKind) -> &LockStats {
         self.stats.get_or_init(|| LockStats::register(self.name, kind, self.created_at))
     }
+
+    /// Take the lock while a layer observes: `try_acquire` first (the uncontended fast
+    /// path reads no clock); if that fails, time `acquire`.
+    #[inline]
+    pub(crate) fn acquire<G>(
+        &self,
+        kind: LockKind,
+        site: &'static Location<'static>,
+        mode: Mode,
+        try_acquire: impl FnOnce() -> Option<G>,
+        acquire: impl FnOnce() -> G,
+    ) -> (G, Option<HoldTimer<'_>>) {
+        let stats = self.stats(kind);
+        let guard = match try_acquire() {
+            Some(guard) => guard,
+            None => contended(stats, site, mode, acquire),
+        };
+        (guard, count(stats, site, mode))
+    }
+
+    /// Count an acquisition that already succeeded (`try_lock`) and maybe time its hold.
+    #[inline]
+    pub(crate) fn acquired(
+        &self,
+        kind: LockKind,
+        site: &'static Location<'static>,
+        mode: Mode,
+    ) -> Option<HoldTimer<'_>> {
+        count(self.stats(kind), site, mode)
+    }
+}
+
+/// Readers count with a read-modify-write (others read at the same time); exclusive
+/// holders with a load and a store.
+#[inline]
+fn count<'a>(stats: &'a LockStats, site: &'static Location<'static>, mode: Mode) -> Option<HoldTimer<'a>> {
+    let before = match mode {
+        Mode::Read => stats.count_shared(site),
+        Mode::Lock | Mode::Write => stats.count_exclusive(site, mode),
+    };
+    HoldTimer::sampled(stats, before)
 }
 
 /// The slow path: the lock was taken. Time the wait, note who held it, and tell
 /// the tracing subscriber.
 #[cold]
 #[inline(never)]
-pub(crate) fn contended<G>(
-    stats: &LockStats,
-    site: &'static Location<'static>,
-    mode: Mode,
-    acquire: impl FnOnce() -> G,
-) -> G {
+fn contended<G>(stats: &LockStats, site: &'static Location<'static>, mode: Mode, acquire: impl FnOnce() -> G) -> G {
     let holder = stats.holder_site();
     let start = Instant::now();
     let guard = acquire();

@@ -1,6 +1,6 @@
 //! `lockscope::Mutex`: `parking_lot::Mutex` that reports its contention.
 
-use crate::acquire::{contended, HoldTimer, LockMeta};
+use crate::acquire::{HoldTimer, LockMeta};
 use crate::stats::{layers_active, LockKind, Mode};
 use std::fmt;
 use std::ops::{Deref, DerefMut};
@@ -77,13 +77,9 @@ impl<T: ?Sized> Mutex<T> {
     // Out of line so the unobserved path stays small enough to inline.
     #[inline(never)]
     fn lock_observed(&self, site: &'static Location<'static>) -> MutexGuard<'_, T> {
-        let stats = self.meta.stats(LockKind::Mutex);
-        let inner = match self.inner.try_lock() {
-            Some(guard) => guard,
-            None => contended(stats, site, Mode::Lock, || self.inner.lock()),
-        };
-        let count = stats.count_exclusive(site, Mode::Lock);
-        MutexGuard { _hold: HoldTimer::sampled(stats, count), inner }
+        let (inner, hold) =
+            self.meta.acquire(LockKind::Mutex, site, Mode::Lock, || self.inner.try_lock(), || self.inner.lock());
+        MutexGuard { _hold: hold, inner }
     }
 
     /// Take the lock if it is free.
@@ -99,12 +95,9 @@ impl<T: ?Sized> Mutex<T> {
     #[inline]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
         let inner = self.inner.try_lock()?;
-        if !layers_active() {
-            return Some(MutexGuard { _hold: None, inner });
-        }
-        let stats = self.meta.stats(LockKind::Mutex);
-        let count = stats.count_exclusive(Location::caller(), Mode::Lock);
-        Some(MutexGuard { _hold: HoldTimer::sampled(stats, count), inner })
+        let hold =
+            if layers_active() { self.meta.acquired(LockKind::Mutex, Location::caller(), Mode::Lock) } else { None };
+        Some(MutexGuard { _hold: hold, inner })
     }
 
     /// The value, through `&mut`: no locking needed.

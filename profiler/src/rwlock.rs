@@ -1,7 +1,7 @@
 //! `lockscope::RwLock`: `parking_lot::RwLock` that reports its contention, with read
 //! and write acquisitions counted apart.
 
-use crate::acquire::{contended, HoldTimer, LockMeta};
+use crate::acquire::{HoldTimer, LockMeta};
 use crate::stats::{layers_active, LockKind, Mode};
 use std::fmt;
 use std::ops::{Deref, DerefMut};
@@ -73,13 +73,9 @@ impl<T: ?Sized> RwLock<T> {
     // Out of line so the unobserved path stays small enough to inline.
     #[inline(never)]
     fn read_observed(&self, site: &'static Location<'static>) -> RwLockReadGuard<'_, T> {
-        let stats = self.meta.stats(LockKind::Rwlock);
-        let inner = match self.inner.try_read() {
-            Some(guard) => guard,
-            None => contended(stats, site, Mode::Read, || self.inner.read()),
-        };
-        let count = stats.count_shared(site);
-        RwLockReadGuard { _hold: HoldTimer::sampled(stats, count), inner }
+        let (inner, hold) =
+            self.meta.acquire(LockKind::Rwlock, site, Mode::Read, || self.inner.try_read(), || self.inner.read());
+        RwLockReadGuard { _hold: hold, inner }
     }
 
     /// Exclusive access, blocking while anyone holds the lock.
@@ -101,13 +97,9 @@ impl<T: ?Sized> RwLock<T> {
     // Out of line so the unobserved path stays small enough to inline.
     #[inline(never)]
     fn write_observed(&self, site: &'static Location<'static>) -> RwLockWriteGuard<'_, T> {
-        let stats = self.meta.stats(LockKind::Rwlock);
-        let inner = match self.inner.try_write() {
-            Some(guard) => guard,
-            None => contended(stats, site, Mode::Write, || self.inner.write()),
-        };
-        let count = stats.count_exclusive(site, Mode::Write);
-        RwLockWriteGuard { _hold: HoldTimer::sampled(stats, count), inner }
+        let (inner, hold) =
+            self.meta.acquire(LockKind::Rwlock, site, Mode::Write, || self.inner.try_write(), || self.inner.write());
+        RwLockWriteGuard { _hold: hold, inner }
     }
 
     /// Shared access if no writer holds the lock.
@@ -123,12 +115,9 @@ impl<T: ?Sized> RwLock<T> {
     #[inline]
     pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
         let inner = self.inner.try_read()?;
-        if !layers_active() {
-            return Some(RwLockReadGuard { _hold: None, inner });
-        }
-        let stats = self.meta.stats(LockKind::Rwlock);
-        let count = stats.count_shared(Location::caller());
-        Some(RwLockReadGuard { _hold: HoldTimer::sampled(stats, count), inner })
+        let hold =
+            if layers_active() { self.meta.acquired(LockKind::Rwlock, Location::caller(), Mode::Read) } else { None };
+        Some(RwLockReadGuard { _hold: hold, inner })
     }
 
     /// Exclusive access if nobody holds the lock.
@@ -144,12 +133,9 @@ impl<T: ?Sized> RwLock<T> {
     #[inline]
     pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
         let inner = self.inner.try_write()?;
-        if !layers_active() {
-            return Some(RwLockWriteGuard { _hold: None, inner });
-        }
-        let stats = self.meta.stats(LockKind::Rwlock);
-        let count = stats.count_exclusive(Location::caller(), Mode::Write);
-        Some(RwLockWriteGuard { _hold: HoldTimer::sampled(stats, count), inner })
+        let hold =
+            if layers_active() { self.meta.acquired(LockKind::Rwlock, Location::caller(), Mode::Write) } else { None };
+        Some(RwLockWriteGuard { _hold: hold, inner })
     }
 
     /// The value, through `&mut`: no locking needed.

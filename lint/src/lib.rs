@@ -8,6 +8,7 @@
 pub mod diagnostic;
 pub mod discover;
 pub mod parse;
+pub mod prefilter;
 pub mod render;
 pub mod rules;
 pub mod source;
@@ -17,6 +18,7 @@ use aho_corasick::AhoCorasick;
 use diagnostic::Finding;
 use discover::{PackageInput, Scope};
 use parse::ParsedFile;
+use prefilter::WordFilter;
 use rayon::prelude::*;
 use rules::{PackageContext, Rule};
 use source::{Region, SourceFile};
@@ -117,16 +119,19 @@ struct Parsed {
     file: ParsedFile,
     graph: NameGraph,
     needed: Vec<String>,
+    /// Needed names whose own definitions' names are not needed in turn.
+    needed_shallow: Vec<String>,
+    /// Names this file defines that make other files worth parsing (see [`Rule::followed_names`]).
+    followed: Vec<String>,
 }
 
 /// Lint packages already discovered (the engine behind [`lint`], also used by the
 /// fixture tests).
 pub fn lint_packages(rules: &[&'static dyn Rule], packages: Vec<PackageInput>) -> LintOutcome {
-    let words: Vec<&str> = rules.iter().flat_map(|r| r.prefilter().iter().copied()).collect();
-    let prefilter = AhoCorasick::new(&words).ok();
+    let prefilter = WordFilter::new(rules);
     // `syn` trees are not `Send`: each package is loaded, parsed and checked on one thread.
     let results: Vec<(Vec<Finding>, Stats)> =
-        packages.into_par_iter().map(|package| lint_package(rules, prefilter.as_ref(), package)).collect();
+        packages.into_par_iter().map(|package| lint_package(rules, &prefilter, package)).collect();
     let mut stats = Stats::default();
     let mut findings = Vec::new();
     for (package_findings, package_stats) in results {
@@ -146,11 +151,7 @@ pub fn lint_packages(rules: &[&'static dyn Rule], packages: Vec<PackageInput>) -
 }
 
 /// Load a package's files, parse the ones that can matter, and run the rules.
-fn lint_package(
-    rules: &[&'static dyn Rule],
-    prefilter: Option<&AhoCorasick>,
-    package: PackageInput,
-) -> (Vec<Finding>, Stats) {
+fn lint_package(rules: &[&'static dyn Rule], prefilter: &WordFilter, package: PackageInput) -> (Vec<Finding>, Stats) {
     let mut stats = Stats::default();
     let mut findings = Vec::new();
     let scan_started = Instant::now();
@@ -159,7 +160,7 @@ fn lint_package(
     for input in package.files {
         match std::fs::read(&input.path).map(String::from_utf8) {
             Ok(Ok(text)) => {
-                if prefilter.is_some_and(|p| mentions_word(p, text.as_bytes())) {
+                if prefilter.wants(text.as_bytes()) {
                     to_parse.push(sources.len());
                 }
                 stats.bytes += text.len() as u64;
@@ -196,6 +197,7 @@ fn lint_package(
         stats.parse += round.elapsed();
         let search = Instant::now();
         to_parse = files_defining_needed_names(&sources, &parsed, &attempted, &mut searched);
+        to_parse.extend(files_using_followed_names(prefilter, &sources, &parsed, &attempted, &to_parse, &mut searched));
         stats.scan += search.elapsed();
     }
 
@@ -220,15 +222,19 @@ fn unreadable(input: discover::FileInput, why: String) -> Finding {
 fn parse_one(rules: &[&'static dyn Rule], source: &Arc<SourceFile>) -> Result<Parsed, Box<Finding>> {
     let file = parse::parse(source)?;
     let graph = NameGraph::of(&file.ast);
-    let mut needed = Vec::new();
+    let (mut needed, mut needed_shallow, mut followed) = (Vec::new(), Vec::new(), Vec::new());
     for rule in rules {
         rule.needed_names(&file.ast, &mut needed);
+        rule.needed_names_shallow(&file.ast, &mut needed_shallow);
+        rule.followed_names(&file.ast, &mut followed);
     }
-    Ok(Parsed { file, graph, needed })
+    Ok(Parsed { file, graph, needed, needed_shallow, followed })
 }
 
-/// The unparsed files of a package that mention (as a whole word) a name the parsed
-/// files need: names the rules asked for, and what their definitions refer to.
+/// The unparsed files of a package that may define a name the parsed files need:
+/// files that mention (as a whole word) a name the rules asked for or one their
+/// definitions refer to, and files that define (`struct X`, `type X`) a name asked
+/// for shallowly.
 fn files_defining_needed_names(
     sources: &[Arc<SourceFile>],
     parsed: &[Option<Parsed>],
@@ -247,24 +253,53 @@ fn files_defining_needed_names(
             }
         }
     }
-    let new: Vec<String> = needed.into_iter().filter(|n| !searched.contains(*n)).map(str::to_string).collect();
-    if new.is_empty() {
+    let mut words: Vec<String> =
+        needed.into_iter().filter(|n| searched.insert(n.to_string())).map(str::to_string).collect();
+    for name in parsed.iter().flat_map(|p| &p.needed_shallow) {
+        if searched.insert(format!("struct {name}")) {
+            words.push(format!("struct {name}"));
+            words.push(format!("type {name}"));
+        }
+    }
+    if words.is_empty() {
         return Vec::new();
     }
-    searched.extend(new.iter().cloned());
-    let Ok(matcher) = AhoCorasick::new(&new) else { return Vec::new() };
+    let Some(matcher) = prefilter::word_matcher(&words) else { return Vec::new() };
     (0..sources.len()).filter(|&i| !attempted[i] && mentions_word(&matcher, sources[i].text.as_bytes())).collect()
 }
 
-/// Does `bytes` contain one of the matcher's words as a whole identifier
-/// (`Mutex`, but not `CreateMutexW`)?
+/// The unparsed files that mention a name a parsed file asked to follow (an alias of
+/// `Arc<Mutex<_>>` defined elsewhere) together with one of the rules' `with_followed`
+/// words: the prefilter could not see that they matter.
+fn files_using_followed_names(
+    prefilter: &WordFilter,
+    sources: &[Arc<SourceFile>],
+    parsed: &[Option<Parsed>],
+    attempted: &[bool],
+    already: &[usize],
+    searched: &mut HashSet<String>,
+) -> Vec<usize> {
+    let names: Vec<&str> = parsed
+        .iter()
+        .flatten()
+        .flat_map(|p| p.followed.iter().map(String::as_str))
+        .filter(|n| searched.insert(format!("followed {n}")))
+        .collect();
+    let Some(names) = (!names.is_empty()).then(|| prefilter::word_matcher(&names)).flatten() else {
+        return Vec::new();
+    };
+    (0..sources.len())
+        .filter(|&i| !attempted[i] && !already.contains(&i))
+        .filter(|&i| {
+            let text = sources[i].text.as_bytes();
+            mentions_word(&names, text) && prefilter.wants_with_followed(text)
+        })
+        .collect()
+}
+
+/// Does `bytes` contain one of the matcher's words as a whole identifier?
 fn mentions_word(matcher: &AhoCorasick, bytes: &[u8]) -> bool {
-    let is_ident_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    matcher.find_overlapping_iter(bytes).any(|m| {
-        let before = m.start().checked_sub(1).map(|j| bytes[j]);
-        let after = bytes.get(m.end()).copied();
-        !before.is_some_and(is_ident_byte) && !after.is_some_and(is_ident_byte)
-    })
+    prefilter::whole_words(matcher, bytes).next().is_some()
 }
 
 /// Exit status for a finished run: 1 when anything was found.

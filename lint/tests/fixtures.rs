@@ -98,3 +98,8 @@ fn check_rule(rule_name: &str) {
 fn mutex_read_seek() {
     check_rule("mutex_read_seek");
 }
+
+#[test]
+fn aliased_buffer() {
+    check_rule("aliased_buffer");
+}

@@ -1,10 +1,12 @@
 //! The rules. Each lives in its own file, whose top doc comment is its user
 //! documentation (`cargo lockscope explain RULE` prints it).
 
+pub mod aliased_buffer;
 pub mod mutex_read_seek;
 
 use crate::diagnostic::Finding;
 use crate::parse::ParsedFile;
+use crate::prefilter::Prefilter;
 use crate::symbols::Symbols;
 
 /// Everything a rule may look at for one package.
@@ -17,12 +19,17 @@ pub trait Rule: Sync {
     fn name(&self) -> &'static str;
     /// The rule's documentation in Markdown: what it flags, why it hurts, an example, the fix.
     fn doc(&self) -> String;
-    /// A file that mentions none of these words cannot hold a finding of this rule,
+    /// A file that does not mention these words cannot hold a finding of this rule,
     /// so it is not parsed (unless another file needs what it defines).
-    fn prefilter(&self) -> &'static [&'static str];
+    fn prefilter(&self) -> Prefilter;
     /// Names whose definitions this rule needs to judge `file` (so the engine loads
     /// the files of the package that define them).
     fn needed_names(&self, file: &syn::File, out: &mut Vec<String>);
+    /// Names whose definitions this rule needs, but not what those definitions name in turn.
+    fn needed_names_shallow(&self, _file: &syn::File, _out: &mut Vec<String>) {}
+    /// Names `file` defines whose mention (with a `Prefilter::with_followed` word) makes
+    /// another file of the package worth parsing, though it has none of the prefilter's words.
+    fn followed_names(&self, _file: &syn::File, _out: &mut Vec<String>) {}
     fn check(&self, cx: &PackageContext<'_, '_>, out: &mut Vec<Finding>);
 
     /// The first sentence of the doc.
@@ -35,7 +42,7 @@ pub trait Rule: Sync {
 
 /// Every rule, in the order `rules` lists them.
 pub fn all() -> &'static [&'static dyn Rule] {
-    &[&mutex_read_seek::MutexReadSeek]
+    &[&mutex_read_seek::MutexReadSeek, &aliased_buffer::AliasedBuffer]
 }
 
 pub fn by_name(name: &str) -> Option<&'static dyn Rule> {

@@ -69,6 +69,7 @@
 use super::{PackageContext, Rule};
 use crate::diagnostic::{Finding, Severity};
 use crate::parse::ParsedFile;
+use crate::prefilter::Prefilter;
 use crate::source::{ModulePath, Region};
 use crate::symbols::known::{self, Leaf};
 use crate::symbols::read_seek::{display_type, type_args, Binding, Env, TyCtx, Why};
@@ -94,8 +95,8 @@ impl Rule for MutexReadSeek {
         super::module_doc(include_str!("mutex_read_seek.rs"))
     }
 
-    fn prefilter(&self) -> &'static [&'static str] {
-        &["Mutex", "RwLock"]
+    fn prefilter(&self) -> Prefilter {
+        Prefilter { any: &["Mutex", "RwLock"], pairs: &[], with_followed: &[] }
     }
 
     fn needed_names(&self, file: &syn::File, out: &mut Vec<String>) {

@@ -28,6 +28,28 @@ pub fn is_lock(path: &[String]) -> bool {
         )
 }
 
+/// A collection many threads change at once without an outer lock (`DashMap`, lock-free
+/// queues): a handle to one is a handle to shared mutable state.
+pub fn is_concurrent_collection(path: &[String]) -> bool {
+    let (Some(krate), Some(last)) = (path.first().map(String::as_str), path.last().map(String::as_str)) else {
+        return false;
+    };
+    match krate {
+        "flurry" | "scc" | "papaya" | "lockfree" => {
+            matches!(last, "HashMap" | "HashSet" | "HashIndex" | "TreeIndex" | "Queue" | "Stack" | "Bag")
+        }
+        _ => matches!(
+            last,
+            "DashMap" | "DashSet" | "SegQueue" | "ArrayQueue" | "ConcurrentQueue" | "SkipMap" | "SkipSet" | "CHashMap"
+        ),
+    }
+}
+
+/// `Arc` from the standard library or a drop-in (`triomphe`), by name.
+pub fn is_arc(path: &[String]) -> bool {
+    path.last().is_some_and(|last| last == "Arc")
+}
+
 /// How an external type relates to `Read + Seek`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum External {

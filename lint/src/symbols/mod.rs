@@ -410,7 +410,7 @@ impl<'a> Visit<'a> for Collector<'_, 'a> {
 }
 
 /// `#[cfg(test)]`, or `#[cfg(all(test, …))]`.
-fn is_cfg_test(attrs: &[syn::Attribute]) -> bool {
+pub fn is_cfg_test(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|a| {
         a.path().is_ident("cfg")
             && a.meta.require_list().is_ok_and(|l| {

@@ -1,0 +1,105 @@
+//! Which files are worth parsing: a rule can only fire in a file that mentions certain
+//! words, and most files mention none, so they are scanned for words and never parsed.
+
+use crate::rules::Rule;
+use aho_corasick::{AhoCorasick, MatchKind};
+
+/// The words a file must mention (as whole identifiers) for a rule to look at it.
+pub struct Prefilter {
+    /// Any one of these is enough.
+    pub any: &'static [&'static str],
+    /// Or one word from each list of a pair (`spawn` together with `Arc`).
+    pub pairs: &'static [(&'static [&'static str], &'static [&'static str])],
+    /// With a name the rule follows (`Rule::followed_names`), one of these is enough.
+    pub with_followed: &'static [&'static str],
+}
+
+/// The rules' prefilters merged into one scan.
+pub struct WordFilter {
+    matcher: Option<AhoCorasick>,
+    words: Vec<&'static str>,
+    /// Indexes into `words`.
+    any: Vec<usize>,
+    pairs: Vec<(Vec<usize>, Vec<usize>)>,
+    with_followed: Option<AhoCorasick>,
+}
+
+impl WordFilter {
+    pub fn new(rules: &[&'static dyn Rule]) -> Self {
+        let mut words: Vec<&'static str> = Vec::new();
+        let mut index = |w: &'static str| match words.iter().position(|x| *x == w) {
+            Some(i) => i,
+            None => {
+                words.push(w);
+                words.len() - 1
+            }
+        };
+        let mut any = Vec::new();
+        let mut pairs = Vec::new();
+        let mut with_followed = Vec::new();
+        for rule in rules {
+            let filter = rule.prefilter();
+            with_followed.extend_from_slice(filter.with_followed);
+            any.extend(filter.any.iter().map(|w| index(w)));
+            for (left, right) in filter.pairs {
+                pairs.push((left.iter().map(|w| index(w)).collect(), right.iter().map(|w| index(w)).collect()));
+            }
+        }
+        let with_followed = (!with_followed.is_empty()).then(|| word_matcher(&with_followed)).flatten();
+        WordFilter { matcher: word_matcher(&words), words, any, pairs, with_followed }
+    }
+
+    /// Does a file that mentions a followed name also mention what makes it worth parsing?
+    pub fn wants_with_followed(&self, text: &[u8]) -> bool {
+        self.with_followed.as_ref().is_some_and(|m| whole_words(m, text).next().is_some())
+    }
+
+    /// Does `text` mention what some rule needs?
+    pub fn wants(&self, text: &[u8]) -> bool {
+        let Some(matcher) = &self.matcher else { return false };
+        let mut seen = vec![false; self.words.len()];
+        for m in whole_words(matcher, text) {
+            let word = m.pattern().as_usize();
+            if self.any.contains(&word) {
+                return true;
+            }
+            seen[word] = true;
+        }
+        self.pairs.iter().any(|(l, r)| l.iter().any(|&i| seen[i]) && r.iter().any(|&i| seen[i]))
+    }
+}
+
+/// A matcher for identifiers, to use with [`whole_words`].
+pub fn word_matcher<S: AsRef<[u8]>>(words: &[S]) -> Option<AhoCorasick> {
+    // Leftmost-longest finds `spawn_blocking` rather than `spawn` in `spawn_blocking(`,
+    // and no whole identifier can hide inside an earlier match, so matches need not
+    // overlap (which keeps the automaton's fast skipping).
+    AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(words).ok()
+}
+
+/// Matches of a [`word_matcher`]'s words that are whole identifiers (`Mutex`, but not
+/// `CreateMutexW`).
+pub fn whole_words<'m>(matcher: &'m AhoCorasick, bytes: &'m [u8]) -> impl Iterator<Item = aho_corasick::Match> + 'm {
+    let is_ident_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    matcher.find_iter(bytes).filter(move |m| {
+        let before = m.start().checked_sub(1).map(|j| bytes[j]);
+        let after = bytes.get(m.end()).copied();
+        !before.is_some_and(is_ident_byte) && !after.is_some_and(is_ident_byte)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_identifiers_only() {
+        let m = word_matcher(&["spawn", "spawn_blocking", "Mutex"]).expect("matcher");
+        let found = |text: &str| -> Vec<String> {
+            whole_words(&m, text.as_bytes()).map(|x| text[x.start()..x.end()].to_string()).collect()
+        };
+        assert_eq!(found("tokio::spawn_blocking(f); spawn(g)"), ["spawn_blocking", "spawn"]);
+        assert!(found("CreateMutexW spawner respawn spawn_x").is_empty());
+        assert_eq!(found("Mutex<T>"), ["Mutex"]);
+    }
+}

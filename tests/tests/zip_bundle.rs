@@ -1,39 +1,16 @@
 //! The zip-bundle example, linted and profiled the way a user would.
 
-use lockscope_lint::discover::Scope;
-use lockscope_lint::{lint, LintOptions};
-use std::path::Path;
+use lockscope_e2e::{example_dir, line_of, lint_dir, summarize};
 use tracing_subscriber::prelude::*;
 use zip_bundle::{Bundle, ClonePerReaderBundle, IndexedBundle, SharedMutexBundle};
 
-fn example_dir() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/zip-bundle")
-}
-
-/// The 1-based line of the first line of `file` containing `needle`.
-fn line_of(file: &Path, needle: &str) -> usize {
-    let text = std::fs::read_to_string(file).expect("example source");
-    text.lines().position(|l| l.contains(needle)).map(|i| i + 1).expect("needle in file")
-}
-
 #[test]
 fn the_lint_flags_the_shared_mutex_and_nothing_in_the_fixes() {
-    let lib = example_dir().join("src/lib.rs");
-    let outcome = lint(&LintOptions { scope: Scope::Paths(vec![example_dir()]), rules: vec![] }).expect("lint runs");
-    let found: Vec<(String, usize, &str)> = outcome
-        .findings
-        .iter()
-        .map(|f| {
-            (
-                Path::new(f.path()).file_name().unwrap_or_default().to_string_lossy().into_owned(),
-                f.region.start.line,
-                f.rule,
-            )
-        })
-        .collect();
+    let lib = example_dir("zip-bundle").join("src/lib.rs");
+    let findings = lint_dir(&example_dir("zip-bundle"));
     let expected_line = line_of(&lib, "archive: lockscope::Mutex<ZipArchive<Cursor<&'d [u8]>>>,");
-    assert_eq!(found, [("lib.rs".to_string(), expected_line, "mutex_read_seek")]);
-    assert!(outcome.findings[0].message.contains("`ZipArchive<Cursor<&'d [u8]>>`"), "{}", outcome.findings[0].message);
+    assert_eq!(summarize(&findings), [("lib.rs".to_string(), expected_line, "mutex_read_seek")]);
+    assert!(findings[0].message.contains("`ZipArchive<Cursor<&'d [u8]>>`"), "{}", findings[0].message);
 }
 
 fn profile(bundle: &dyn Bundle, threads: usize, lookups: usize) -> lockscope::Report {

@@ -45,8 +45,8 @@
 //!
 //! ## What counts
 //!
-//! - Buffers: `Arc` of a lock (`Mutex`, `RwLock`, … of any crate lockscope knows, not
-//!   `Mutex<()>`) or of a concurrent collection (`DashMap`, `DashSet`, crossbeam
+//! - Buffers: `Arc` of a lock (`Mutex`, `RwLock`, … of any crate lockscope knows, or a
+//!   package wrapper named like one; not `Mutex<()>`) or of a concurrent collection (`DashMap`, `DashSet`, crossbeam
 //!   queues, `scc`/`flurry`/`papaya` maps), through aliases; a lock or concurrent
 //!   collection lent to scoped threads; `self` fields of those types. A handle and its
 //!   clones (`.clone()`, `Arc::clone(&h)`, `let b = a;`) are one buffer.
@@ -442,6 +442,7 @@ fn type_kind<'t>(symbols: &Symbols<'t>, module: &ModulePath, path: &'t syn::Path
             let def = symbols.def(id);
             return match def.kind {
                 DefKind::Alias(alias) => TypeKind::Alias(&alias.ty, def.module.clone()),
+                _ if is_lock_wrapper(symbols, id) => TypeKind::SharedState,
                 _ => TypeKind::Other,
             };
         }
@@ -456,6 +457,14 @@ fn type_kind<'t>(symbols: &Symbols<'t>, module: &ModulePath, path: &'t syn::Path
     } else {
         TypeKind::Other
     }
+}
+
+/// A package type named like a lock (`struct Mutex<T>(parking_lot::Mutex<T>)`, a
+/// poison-free or instrumented wrapper) is one.
+fn is_lock_wrapper(symbols: &Symbols<'_>, id: crate::symbols::DefId) -> bool {
+    let def = symbols.def(id);
+    matches!(def.kind, DefKind::Struct(_))
+        && matches!(def.name.as_str(), "Mutex" | "RwLock" | "FairMutex" | "ReentrantMutex")
 }
 
 fn is_unit(ty: &&syn::Type) -> bool {
@@ -681,7 +690,7 @@ impl<'w, 'a> Walker<'w, 'a> {
             Resolved::Unknown => {
                 vec!["std".into(), ty_path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default()]
             }
-            Resolved::Def(_) => return false,
+            Resolved::Def(id) => return is_lock_wrapper(self.symbols, id),
         };
         if known::is_arc(&full) {
             return call.args.first().is_some_and(|inner| self.is_handle_constructor(inner));

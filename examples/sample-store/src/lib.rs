@@ -7,9 +7,10 @@
 //! appended their samples to the same buffer, so the counter over-counts, sometimes.
 //! [`CopyingStore`] publishes a fresh copy and counts what it inserted.
 
+pub mod sync;
+
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use sync::{Arc, AtomicUsize, Mutex, Ordering};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct MetricMetadata {
@@ -18,12 +19,12 @@ pub struct MetricMetadata {
 }
 
 /// A buffer of samples that callers and the store can share.
-pub type Samples = Arc<lockscope::Mutex<Vec<f32>>>;
+pub type Samples = Arc<Mutex<Vec<f32>>>;
 
 /// One thread at a time may change the data of a timestamp.
 #[derive(Default)]
 pub struct AccessBroker {
-    permits: lockscope::Mutex<HashMap<u64, Arc<lockscope::Mutex<()>>>>,
+    permits: Mutex<HashMap<u64, Arc<Mutex<()>>>>,
 }
 
 impl AccessBroker {
@@ -75,7 +76,7 @@ pub trait DatapointStore: Sync {
 #[derive(Default)]
 pub struct StoreState {
     broker: AccessBroker,
-    samples: lockscope::Mutex<HashMap<MetricMetadata, Samples>>,
+    samples: Mutex<HashMap<MetricMetadata, Samples>>,
     size: AtomicUsize,
 }
 
@@ -116,7 +117,7 @@ impl DatapointStore for CopyingStore {
             match map.get(&metadata) {
                 Some(current) => current.lock().extend_from_slice(&batch),
                 None => {
-                    map.insert(metadata, Arc::new(lockscope::Mutex::new(batch)));
+                    map.insert(metadata, Arc::new(Mutex::new(batch)));
                 }
             }
         });
@@ -138,7 +139,7 @@ pub fn run(store: &dyn DatapointStore, threads: usize, metrics: usize, batches: 
                     for m in 0..metrics {
                         let metadata = MetricMetadata { name: format!("metric-{m}"), timestamp: b as u64 };
                         let batch = vec![t as f32; 1 + (t + m + b) % 8];
-                        store.upsert(metadata, Arc::new(lockscope::Mutex::new(batch)));
+                        store.upsert(metadata, Arc::new(Mutex::new(batch)));
                     }
                 }
             });

@@ -1,4 +1,5 @@
 //! The size counter against the samples actually stored.
+#![cfg(not(lockscope_loom))] // loom's types panic outside a loom model
 
 use sample_store::{run, AliasingStore, CopyingStore, DatapointStore, MetricMetadata, Samples};
 use std::sync::Arc;

@@ -1,5 +1,6 @@
 //! The aliasing store's drift under contention. In its own test binary so no other
 //! test takes the cores the racing threads need.
+#![cfg(not(lockscope_loom))] // loom's types panic outside a loom model
 
 use sample_store::{run, AliasingStore, DatapointStore};
 

@@ -63,7 +63,8 @@
 //!   are not uses.
 //! - Not findings: uses before the sharing point; uses after the spawned work was
 //!   joined or awaited (`join()`, `.await` on its handle or on a collection of
-//!   handles, `join_all`, the end of a `thread::scope`); uses on a branch where nothing
+//!   handles, `join_all`, `tokio::join!`, the end of a `thread::scope`, a receive on a
+//!   channel whose sender the work holds); uses on a branch where nothing
 //!   was shared, including the `Err` branch of a spawn that failed and the branch
 //!   where `!Arc::ptr_eq(&stored, &buffer)` shows another buffer was stored.
 //! - Raw pointers: a pointer from `as_mut_ptr()`, `ptr::from_ref(..).cast_mut()`,
@@ -150,6 +151,10 @@ const NOT_USES: &[&str] = &["clone", "to_owned", "into"];
 /// Methods and functions that wait for spawned work.
 const JOIN_METHODS: &[&str] = &["join", "join_next", "join_all", "join_next_with_id", "wait"];
 const JOIN_FNS: &[&str] = &["join_all", "try_join_all", "join", "try_join", "block_on"];
+/// Methods that wait for a message on a channel.
+const RECEIVES: &[&str] = &["recv", "recv_timeout", "recv_deadline", "blocking_recv", "recv_async"];
+/// Functions that make a channel, returning `(sender, receiver)`.
+const CHANNELS: &[&str] = &["channel", "sync_channel", "bounded", "unbounded", "oneshot", "unbounded_channel"];
 const DIVERGING_MACROS: &[&str] = &["panic", "unreachable", "todo", "unimplemented"];
 
 impl Rule for AliasedBuffer {
@@ -495,6 +500,14 @@ enum ShareKind {
     Insert,
 }
 
+/// A binding hidden by a new one of the same name in an inner block.
+struct Shadowed {
+    name: String,
+    handle: Option<BufId>,
+    pointer: Option<BufId>,
+    shared_root: bool,
+}
+
 /// One point where a buffer became reachable from other threads.
 #[derive(Clone)]
 struct Sharing {
@@ -511,6 +524,8 @@ struct Sharing {
     /// `let stored = map.entry(k).or_insert_with(|| buf.clone())`: `stored`, so that
     /// `!Arc::ptr_eq(&stored, &buf)` proves another buffer was stored.
     stored_as: Option<String>,
+    /// Channel senders the spawned work holds: receiving from their channel means it is done.
+    signals: Vec<String>,
 }
 
 /// The sharings in effect at a program point; `None` in `Walker::state` is unreachable code.
@@ -553,8 +568,14 @@ struct Walker<'w, 'a> {
     handles: HashMap<String, BufId>,
     /// Raw pointer variables, to the buffer they point into.
     pointers: HashMap<String, BufId>,
-    /// Locals that reach state other threads see: lock guards, `&` parameters.
+    /// Locals that reach state other threads see: lock guards, `&` and `Arc` parameters.
     shared_roots: HashSet<String>,
+    /// `let (tx, rx) = channel()`: `rx -> tx`, so a receive can tell spawned work finished.
+    channels: HashMap<String, String>,
+    /// `&self` or `self: Arc<Self>`: the receiver's fields are reachable from other threads.
+    self_shared: bool,
+    /// Per open block, the bindings it shadowed, restored when it ends.
+    shadowed: Vec<Vec<Shadowed>>,
     state: Option<State>,
     loops: Vec<LoopExits>,
     scopes: Vec<usize>,
@@ -575,6 +596,9 @@ impl<'w, 'a> Walker<'w, 'a> {
             handles: HashMap::new(),
             pointers: HashMap::new(),
             shared_roots: HashSet::new(),
+            self_shared: false,
+            channels: HashMap::new(),
+            shadowed: Vec::new(),
             state: Some(State::default()),
             loops: Vec::new(),
             scopes: Vec::new(),
@@ -592,13 +616,19 @@ impl<'w, 'a> Walker<'w, 'a> {
 
     fn bind_params(&mut self, sig: &syn::Signature) {
         for input in &sig.inputs {
-            let syn::FnArg::Typed(pt) = input else { continue };
+            let pt = match input {
+                syn::FnArg::Receiver(r) => {
+                    self.self_shared = (r.reference.is_some() && r.mutability.is_none()) || is_arc_type(&r.ty);
+                    continue;
+                }
+                syn::FnArg::Typed(pt) => pt,
+            };
             let Some(name) = pat_ident(&pt.pat) else { continue };
             if is_handle_type(self.symbols, &self.module, &pt.ty, 0) {
                 let id = self.new_buffer(&name, BufKind::Handle);
                 self.handles.insert(name.clone(), id);
             }
-            if matches!(&*pt.ty, syn::Type::Reference(r) if r.mutability.is_none()) {
+            if matches!(&*pt.ty, syn::Type::Reference(r) if r.mutability.is_none()) || is_arc_type(&pt.ty) {
                 self.shared_roots.insert(name);
             }
         }
@@ -704,12 +734,29 @@ impl<'w, 'a> Walker<'w, 'a> {
             syn::Pat::Type(pt) => (&*pt.pat, Some(&*pt.ty)),
             other => (other, None),
         };
+        // `let (a, b) = (x.clone(), y.clone());`: element by element.
+        if let (syn::Pat::Tuple(pats), Some(syn::Expr::Tuple(exprs))) = (pat, init.map(strip)) {
+            if pats.elems.len() == exprs.elems.len() {
+                pats.elems.iter().zip(&exprs.elems).for_each(|(p, e)| self.bind_local(p, Some(e)));
+                return;
+            }
+        }
         let Some(name) = pat_ident(pat) else {
             // Destructuring: the names it binds shadow whatever they were.
             let mut names = Vec::new();
             pat_idents(pat, &mut names);
-            for name in names {
-                self.forget(&name);
+            for name in &names {
+                self.forget(name);
+                self.channels.remove(name);
+            }
+            if let (syn::Pat::Tuple(t), [tx, rx], Some(init)) = (pat, names.as_slice(), init) {
+                let makes_channel = match strip(init) {
+                    syn::Expr::Call(c) => last_segment(&c.func).is_some_and(|n| CHANNELS.contains(&n.as_str())),
+                    _ => false,
+                };
+                if makes_channel && t.elems.len() == 2 {
+                    self.channels.insert(rx.clone(), tx.clone());
+                }
             }
             return;
         };
@@ -741,10 +788,48 @@ impl<'w, 'a> Walker<'w, 'a> {
         }
     }
 
+    /// A new binding of `name` hides the old one until the enclosing block ends.
     fn forget(&mut self, name: &str) {
-        self.handles.remove(name);
-        self.pointers.remove(name);
-        self.shared_roots.remove(name);
+        let old = Shadowed {
+            name: name.to_string(),
+            handle: self.handles.remove(name),
+            pointer: self.pointers.remove(name),
+            shared_root: self.shared_roots.remove(name),
+        };
+        if let Some(frame) = self.shadowed.last_mut() {
+            frame.push(old);
+        }
+    }
+
+    fn open_scope(&mut self) {
+        self.shadowed.push(Vec::new());
+    }
+
+    fn close_scope(&mut self) {
+        for old in self.shadowed.pop().unwrap_or_default().into_iter().rev() {
+            self.handles.remove(&old.name);
+            self.pointers.remove(&old.name);
+            self.shared_roots.remove(&old.name);
+            if let Some(id) = old.handle {
+                self.handles.insert(old.name.clone(), id);
+            }
+            if let Some(id) = old.pointer {
+                self.pointers.insert(old.name.clone(), id);
+            }
+            if old.shared_root {
+                self.shared_roots.insert(old.name);
+            }
+        }
+    }
+
+    /// Walk `f` with the names a closure or loop pattern binds hiding outer ones.
+    fn with_bindings(&mut self, pats: &[&syn::Pat], f: impl FnOnce(&mut Self)) {
+        self.open_scope();
+        let mut names = Vec::new();
+        pats.iter().for_each(|p| pat_idents(p, &mut names));
+        names.iter().for_each(|n| self.forget(n));
+        f(self);
+        self.close_scope();
     }
 
     fn pointee_buffer(&mut self, key: &str) -> BufId {
@@ -770,6 +855,8 @@ impl<'w, 'a> Walker<'w, 'a> {
                 _ => None,
             },
             syn::Expr::Struct(s) => s.fields.iter().find_map(|f| self.pointer_source(&f.expr)),
+            // `v.as_mut_ptr() as usize`: still the pointer, smuggled as a number.
+            syn::Expr::Cast(c) if self.pointer_source(&c.expr).is_some() => self.pointer_source(&c.expr),
             syn::Expr::Cast(c) if matches!(&*c.ty, syn::Type::Ptr(p) if p.mutability.is_some()) => {
                 let inner = strip(&c.expr);
                 self.pointer_source(inner).or_else(|| match inner {
@@ -802,8 +889,13 @@ impl<'w, 'a> Walker<'w, 'a> {
         loop {
             match e {
                 syn::Expr::MethodCall(m) => {
-                    if LOCK_METHODS.contains(&m.method.to_string().as_str()) {
+                    let method = m.method.to_string();
+                    if LOCK_METHODS.contains(&method.as_str()) {
                         return true;
+                    }
+                    // `RefCell`: only this thread reaches it.
+                    if matches!(method.as_str(), "borrow_mut" | "borrow" | "get_mut" | "as_mut") {
+                        return false;
                     }
                     e = strip(&m.receiver);
                 }
@@ -826,7 +918,8 @@ impl<'w, 'a> Walker<'w, 'a> {
                     };
                     return self.shared_roots.contains(&name)
                         || self.handles.contains_key(&name)
-                        || is_static_name(&name);
+                        || is_static_name(&name)
+                        || (name == "self" && self.self_shared);
                 }
                 _ => return false,
             }
@@ -841,7 +934,17 @@ impl<'w, 'a> Walker<'w, 'a> {
         self.next_id += 1;
         if let Some(state) = &mut self.state {
             let line = Region::of(span).start.line;
-            state.active.push(Sharing { id, buffer, kind, line, how, container: None, scope, stored_as: None });
+            state.active.push(Sharing {
+                id,
+                buffer,
+                kind,
+                line,
+                how,
+                container: None,
+                scope,
+                stored_as: None,
+                signals: Vec::new(),
+            });
         }
     }
 
@@ -936,12 +1039,23 @@ impl<'w, 'a> Walker<'w, 'a> {
         }
         shared.sort_unstable();
         shared.dedup();
+        let signals: Vec<String> = if self.channels.is_empty() {
+            Vec::new()
+        } else {
+            let mut names = Mentions::default();
+            args.iter().for_each(|a| names.visit_expr(a));
+            self.channels.values().filter(|tx| names.idents.contains(*tx)).cloned().collect()
+        };
+        let first = self.next_id;
         for buffer in shared {
             let how = match self.buffers[buffer].kind {
                 BufKind::Handle => format!("moved a copy into `{callee}`"),
                 BufKind::Pointee => format!("moved a raw pointer to it into `{callee}`"),
             };
             self.share(buffer, ShareKind::Spawn, span, how);
+        }
+        if let Some(state) = &mut self.state {
+            state.active.iter_mut().filter(|s| s.id >= first).for_each(|s| s.signals.clone_from(&signals));
         }
     }
 
@@ -1002,10 +1116,12 @@ impl<'w, 'a> Walker<'w, 'a> {
     // ----- control flow -----
 
     fn walk_block(&mut self, block: &syn::Block) {
+        self.open_scope();
         for stmt in &block.stmts {
             self.walk_stmt(stmt);
             self.end_joined(stmt);
         }
+        self.close_scope();
     }
 
     fn walk_stmt(&mut self, stmt: &syn::Stmt) {
@@ -1047,7 +1163,7 @@ impl<'w, 'a> Walker<'w, 'a> {
     /// work is done.
     fn end_joined(&mut self, stmt: &syn::Stmt) {
         let Some(state) = &mut self.state else { return };
-        if !state.active.iter().any(|s| s.container.is_some()) {
+        if !state.active.iter().any(|s| s.container.is_some() || !s.signals.is_empty()) {
             return;
         }
         let mut mentions = Mentions::default();
@@ -1061,6 +1177,12 @@ impl<'w, 'a> Walker<'w, 'a> {
         }
         if mentions.joins {
             state.active.retain(|s| !s.container.as_ref().is_some_and(|c| mentions.idents.contains(c)));
+        }
+        // `rx.recv()` where the spawned work holds `tx`: it signalled that it is done.
+        if mentions.receives {
+            let senders: Vec<&String> =
+                self.channels.iter().filter(|(rx, _)| mentions.idents.contains(*rx)).map(|(_, tx)| tx).collect();
+            state.active.retain(|s| !s.signals.iter().any(|tx| senders.contains(&tx)));
         }
     }
 
@@ -1102,8 +1224,13 @@ impl<'w, 'a> Walker<'w, 'a> {
         };
         let before = self.state.clone();
         // `if let Err(e) = spawn(..)`: the spawn failed in `then`; `if let Ok(h)`: in `else`.
-        let failed_in_then = pattern.is_some_and(is_err_pattern);
-        let failed_in_else = pattern.is_some_and(is_ok_pattern);
+        // `if spawn(..).is_err()`: the same, spelled as a method.
+        let tested = match strip(cond) {
+            syn::Expr::MethodCall(m) => Some(m.method.to_string()),
+            _ => None,
+        };
+        let failed_in_then = pattern.is_some_and(is_err_pattern) || tested.as_deref() == Some("is_err");
+        let failed_in_else = pattern.is_some_and(is_ok_pattern) || tested.as_deref() == Some("is_ok");
         if failed_in_then {
             Self::end_since(&mut self.state, first);
         }
@@ -1214,7 +1341,10 @@ impl<'w, 'a> Walker<'w, 'a> {
                 }
                 self.walk_expr(&u.expr);
             }
-            syn::Expr::Closure(c) => self.walk_expr(&c.body),
+            syn::Expr::Closure(c) => {
+                let params: Vec<&syn::Pat> = c.inputs.iter().collect();
+                self.with_bindings(&params, |this| this.walk_expr(&c.body));
+            }
             syn::Expr::Async(a) => self.walk_block(&a.block),
             syn::Expr::Block(b) => self.walk_block(&b.block),
             syn::Expr::Unsafe(b) => self.walk_block(&b.block),
@@ -1231,10 +1361,7 @@ impl<'w, 'a> Walker<'w, 'a> {
             syn::Expr::While(w) => self.walk_loop(Some(&w.cond), &w.body, false),
             syn::Expr::ForLoop(f) => {
                 self.walk_expr(&f.expr);
-                let mut names = Vec::new();
-                pat_idents(&f.pat, &mut names);
-                names.iter().for_each(|n| self.forget(n));
-                self.walk_loop(None, &f.body, false);
+                self.with_bindings(&[&*f.pat], |this| this.walk_loop(None, &f.body, false));
             }
             syn::Expr::Loop(l) => self.walk_loop(None, &l.body, true),
             syn::Expr::Break(b) => {
@@ -1431,6 +1558,8 @@ struct Mentions {
     idents: HashSet<String>,
     /// Set by [`SharedArgs`] when it met a call that can share.
     sharing_calls: bool,
+    /// A receive from a channel (`rx.recv()`).
+    receives: bool,
     self_fields: HashSet<String>,
     joins: bool,
 }
@@ -1450,7 +1579,9 @@ impl<'ast> Visit<'ast> for Mentions {
     }
 
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
-        self.joins |= JOIN_METHODS.contains(&m.method.to_string().as_str());
+        let method = m.method.to_string();
+        self.joins |= JOIN_METHODS.contains(&method.as_str());
+        self.receives |= RECEIVES.contains(&method.as_str());
         syn::visit::visit_expr_method_call(self, m);
     }
 
@@ -1538,6 +1669,15 @@ fn is_constructor(func: &syn::Expr) -> bool {
     match segs.as_slice() {
         [.., last] if last.starts_with(char::is_uppercase) => true,
         [.., ty, last] => ty.starts_with(char::is_uppercase) && matches!(last.as_str(), "new" | "from"),
+        _ => false,
+    }
+}
+
+/// `Arc<T>`, `&Arc<T>`, `Arc<Self>`, by its last segment.
+fn is_arc_type(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Reference(r) => is_arc_type(&r.elem),
+        syn::Type::Path(tp) => tp.path.segments.last().is_some_and(|s| s.ident == "Arc"),
         _ => false,
     }
 }

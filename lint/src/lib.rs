@@ -10,6 +10,7 @@ pub mod discover;
 pub mod parse;
 pub mod prefilter;
 pub mod render;
+pub mod report;
 pub mod rules;
 pub mod source;
 pub mod symbols;

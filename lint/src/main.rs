@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use lockscope_lint::discover::Scope;
 use lockscope_lint::render::{self, Format};
+use lockscope_lint::report::{self, ReportFormat};
 use lockscope_lint::{rules, LintOptions};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -24,6 +25,8 @@ struct Cli {
 enum Command {
     /// Lint the workspace (or the given files and folders) for lock-contention anti-patterns.
     Lint(LintArgs),
+    /// Render a profiler report (table, JSON, folded stacks, flamegraph) or diff two.
+    Report(ReportArgs),
     /// List the rules with their one-line summaries.
     Rules,
     /// Print a rule's full documentation.
@@ -51,6 +54,21 @@ struct LintArgs {
     stats: bool,
 }
 
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// A report written by the profiler (`LOCKSCOPE_REPORT`, `Report::write_json`).
+    report: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: ReportFormat,
+    /// Show, per lock and site, the change from this baseline report.
+    #[arg(long, value_name = "BASE.json")]
+    diff: Option<PathBuf>,
+    /// Write to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
 fn main() -> ExitCode {
     // `cargo lockscope lint` runs `cargo-lockscope lockscope lint`.
     let args = std::env::args_os().enumerate().filter(|(i, a)| !(*i == 1 && a == "lockscope")).map(|(_, a)| a);
@@ -63,6 +81,13 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Lint(args) => lint(args),
+        Command::Report(args) => match report(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("error: {err}");
+                ExitCode::from(2)
+            }
+        },
         Command::Rules => {
             let rules = rules::all();
             let width = rules.iter().map(|r| r.name().len()).max().unwrap_or(0);
@@ -82,6 +107,21 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+    }
+}
+
+fn report(args: &ReportArgs) -> Result<(), lockscope_lint::RunError> {
+    let after = report::load(&args.report)?;
+    let base = args.diff.as_deref().map(report::load).transpose()?;
+    let bytes = report::render(&after, base.as_ref(), args.format)?;
+    match &args.output {
+        Some(path) => std::fs::write(path, bytes)
+            .map_err(|e| lockscope_lint::RunError(format!("cannot write {}: {e}", path.display()))),
+        None => {
+            // A closed pipe (`| head`) is not an error worth reporting.
+            let _ = std::io::stdout().lock().write_all(&bytes);
+            Ok(())
+        }
     }
 }
 

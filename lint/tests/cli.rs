@@ -198,3 +198,113 @@ fn rules_and_explain() {
     }
     assert_eq!(lockscope(&["explain", "nope"], here).status.code(), Some(2));
 }
+
+/// A report with one contended site inside a span, and one quiet site.
+fn sample_report(wait: u64) -> lockscope::Report {
+    use lockscope::{LockReport, SiteReport, SpanWait, Summary};
+    let site = |name: &str, acquisitions: u64, wait: u64, spans: Vec<SpanWait>| SiteReport {
+        site: name.into(),
+        mode: "lock".into(),
+        acquisitions,
+        contended: u64::from(wait > 0) * 3,
+        wait_ns: Summary { total: wait, max: wait / 2, mean: wait / 3, p50: wait / 4, p99: wait / 2 },
+        spans,
+        blocked_by: vec![],
+    };
+    let spans = vec![SpanWait { path: "serve;lookup".into(), wait_ns_total: wait * 3 / 4, contended: 2 }];
+    let lock = LockReport {
+        name: "bundle-archive".into(),
+        kind: "mutex".into(),
+        created_at: "src/lib.rs:10:5".into(),
+        acquisitions: 110,
+        contended: 3,
+        wait_ns: Summary { total: wait, ..Summary::default() },
+        hold_ns: Summary::default(),
+        sites: vec![site("src/lib.rs:20:9", 100, wait, spans), site("src/lib.rs:30:9", 10, 0, vec![])],
+    };
+    lockscope::Report { version: 1, duration_ns: 1_000_000, hold_sampling: 64, locks: vec![lock] }
+}
+
+fn write_report(dir: &Path, name: &str, report: &lockscope::Report) -> String {
+    let path = dir.join(name);
+    report.write_json(&path).expect("write report");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn report_renders_in_every_format() {
+    let scratch = Scratch::new("report", &[]);
+    std::fs::create_dir_all(&scratch.0).expect("mkdir");
+    let path = write_report(&scratch.0, "r.json", &sample_report(4_000_000));
+
+    let table = lockscope(&["report", &path], &scratch.0);
+    assert_eq!(table.status.code(), Some(0), "{}", stderr(&table));
+    assert!(stdout(&table).contains("bundle-archive") && stdout(&table).contains("top site:  src/lib.rs:20:9"));
+
+    let json = lockscope(&["report", &path, "--format", "json"], &scratch.0);
+    let back = lockscope::Report::from_json(&stdout(&json)).expect("json output is a report");
+    assert_eq!(back.locks[0].sites[0].wait_ns.total, 4_000_000);
+
+    let folded = lockscope(&["report", &path, "--format", "folded"], &scratch.0);
+    assert_eq!(
+        stdout(&folded),
+        "serve;lookup;bundle-archive@src/lib.rs:20:9 3000000\nbundle-archive@src/lib.rs:20:9 1000000\n"
+    );
+
+    let svg_path = scratch.0.join("r.svg");
+    let svg = lockscope(&["report", &path, "--format", "svg", "-o", &svg_path.to_string_lossy()], &scratch.0);
+    assert_eq!(svg.status.code(), Some(0), "{}", stderr(&svg));
+    let drawn = std::fs::read_to_string(&svg_path).expect("svg written");
+    assert!(drawn.contains("<svg") && drawn.contains("bundle-archive@src/lib.rs:20:9"));
+    assert!(stdout(&svg).is_empty());
+}
+
+#[test]
+fn report_diff_lists_changes_largest_first() {
+    let scratch = Scratch::new("report-diff", &[]);
+    std::fs::create_dir_all(&scratch.0).expect("mkdir");
+    let base = write_report(&scratch.0, "base.json", &sample_report(9_000_000));
+    let mut fixed = sample_report(1_000);
+    fixed.locks[0].sites.retain(|s| s.site != "src/lib.rs:30:9");
+    let after = write_report(&scratch.0, "after.json", &fixed);
+
+    let table = lockscope(&["report", &after, "--diff", &base], &scratch.0);
+    assert_eq!(table.status.code(), Some(0), "{}", stderr(&table));
+    let text = stdout(&table);
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert!(rows[0].contains("src/lib.rs:20:9") && rows[0].contains("-9.00 ms"), "{text}");
+    assert!(rows[1].contains("src/lib.rs:30:9") && rows[1].contains("10 → 0"), "{text}");
+
+    let json = lockscope(&["report", &after, "--diff", &base, "--format", "json"], &scratch.0);
+    let rows: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("diff JSON");
+    assert_eq!(rows[0]["wait_ns_total"]["before"], 9_000_000);
+    assert_eq!(rows[0]["wait_ns_total"]["after"], 1_000);
+}
+
+#[test]
+fn report_errors_are_one_line_with_exit_2() {
+    let scratch = Scratch::new(
+        "report-errors",
+        &[
+            ("bad.json", "{\n  \"version\": 1,\n  oops\n}"),
+            ("v2.json", "{\"version\": 2, \"locks\": []}"),
+            ("other.json", "{\"name\": \"x\"}"),
+        ],
+    );
+    let good = write_report(&scratch.0, "good.json", &sample_report(10));
+    let cases: [(&[&str], &str); 5] = [
+        (&["report", "missing.json"], "cannot read report missing.json"),
+        (&["report", "bad.json"], "bad.json:3:3: not JSON"),
+        (&["report", "v2.json"], "report version 2; this lockscope reads version 1"),
+        (&["report", "other.json"], "not a lockscope report"),
+        (&["report", &good, "--diff", &good, "--format", "folded"], "--diff renders as --format table or json"),
+    ];
+    for (args, expected) in cases {
+        let out = lockscope(args, &scratch.0);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("error: ") && err.contains(expected), "{args:?}: {err}");
+    }
+}

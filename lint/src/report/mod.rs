@@ -1,0 +1,80 @@
+//! `cargo lockscope report`: render a profiler report (`LOCKSCOPE_REPORT`, `--report`) as
+//! a table, JSON, folded stacks or a flamegraph, or diff it against a baseline.
+
+pub mod diff;
+pub mod folded;
+
+use crate::RunError;
+use lockscope::Report;
+use std::path::Path;
+
+/// What `report --format` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// The contention table.
+    Table,
+    /// The report itself (version 1 JSON); with `--diff`, the diff rows.
+    Json,
+    /// `span;span;lock@site wait_ns` lines for flamegraph tools.
+    Folded,
+    /// A flamegraph of wait time.
+    Svg,
+}
+
+/// Read a version 1 report, with a one-line error naming the file on bad input.
+pub fn load(path: &Path) -> Result<Report, RunError> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| RunError(format!("cannot read report {shown}: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| RunError(format!("{shown}:{}:{}: not JSON: {e}", e.line(), e.column())))?;
+    match value.get("version").and_then(serde_json::Value::as_u64) {
+        Some(1) => {}
+        Some(v) => {
+            return Err(RunError(format!("{shown}: report version {v}; this lockscope reads version 1")));
+        }
+        None => return Err(RunError(format!("{shown}: not a lockscope report (no \"version\" key)"))),
+    }
+    serde_json::from_value(value).map_err(|e| RunError(format!("{shown}: not a lockscope report: {e}")))
+}
+
+/// Render `report` (or its diff from `base`) in `format`.
+pub fn render(report: &Report, base: Option<&Report>, format: ReportFormat) -> Result<Vec<u8>, RunError> {
+    match (format, base) {
+        (ReportFormat::Table, None) => Ok(report.to_string().into_bytes()),
+        (ReportFormat::Json, None) => Ok(json(report)?.into_bytes()),
+        (ReportFormat::Folded, None) => Ok(folded::folded(report).into_bytes()),
+        (ReportFormat::Svg, None) => svg(report),
+        (ReportFormat::Table, Some(base)) => Ok(diff::diff(base, report).to_string().into_bytes()),
+        (ReportFormat::Json, Some(base)) => Ok(json(&diff::diff(base, report).rows)?.into_bytes()),
+        (ReportFormat::Folded | ReportFormat::Svg, Some(_)) => {
+            Err(RunError("--diff renders as --format table or json".into()))
+        }
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, RunError> {
+    serde_json::to_string_pretty(value).map(|s| s + "\n").map_err(|e| RunError(format!("cannot write JSON: {e}")))
+}
+
+#[cfg(feature = "svg")]
+fn svg(report: &Report) -> Result<Vec<u8>, RunError> {
+    let folded = folded::folded(report);
+    if folded.is_empty() {
+        return Err(RunError("the report has no lock waits to draw".into()));
+    }
+    let mut options = inferno::flamegraph::Options::default();
+    options.title = "lockscope: time spent waiting for locks".into();
+    options.count_name = "ns".into();
+    options.name_type = "Frame:".into();
+    let mut out = Vec::new();
+    inferno::flamegraph::from_lines(&mut options, folded.lines(), &mut out)
+        .map_err(|e| RunError(format!("cannot draw the flamegraph: {e}")))?;
+    Ok(out)
+}
+
+#[cfg(not(feature = "svg"))]
+fn svg(_report: &Report) -> Result<Vec<u8>, RunError> {
+    Err(RunError(
+        "this cargo-lockscope was built without the `svg` feature; use --format folded with a flamegraph tool".into(),
+    ))
+}

@@ -24,6 +24,7 @@ use rayon::prelude::*;
 use rules::{PackageContext, Rule};
 use source::{Region, SourceFile};
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use symbols::{NameGraph, Symbols};
@@ -71,6 +72,9 @@ pub struct LintOutcome {
     /// Sorted by path and position; suppressed findings removed.
     pub findings: Vec<Finding>,
     pub stats: Stats,
+    /// What relative paths in findings are relative to: the workspace root, or the
+    /// current folder when PATHs were given.
+    pub root: PathBuf,
 }
 
 impl LintOutcome {
@@ -98,6 +102,9 @@ pub fn lint(options: &LintOptions) -> Result<LintOutcome, RunError> {
         .map_err(|e| RunError(format!("cannot start worker threads: {e}")))?;
     let mut outcome = pool.install(|| lint_packages(&selected, discovered.packages));
     outcome.stats.total = started.elapsed();
+    if let Some(root) = discovered.workspace_root {
+        outcome.root = root;
+    }
     Ok(outcome)
 }
 
@@ -148,7 +155,7 @@ pub fn lint_packages(rules: &[&'static dyn Rule], packages: Vec<PackageInput>) -
     findings.retain(|f| !diagnostic::is_suppressed(f));
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings.dedup_by(|a, b| a.sort_key() == b.sort_key() && a.message == b.message);
-    LintOutcome { findings, stats }
+    LintOutcome { findings, stats, root: std::env::current_dir().unwrap_or_default() }
 }
 
 /// Load a package's files, parse the ones that can matter, and run the rules.

@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use lockscope_lint::discover::Scope;
-use lockscope_lint::render::{self, Format};
+use lockscope_lint::render::{self, Format, MessageFormat};
 use lockscope_lint::report::{self, ReportFormat};
 use lockscope_lint::{rules, LintOptions};
 use std::io::{IsTerminal, Write};
@@ -52,6 +52,10 @@ struct LintArgs {
     /// Print files, bytes, parse and analysis seconds and MB/s to stderr.
     #[arg(long)]
     stats: bool,
+    /// cargo's flag: `json` prints cargo `compiler-message` lines for editors
+    /// (rust-analyzer's `check.overrideCommand`); overrides --format.
+    #[arg(long, value_enum, value_name = "FMT")]
+    message_format: Option<MessageFormat>,
 }
 
 #[derive(clap::Args)]
@@ -141,10 +145,16 @@ fn lint(args: LintArgs) -> ExitCode {
     let stdout = std::io::stdout();
     let color = stdout.is_terminal();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    for finding in &outcome.findings {
+    let cargo_json = args.message_format == Some(MessageFormat::Json);
+    if args.format == Format::Sarif && !cargo_json {
+        let _ = out.write_all(render::sarif::render(&outcome.findings).as_bytes());
+    }
+    for finding in outcome.findings.iter().filter(|_| cargo_json || args.format != Format::Sarif) {
         let text = match args.format {
+            _ if cargo_json => render::cargo::render(finding, &outcome.root),
             Format::Human => render::human::render(finding, color) + "\n",
             Format::Json => render::json::render(finding),
+            Format::Sarif => unreachable!("rendered as one log above"),
         };
         if writeln!(out, "{text}").is_err() {
             break;
@@ -152,7 +162,7 @@ fn lint(args: LintArgs) -> ExitCode {
     }
     let _ = out.flush();
     let stats = &outcome.stats;
-    if args.format == Format::Human {
+    if args.format == Format::Human && !cargo_json {
         eprintln!(
             "{} findings in {} files ({} files checked in {:.2} s)",
             outcome.findings.len(),

@@ -13,6 +13,9 @@ pub struct ParsedFile {
     pub ast: syn::File,
 }
 
+/// The rule name of a file that cannot be read or parsed.
+pub const SYNTAX_ERROR: &str = "syntax_error";
+
 /// Parse one file; a file that cannot be parsed becomes a `syntax_error` finding.
 pub fn parse(source: &Arc<SourceFile>) -> Result<ParsedFile, Box<Finding>> {
     if let Some((depth, line)) = too_deep(&source.text) {
@@ -34,7 +37,7 @@ pub fn parse(source: &Arc<SourceFile>) -> Result<ParsedFile, Box<Finding>> {
 
 pub fn syntax_error(source: &Arc<SourceFile>, region: Region, message: String) -> Finding {
     Finding {
-        rule: "syntax_error",
+        rule: SYNTAX_ERROR,
         severity: Severity::Error,
         file: source.clone(),
         region,

@@ -308,3 +308,65 @@ fn report_errors_are_one_line_with_exit_2() {
         assert!(err.starts_with("error: ") && err.contains(expected), "{args:?}: {err}");
     }
 }
+
+fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+#[test]
+fn sarif_output_validates_against_the_sarif_schema() {
+    let out = lockscope(&["lint", "examples", "--format", "sarif"], &examples_dir().join(".."));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let log: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON document");
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("sarif-schema-2.1.0.json")).expect("schema is JSON");
+    // The OASIS schema (copied from serde-sarif 0.8.0) with one fix: its two `language`
+    // patterns have a stray `]` that JSON Schema's regex dialect rejects.
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator.iter_errors(&log).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let mut broken = log.clone();
+    broken["runs"][0]["results"][0]["level"] = "loud".into();
+    assert!(!validator.is_valid(&broken), "the schema check must be able to fail");
+
+    let run = &log["runs"][0];
+    let rule_ids: Vec<&str> =
+        run["tool"]["driver"]["rules"].as_array().expect("rules").iter().filter_map(|r| r["id"].as_str()).collect();
+    assert_eq!(rule_ids, ["mutex_read_seek", "aliased_buffer", "syntax_error"]);
+    let results = run["results"].as_array().expect("results");
+    let found: Vec<(&str, &str)> = results
+        .iter()
+        .map(|r| {
+            let location = &r["locations"][0]["physicalLocation"];
+            (r["ruleId"].as_str().unwrap_or(""), location["artifactLocation"]["uri"].as_str().unwrap_or(""))
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [("aliased_buffer", "examples/sample-store/src/lib.rs"), ("mutex_read_seek", "examples/zip-bundle/src/lib.rs")]
+    );
+    let rule_index = results[0]["ruleIndex"].as_u64().expect("index") as usize;
+    assert_eq!(rule_ids[rule_index], "aliased_buffer");
+    assert!(run["tool"]["driver"]["rules"][1]["help"]["markdown"].as_str().is_some_and(|d| d.contains("## Why")));
+}
+
+#[test]
+fn message_format_json_is_cargo_compiler_messages() {
+    let scratch = Scratch::new("cargo-json", &[("src/lib.rs", FLAGGED)]);
+    let out = lockscope(&["lint", "src", "--message-format", "json"], &scratch.0);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).is_empty(), "no summary on stderr: {}", stderr(&out));
+    let text = stdout(&out);
+    let messages: Vec<cargo_metadata::Message> =
+        cargo_metadata::Message::parse_stream(text.as_bytes()).collect::<Result<_, _>>().expect("cargo JSON lines");
+    let [cargo_metadata::Message::CompilerMessage(message)] = messages.as_slice() else {
+        panic!("one compiler message: {text}");
+    };
+    let diagnostic = &message.message;
+    assert_eq!(diagnostic.code.as_ref().map(|c| c.code.as_str()), Some("lockscope::mutex_read_seek"));
+    assert_eq!(diagnostic.level, cargo_metadata::diagnostic::DiagnosticLevel::Warning);
+    let span = &diagnostic.spans[0];
+    assert_eq!((span.file_name.as_str(), span.line_start, span.column_start), ("src/lib.rs", 4, 8));
+    assert_eq!(&FLAGGED[span.byte_start as usize..span.byte_end as usize], "Mutex<File>");
+    assert!(diagnostic.children.iter().any(|c| c.level == cargo_metadata::diagnostic::DiagnosticLevel::Help));
+}

@@ -1,0 +1,61 @@
+//! `--message-format json`: cargo's `compiler-message` JSON lines carrying rustc-shaped
+//! diagnostics, which editors already read from `cargo check` (rust-analyzer's
+//! `check.overrideCommand`).
+
+use crate::diagnostic::Finding;
+use serde_json::json;
+
+/// One `compiler-message` line. `root` is the folder relative paths are relative to.
+pub fn render(finding: &Finding, root: &std::path::Path) -> String {
+    let (start, end) = (finding.region.start, finding.region.end);
+    let file = &finding.file;
+    let byte_start = file.offset(start.line, start.column);
+    let byte_end = file.offset(end.line, end.column).max(byte_start);
+    let line_text = file.line_text(start.line);
+    let highlight_end = if end.line == start.line { end.column.max(start.column + 1) } else { line_text.len() + 1 };
+    let help_children: Vec<_> = finding
+        .help
+        .iter()
+        .map(|help| json!({"message": help, "code": null, "level": "help", "spans": [], "children": [], "rendered": null}))
+        .collect();
+    let absolute = root.join(finding.path());
+    json!({
+        "reason": "compiler-message",
+        "package_id": format!("path+file://{}#lockscope-findings", root.display()),
+        "manifest_path": root.join("Cargo.toml"),
+        "target": {
+            "kind": ["lib"],
+            "crate_types": ["lib"],
+            "name": "lockscope-findings",
+            "src_path": absolute,
+            "edition": "2021",
+            "doc": true,
+            "doctest": false,
+            "test": false,
+        },
+        "message": {
+            "$message_type": "diagnostic",
+            "message": finding.message,
+            "code": { "code": format!("lockscope::{}", finding.rule), "explanation": null },
+            "level": finding.severity.as_str(),
+            "spans": [{
+                "file_name": finding.path(),
+                "byte_start": byte_start,
+                "byte_end": byte_end,
+                "line_start": start.line,
+                "line_end": end.line,
+                "column_start": start.column,
+                "column_end": end.column,
+                "is_primary": true,
+                "text": [{ "text": line_text, "highlight_start": start.column, "highlight_end": highlight_end }],
+                "label": finding.label,
+                "suggested_replacement": null,
+                "suggestion_applicability": null,
+                "expansion": null,
+            }],
+            "children": help_children,
+            "rendered": crate::render::human::render(finding, false) + "\n",
+        },
+    })
+    .to_string()
+}

@@ -12,6 +12,8 @@ pub struct PackageInput {
     /// The library target's name (`my_crate`), so `my_crate::Foo` in tests resolves here.
     pub lib_name: Option<String>,
     pub files: Vec<FileInput>,
+    /// Its `lockscope.toml` / Cargo.toml metadata settings.
+    pub config: crate::config::Config,
 }
 
 #[derive(Debug)]
@@ -104,7 +106,7 @@ fn discover_workspace(manifest_path: Option<&Path>) -> Result<Discovered, Discov
                 FileInput { module: module_path_for(&root, &path), display, path, report: true }
             })
             .collect();
-        packages.push(PackageInput { root, lib_name, files });
+        packages.push(PackageInput { root, lib_name, files, config: Default::default() });
     }
     Ok(Discovered { packages, workspace_root: Some(workspace_root) })
 }
@@ -166,7 +168,7 @@ fn discover_paths(paths: &[PathBuf]) -> Result<Discovered, DiscoverError> {
             }
         }
         let lib_name = lib_name_of(&root);
-        packages.push(PackageInput { root, lib_name, files: inputs });
+        packages.push(PackageInput { root, lib_name, files: inputs, config: Default::default() });
     }
     for (dir, files) in loose {
         let inputs = files
@@ -178,7 +180,7 @@ fn discover_paths(paths: &[PathBuf]) -> Result<Discovered, DiscoverError> {
                 report: true,
             })
             .collect();
-        packages.push(PackageInput { root: dir, lib_name: None, files: inputs });
+        packages.push(PackageInput { root: dir, lib_name: None, files: inputs, config: Default::default() });
     }
     Ok(Discovered { packages, workspace_root: None })
 }

@@ -5,6 +5,7 @@
 //! cannot matter (a byte scan), [`parse`] the rest in parallel with `syn`, build the
 //! package's [`symbols`], run the [`rules`], and [`render`] the findings.
 
+pub mod config;
 pub mod diagnostic;
 pub mod discover;
 pub mod parse;
@@ -95,7 +96,10 @@ const WORKER_STACK: usize = 256 << 20;
 pub fn lint(options: &LintOptions) -> Result<LintOutcome, RunError> {
     let selected = select_rules(&options.rules)?;
     let started = Instant::now();
-    let discovered = discover::discover(&options.scope).map_err(|e| RunError(e.0))?;
+    let mut discovered = discover::discover(&options.scope).map_err(|e| RunError(e.0))?;
+    for package in &mut discovered.packages {
+        package.config = config::Config::for_package(&package.root)?;
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .stack_size(WORKER_STACK)
         .build()
@@ -212,12 +216,14 @@ fn lint_package(rules: &[&'static dyn Rule], prefilter: &WordFilter, package: Pa
     let analysis_started = Instant::now();
     let files: Vec<ParsedFile> = parsed.into_iter().flatten().map(|p| p.file).collect();
     if !files.is_empty() {
-        let symbols = Symbols::build(&files, package.lib_name);
+        let mut symbols = Symbols::build(&files, package.lib_name);
+        symbols.read_seek_types = package.config.read_seek_types;
         let cx = PackageContext { symbols: &symbols, files: &files };
         for rule in rules {
             rule.check(&cx, &mut findings);
         }
     }
+    findings.retain(|f| !package.config.allow.iter().any(|rule| rule == f.rule));
     stats.analysis = analysis_started.elapsed();
     (findings, stats)
 }

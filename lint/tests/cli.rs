@@ -370,3 +370,38 @@ fn message_format_json_is_cargo_compiler_messages() {
     assert_eq!(&FLAGGED[span.byte_start as usize..span.byte_end as usize], "Mutex<File>");
     assert!(diagnostic.children.iter().any(|c| c.level == cargo_metadata::diagnostic::DiagnosticLevel::Help));
 }
+
+#[test]
+fn configuration_allows_rules_and_adds_read_seek_types() {
+    const READER: &str = "use std::sync::Mutex;\npub struct Reader;\npub struct S {\n    r: Mutex<Reader>,\n}\n";
+    let manifest = "[package]\nname = \"mylib\"\nversion = \"0.1.0\"\n\n[package.metadata.lockscope]\nread_seek_types = [\"mylib::Reader\"]\n";
+    let scratch = Scratch::new("config", &[("Cargo.toml", manifest), ("src/lib.rs", READER)]);
+    let out = lockscope(&["lint", "src", "--format", "json"], &scratch.0);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stdout(&out).contains("`Reader` (in `read_seek_types`)"), "{}", stdout(&out));
+
+    std::fs::write(scratch.0.join("lockscope.toml"), "allow = [\"mutex_read_seek\"]\n").expect("write");
+    let out = lockscope(&["lint", "src"], &scratch.0);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+}
+
+#[test]
+fn bad_configuration_names_the_file_and_key() {
+    let cases = [
+        ("lockscope.toml", "allow = [\"mutex_read_seek\"]\ncolour = true\n", "lockscope.toml: unknown field `colour`"),
+        ("lockscope.toml", "allow = [\"no_such_rule\"]\n", "`allow` names unknown rule `no_such_rule`"),
+        ("lockscope.toml", "allow = [\n", "lockscope.toml:2:1: "),
+        (
+            "Cargo.toml",
+            "[package]\nname = \"p\"\nversion = \"0.1.0\"\n[package.metadata.lockscope]\nread_seek_types = [\"a::\"]\n",
+            "[package.metadata.lockscope]: `read_seek_types` entry `a::` is not a type path",
+        ),
+    ];
+    for (file, text, expected) in cases {
+        let scratch = Scratch::new("bad-config", &[(file, text), ("src/lib.rs", CLEAN)]);
+        let out = lockscope(&["lint", "src"], &scratch.0);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{file}: {err}");
+        assert!(err.starts_with("error: ") && err.contains(expected), "{file}: {err}");
+    }
+}

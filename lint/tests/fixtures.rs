@@ -42,7 +42,7 @@ fn fixture_packages(folder: &Path) -> Vec<PackageInput> {
                         report: true,
                     })
                     .collect();
-                Some(PackageInput { root: entry, lib_name: None, files: inputs })
+                Some(PackageInput { root: entry, lib_name: None, files: inputs, config: Default::default() })
             } else if entry.extension().is_some_and(|e| e == "rs") {
                 let file = FileInput {
                     module: ModulePath::root("src"),
@@ -50,7 +50,12 @@ fn fixture_packages(folder: &Path) -> Vec<PackageInput> {
                     path: entry.clone(),
                     report: true,
                 };
-                Some(PackageInput { root: folder.to_path_buf(), lib_name: None, files: vec![file] })
+                Some(PackageInput {
+                    root: folder.to_path_buf(),
+                    lib_name: None,
+                    files: vec![file],
+                    config: Default::default(),
+                })
             } else {
                 None
             }

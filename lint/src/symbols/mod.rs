@@ -79,6 +79,8 @@ pub struct Symbols<'a> {
     /// `impl Trait for X` blocks by the package trait they implement.
     implementors: HashMap<DefId, Vec<ImplRef<'a>>>,
     lib_name: Option<String>,
+    /// Configured `read_seek_types` (`my_crate::Reader`), split on `::`.
+    pub read_seek_types: Vec<Vec<String>>,
     resolved: RefCell<HashMap<(ModulePath, Vec<String>), Resolved>>,
     read_seek_cache: read_seek::Cache,
 }
@@ -97,6 +99,7 @@ impl<'a> Symbols<'a> {
             impls: HashMap::new(),
             implementors: HashMap::new(),
             lib_name,
+            read_seek_types: Vec::new(),
             resolved: RefCell::new(HashMap::new()),
             read_seek_cache: Default::default(),
         };
@@ -194,6 +197,22 @@ impl<'a> Symbols<'a> {
             return Resolved::Unknown;
         }
         Resolved::External(segs.to_vec())
+    }
+
+    /// Is a package type listed in the configured `read_seek_types`? `my_crate::Reader`
+    /// and `crate::io::Reader` name this package's `Reader`.
+    pub fn configured_read_seek_def(&self, id: DefId) -> bool {
+        let def = self.def(id);
+        self.read_seek_types.iter().any(|path| {
+            path.last() == Some(&def.name)
+                && (path.len() == 1 || path.first().is_some_and(|k| k == "crate" || Some(k) == self.lib_name.as_ref()))
+        })
+    }
+
+    /// Is an external type listed in `read_seek_types`? Matched by crate and name, like
+    /// the built-in tables.
+    pub fn configured_read_seek_external(&self, full: &[String]) -> bool {
+        self.read_seek_types.iter().any(|path| path.first() == full.first() && path.last() == full.last())
     }
 
     fn crate_root(&self, module: &ModulePath) -> ModulePath {

@@ -210,6 +210,9 @@ impl<'a> Symbols<'a> {
                     // A lock inside is reported on its own; the outer lock is not held while reading.
                     return None;
                 }
+                if self.configured_read_seek_external(&full) {
+                    return Some(Why::leaf(format!("{} (in `read_seek_types`)", code(&shown)), Leaf::CrateReader));
+                }
                 match known::classify(&full) {
                     External::ReadSeek(leaf) => Some(Why::leaf(code(&shown), leaf)),
                     External::ReadSeekIf => {
@@ -265,6 +268,9 @@ impl<'a> Symbols<'a> {
         }
         if self.implements_read_seek(id) {
             return Some(Why::leaf(format!("`{name}` implements `Read + Seek`"), Leaf::CrateReader));
+        }
+        if self.configured_read_seek_def(id) {
+            return Some(Why::leaf(format!("`{name}` (in `read_seek_types`)"), Leaf::CrateReader));
         }
         let def_cx = self.def_context(id, args, cx);
         let field_why = |fields: &'a syn::Fields, prefix: &str| {

@@ -10,6 +10,7 @@ pub mod diagnostic;
 pub mod discover;
 pub mod parse;
 pub mod prefilter;
+pub mod profile;
 pub mod render;
 pub mod report;
 pub mod rules;

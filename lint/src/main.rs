@@ -56,6 +56,9 @@ struct LintArgs {
     /// (rust-analyzer's `check.overrideCommand`); overrides --format.
     #[arg(long, value_enum, value_name = "FMT")]
     message_format: Option<MessageFormat>,
+    /// A profiler report: show each finding's measured lock wait and sort by it.
+    #[arg(long, value_name = "REPORT.json")]
+    profile: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -129,19 +132,52 @@ fn report(args: &ReportArgs) -> Result<(), lockscope_lint::RunError> {
     }
 }
 
+/// The line under a finding that says what the profiler measured (with `--profile`).
+fn measured_note(measured: Option<&lockscope_lint::profile::Measured>, profiled: bool) -> String {
+    match measured {
+        Some(m) => format!(
+            "\n   = measured: lock `{}` waited {} in all, p99 {} ({} of {} acquisitions contended)\n",
+            m.lock,
+            lockscope::human_ns(m.wait_ns_total),
+            lockscope::human_ns(m.wait_ns_p99),
+            m.contended,
+            m.acquisitions
+        ),
+        None if profiled => "\n   = measured: no lock of the profile matches this finding\n".into(),
+        None => "\n".into(),
+    }
+}
+
 fn lint(args: LintArgs) -> ExitCode {
     let scope = if args.paths.is_empty() {
         Scope::Workspace { manifest_path: args.manifest_path }
     } else {
         Scope::Paths(args.paths)
     };
-    let outcome = match lockscope_lint::lint(&LintOptions { scope, rules: args.rules }) {
+    let profile = match args.profile.as_deref().map(report::load).transpose() {
+        Ok(profile) => profile,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut outcome = match lockscope_lint::lint(&LintOptions { scope, rules: args.rules }) {
         Ok(outcome) => outcome,
         Err(err) => {
             eprintln!("error: {err}");
             return ExitCode::from(2);
         }
     };
+    // With a profile, the findings whose locks waited longest come first.
+    let mut measured = match &profile {
+        Some(report) => lockscope_lint::profile::join(&outcome.findings, report, &outcome.root),
+        None => vec![None; outcome.findings.len()],
+    };
+    if profile.is_some() {
+        let mut paired: Vec<_> = outcome.findings.into_iter().zip(measured).collect();
+        paired.sort_by_key(|(_, m)| std::cmp::Reverse(m.as_ref().map(|m| (m.wait_ns_total, m.wait_ns_p99))));
+        (outcome.findings, measured) = paired.into_iter().unzip();
+    }
     let stdout = std::io::stdout();
     let color = stdout.is_terminal();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -149,11 +185,15 @@ fn lint(args: LintArgs) -> ExitCode {
     if args.format == Format::Sarif && !cargo_json {
         let _ = out.write_all(render::sarif::render(&outcome.findings).as_bytes());
     }
-    for finding in outcome.findings.iter().filter(|_| cargo_json || args.format != Format::Sarif) {
+    for (finding, measured) in
+        outcome.findings.iter().zip(&measured).filter(|_| cargo_json || args.format != Format::Sarif)
+    {
         let text = match args.format {
             _ if cargo_json => render::cargo::render(finding, &outcome.root),
-            Format::Human => render::human::render(finding, color) + "\n",
-            Format::Json => render::json::render(finding),
+            Format::Human => {
+                render::human::render(finding, color) + &measured_note(measured.as_ref(), profile.is_some())
+            }
+            Format::Json => render::json::render(finding, measured.as_ref()),
             Format::Sarif => unreachable!("rendered as one log above"),
         };
         if writeln!(out, "{text}").is_err() {

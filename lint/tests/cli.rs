@@ -218,7 +218,7 @@ fn sample_report(wait: u64) -> lockscope::Report {
         created_at: "src/lib.rs:10:5".into(),
         acquisitions: 110,
         contended: 3,
-        wait_ns: Summary { total: wait, ..Summary::default() },
+        wait_ns: Summary { total: wait, p99: wait / 2, ..Summary::default() },
         hold_ns: Summary::default(),
         sites: vec![site("src/lib.rs:20:9", 100, wait, spans), site("src/lib.rs:30:9", 10, 0, vec![])],
     };
@@ -404,4 +404,36 @@ fn bad_configuration_names_the_file_and_key() {
         assert_eq!(out.status.code(), Some(2), "{file}: {err}");
         assert!(err.starts_with("error: ") && err.contains(expected), "{file}: {err}");
     }
+}
+
+#[test]
+fn profile_joins_findings_with_measured_waits_and_sorts_by_them() {
+    const TWO_LOCKS: &str = "use std::sync::Mutex;\nuse std::fs::File;\npub struct T {\n    g: Mutex<File>,\n}\npub struct S {\n    f: Mutex<File>,\n}\nimpl S {\n    pub fn read(&self) { let _g = self.f.lock(); }\n}\n";
+    let scratch = Scratch::new("profile", &[("src/lib.rs", TWO_LOCKS)]);
+    let mut report = sample_report(7_000_000);
+    report.locks[0].name = "file-lock".into();
+    report.locks[0].sites[0].site = "src/lib.rs:10:45".into();
+    report.locks[0].created_at = "src/main.rs:1:1".into();
+    let path = write_report(&scratch.0, "profile.json", &report);
+
+    let out = lockscope(&["lint", "src", "--format", "json", "--profile", &path], &scratch.0);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let rows: Vec<serde_json::Value> =
+        stdout(&out).lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    assert_eq!(rows.len(), 2);
+    // `S.f` (line 7) waited, so it comes first although `T.g` (line 4) is earlier in the file.
+    assert_eq!(rows[0]["line"], 7);
+    assert_eq!(rows[0]["measured"]["lock"], "file-lock");
+    assert_eq!(rows[0]["measured"]["wait_ns_total"], 7_000_000);
+    assert_eq!(rows[0]["measured"]["wait_ns_p99"], 3_500_000);
+    assert_eq!(rows[1]["line"], 4);
+    assert!(rows[1].get("measured").is_none());
+
+    let human = lockscope(&["lint", "src", "--profile", &path], &scratch.0);
+    assert!(stdout(&human).contains("= measured: lock `file-lock` waited 7.00 ms in all, p99 3.50 ms"));
+    assert!(stdout(&human).contains("= measured: no lock of the profile matches this finding"));
+
+    let missing = lockscope(&["lint", "src", "--profile", "nope.json"], &scratch.0);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("cannot read report nope.json"));
 }

@@ -1,10 +1,12 @@
 //! `--format json`: one JSON object per line per finding.
 
 use crate::diagnostic::Finding;
+use crate::profile::Measured;
 use serde_json::json;
 
-pub fn render(finding: &Finding) -> String {
-    json!({
+/// With `--profile`, `measured` adds what the profiler saw of the finding's lock.
+pub fn render(finding: &Finding, measured: Option<&Measured>) -> String {
+    let mut object = json!({
         "rule": finding.rule,
         "severity": finding.severity.as_str(),
         "path": finding.path(),
@@ -15,6 +17,9 @@ pub fn render(finding: &Finding) -> String {
         "message": finding.message,
         "label": finding.label,
         "help": finding.help,
-    })
-    .to_string()
+    });
+    if let Some(m) = measured {
+        object["measured"] = json!(m);
+    }
+    object.to_string()
 }

@@ -274,9 +274,9 @@ struct SharedArgs<'m>(&'m mut Mentions);
 
 impl<'ast> Visit<'ast> for SharedArgs<'_> {
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
-        let method = m.method.to_string();
-        let method = method.as_str();
-        if SPAWNS.contains(&method) || INSERTS.contains(&method) || SENDS.contains(&method) {
+        // Runs on every method call of every parsed file: compare without allocating.
+        let named = |names: &[&str]| names.iter().any(|n| m.method == n);
+        if named(SPAWNS) || named(INSERTS) || named(SENDS) {
             self.0.sharing_calls = true;
             m.args.iter().for_each(|a| self.0.visit_expr(a));
         }
@@ -284,7 +284,11 @@ impl<'ast> Visit<'ast> for SharedArgs<'_> {
     }
 
     fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
-        if last_segment(&c.func).is_some_and(|n| SPAWNS.contains(&n.as_str())) {
+        let spawns = match &*c.func {
+            syn::Expr::Path(p) => p.path.segments.last().is_some_and(|s| SPAWNS.iter().any(|n| s.ident == n)),
+            _ => false,
+        };
+        if spawns {
             self.0.sharing_calls = true;
             c.args.iter().for_each(|a| self.0.visit_expr(a));
         }

@@ -64,3 +64,38 @@ fn the_profiler_shows_the_archive_lock_dominant_and_the_indexed_bundle_waiting_o
     let archive_waits: u64 = report.locks.iter().filter(|l| l.name == "bundle-archive").map(|l| l.wait_ns.total).sum();
     assert_eq!(archive_waits, 0);
 }
+
+#[test]
+fn a_real_profile_renders_in_every_format_diffs_and_joins_the_lint_finding() {
+    use lockscope_lint::report::{render, ReportFormat};
+    let data = zip_bundle::generate_bundle(60, 3).expect("bundle");
+    let shared = profile(&SharedMutexBundle::open(&data).expect("open"), 4, 2_000);
+    let indexed = profile(&IndexedBundle::open(&data).expect("open"), 4, 2_000);
+    let text = |format| String::from_utf8(render(&shared, None, format).expect("renders")).expect("utf-8");
+
+    assert!(text(ReportFormat::Table).contains("bundle-archive"));
+    let back = lockscope::Report::from_json(&text(ReportFormat::Json)).expect("JSON is a report");
+    assert_eq!(back.locks.len(), shared.locks.len());
+
+    // Folded stacks account for every nanosecond of waiting, under the lookup span.
+    let folded = text(ReportFormat::Folded);
+    let total: u64 =
+        folded.lines().map(|l| l.rsplit_once(' ').and_then(|(_, n)| n.parse::<u64>().ok()).expect("count")).sum();
+    let waited: u64 = shared.locks.iter().flat_map(|l| &l.sites).map(|s| s.wait_ns.total).sum();
+    assert_eq!(total, waited);
+    assert!(folded.contains("lookup_file;bundle-archive@examples/zip-bundle/src/lib.rs:"), "{folded}");
+    assert!(text(ReportFormat::Svg).contains("<svg"));
+
+    let diff = String::from_utf8(render(&indexed, Some(&shared), ReportFormat::Json).expect("diff")).expect("utf-8");
+    let rows: serde_json::Value = serde_json::from_str(&diff).expect("diff rows");
+    assert_eq!(rows[0]["lock"], "bundle-archive", "the fix removes the largest wait: {diff}");
+    assert_eq!(rows[0]["wait_ns_total"]["after"], 0);
+
+    let findings = lint_dir(&example_dir("zip-bundle"));
+    let measured = lockscope_lint::profile::join(&findings, &shared, &example_dir("zip-bundle").join("../.."));
+    let archive = shared.locks.iter().find(|l| l.name == "bundle-archive").expect("archive");
+    assert_eq!(
+        measured[0].as_ref().map(|m| (m.lock.as_str(), m.wait_ns_total)),
+        Some(("bundle-archive", archive.wait_ns.total))
+    );
+}

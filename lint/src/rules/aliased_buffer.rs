@@ -49,7 +49,8 @@
 //!   package wrapper named like one; not `Mutex<()>`) or of a concurrent collection (`DashMap`, `DashSet`, crossbeam
 //!   queues, `scc`/`flurry`/`papaya` maps), through aliases; a lock or concurrent
 //!   collection lent to scoped threads; `self` fields of those types. A handle and its
-//!   clones (`.clone()`, `Arc::clone(&h)`, `let b = a;`) are one buffer.
+//!   clones (`.clone()`, `Arc::clone(&h)`, `let b = a;`) are one buffer, also when a
+//!   copy travels inside a struct or tuple (`let job = Job { buf: buf.clone() }`).
 //! - Sharing points: a copy inserted into a structure other threads reach (through a
 //!   lock guard, a concurrent collection, a static, `OnceLock::set`): `insert`,
 //!   `push`, `push_back`, `extend`, `entry(..).or_insert*`, `set`, `store`, `swap`,
@@ -509,6 +510,7 @@ struct Shadowed {
     name: String,
     handle: Option<BufId>,
     pointer: Option<BufId>,
+    carried: Option<Vec<BufId>>,
     shared_root: bool,
 }
 
@@ -572,6 +574,9 @@ struct Walker<'w, 'a> {
     handles: HashMap<String, BufId>,
     /// Raw pointer variables, to the buffer they point into.
     pointers: HashMap<String, BufId>,
+    /// Values that hold copies of handles (`let job = Job { buf: buf.clone() }`): moving
+    /// one into spawned work shares those buffers.
+    carriers: HashMap<String, Vec<BufId>>,
     /// Locals that reach state other threads see: lock guards, `&` and `Arc` parameters.
     shared_roots: HashSet<String>,
     /// `let (tx, rx) = channel()`: `rx -> tx`, so a receive can tell spawned work finished.
@@ -599,6 +604,7 @@ impl<'w, 'a> Walker<'w, 'a> {
             buffers: Vec::new(),
             handles: HashMap::new(),
             pointers: HashMap::new(),
+            carriers: HashMap::new(),
             shared_roots: HashSet::new(),
             self_shared: false,
             channels: HashMap::new(),
@@ -780,6 +786,12 @@ impl<'w, 'a> Walker<'w, 'a> {
         {
             let id = self.new_buffer(&name, BufKind::Handle);
             self.handles.insert(name.clone(), id);
+        } else if pointee.is_none() && pointer_copy.is_none() {
+            let mut carried = Vec::new();
+            self.copies_in(init, false, &mut carried);
+            if !carried.is_empty() {
+                self.carriers.insert(name.clone(), carried);
+            }
         }
         if let Some(key) = pointee {
             let id = self.pointee_buffer(&key);
@@ -798,6 +810,7 @@ impl<'w, 'a> Walker<'w, 'a> {
             name: name.to_string(),
             handle: self.handles.remove(name),
             pointer: self.pointers.remove(name),
+            carried: self.carriers.remove(name),
             shared_root: self.shared_roots.remove(name),
         };
         if let Some(frame) = self.shadowed.last_mut() {
@@ -813,12 +826,16 @@ impl<'w, 'a> Walker<'w, 'a> {
         for old in self.shadowed.pop().unwrap_or_default().into_iter().rev() {
             self.handles.remove(&old.name);
             self.pointers.remove(&old.name);
+            self.carriers.remove(&old.name);
             self.shared_roots.remove(&old.name);
             if let Some(id) = old.handle {
                 self.handles.insert(old.name.clone(), id);
             }
             if let Some(id) = old.pointer {
                 self.pointers.insert(old.name.clone(), id);
+            }
+            if let Some(carried) = old.carried {
+                self.carriers.insert(old.name.clone(), carried);
             }
             if old.shared_root {
                 self.shared_roots.insert(old.name);
@@ -978,6 +995,16 @@ impl<'w, 'a> Walker<'w, 'a> {
             out.push(id);
             return;
         }
+        // A carrier moved along (`tx.send(job)`), or its method's future (`spawn(job.run())`).
+        let carrier = match strip(expr) {
+            syn::Expr::Path(p) => path_ident(&p.path),
+            syn::Expr::MethodCall(m) if through_calls => root_key(&m.receiver),
+            _ => None,
+        };
+        if let Some(carried) = carrier.and_then(|name| self.carriers.get(&name)) {
+            out.extend(carried);
+            return;
+        }
         match strip(expr) {
             syn::Expr::Tuple(t) => t.elems.iter().for_each(|e| self.copies_in(e, through_calls, out)),
             syn::Expr::Array(a) => a.elems.iter().for_each(|e| self.copies_in(e, through_calls, out)),
@@ -1005,6 +1032,7 @@ impl<'w, 'a> Walker<'w, 'a> {
             if let Some(&id) = self.handles.get(name).or_else(|| self.pointers.get(name)) {
                 out.push(id);
             }
+            out.extend(self.carriers.get(name).into_iter().flatten());
         }
         for field in &names.self_fields {
             if self.self_fields.contains(field) {

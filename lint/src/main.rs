@@ -98,14 +98,13 @@ fn main() -> ExitCode {
         Command::Rules => {
             let rules = rules::all();
             let width = rules.iter().map(|r| r.name().len()).max().unwrap_or(0);
-            for rule in rules {
-                println!("{:width$}  {}", rule.name(), rule.summary());
-            }
+            let text: String = rules.iter().map(|r| format!("{:width$}  {}\n", r.name(), r.summary())).collect();
+            print_ignoring_closed_pipe(&text);
             ExitCode::SUCCESS
         }
         Command::Explain { rule } => match rules::by_name(&rule) {
             Some(rule) => {
-                println!("{}", rule.doc());
+                print_ignoring_closed_pipe(&(rule.doc() + "\n"));
                 ExitCode::SUCCESS
             }
             None => {
@@ -130,6 +129,11 @@ fn report(args: &ReportArgs) -> Result<(), lockscope_lint::RunError> {
             Ok(())
         }
     }
+}
+
+/// Write to stdout; a reader that went away (`| head`) is not an error.
+fn print_ignoring_closed_pipe(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 /// The line under a finding that says what the profiler measured (with `--profile`).

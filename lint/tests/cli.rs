@@ -197,6 +197,32 @@ fn rules_and_explain() {
         assert!(doc.contains(section), "{doc}");
     }
     assert_eq!(lockscope(&["explain", "nope"], here).status.code(), Some(2));
+
+    // Each rule's summary is its doc's whole first sentence, even when it wraps.
+    let listed = stdout(&rules);
+    assert!(
+        listed.contains("aliased_buffer   Flags a use of a buffer") && listed.contains("what it points to.\n"),
+        "{listed}"
+    );
+}
+
+#[test]
+fn a_reader_that_goes_away_is_not_a_crash() {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for args in [&["explain", "aliased_buffer"][..], &["rules"], &["lint", "tests/fixtures/aliased_buffer"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-lockscope"))
+            .args(args)
+            .current_dir(here)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("binary runs");
+        drop(child.stdout.take()); // like `| head -0`
+        let out = child.wait_with_output().expect("exits");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{args:?}: {:?} {err}", out.status);
+    }
 }
 
 /// A report with one contended site inside a span, and one quiet site.

@@ -32,11 +32,20 @@ pub trait Rule: Sync {
     fn followed_names(&self, _file: &syn::File, _out: &mut Vec<String>) {}
     fn check(&self, cx: &PackageContext<'_, '_>, out: &mut Vec<Finding>);
 
-    /// The first sentence of the doc.
+    /// The first sentence of the doc (its first paragraph may wrap over lines).
     fn summary(&self) -> String {
         let doc = self.doc();
-        let first = doc.lines().find(|l| !l.trim().is_empty() && !l.starts_with('#')).unwrap_or("");
-        first.trim().to_string()
+        let paragraph: Vec<&str> = doc
+            .lines()
+            .skip_while(|l| l.trim().is_empty() || l.starts_with('#'))
+            .take_while(|l| !l.trim().is_empty())
+            .map(str::trim)
+            .collect();
+        let text = paragraph.join(" ");
+        match text.find(". ") {
+            Some(end) => text[..=end].to_string(),
+            None => text,
+        }
     }
 }
 

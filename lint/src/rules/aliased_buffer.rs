@@ -1337,9 +1337,9 @@ impl<'w, 'a> Walker<'w, 'a> {
 
     fn walk_macro(&mut self, mac: &syn::Macro) {
         let name = mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
-        // Parsing a macro's arguments costs; they matter only once something is shared.
-        let something_shared = self.state.as_ref().is_some_and(|s| !s.active.is_empty());
-        if something_shared || (!self.loops.is_empty() && !self.handles.is_empty()) {
+        // Parsing a macro's arguments costs; they can only share or use a buffer this
+        // function already has a name for.
+        if !(self.handles.is_empty() && self.pointers.is_empty() && self.carriers.is_empty()) {
             let parser = Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
             if let Ok(args) = mac.parse_body_with(parser) {
                 args.iter().for_each(|a| self.walk_expr(a));

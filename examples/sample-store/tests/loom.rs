@@ -29,16 +29,18 @@ fn two_upserts<S: DatapointStore + Default + Send + 'static>() -> i64 {
     store.size() as i64 - store.stored_samples() as i64
 }
 
-#[test]
-fn the_aliasing_store_drifts_in_some_interleaving() {
-    // Counted outside the model: loom reruns the closure once per interleaving.
+/// Run the model over every interleaving; returns (interleavings, how many drifted).
+/// Counted outside the model: loom reruns the closure once per interleaving.
+fn explore<S: DatapointStore + Default + Send + 'static>() -> (usize, usize) {
     let runs = std::sync::Arc::new(AtomicCounts::default());
     let counts = runs.clone();
-    loom::model(move || {
-        let drift = two_upserts::<AliasingStore>();
-        counts.record(drift);
-    });
-    let (interleavings, drifted) = runs.totals();
+    loom::model(move || counts.record(two_upserts::<S>()));
+    runs.totals()
+}
+
+#[test]
+fn the_aliasing_store_drifts_in_some_interleaving() {
+    let (interleavings, drifted) = explore::<AliasingStore>();
     println!("aliasing: {drifted} of {interleavings} interleavings drift");
     assert!(drifted > 0, "loom found no drifting interleaving in {interleavings}");
     assert!(drifted < interleavings, "some interleavings should be exact");
@@ -46,14 +48,7 @@ fn the_aliasing_store_drifts_in_some_interleaving() {
 
 #[test]
 fn the_copying_store_is_exact_in_every_interleaving() {
-    let runs = std::sync::Arc::new(AtomicCounts::default());
-    let counts = runs.clone();
-    loom::model(move || {
-        let drift = two_upserts::<CopyingStore>();
-        assert_eq!(drift, 0, "the copying store drifted");
-        counts.record(drift);
-    });
-    let (interleavings, drifted) = runs.totals();
+    let (interleavings, drifted) = explore::<CopyingStore>();
     println!("copying: {drifted} of {interleavings} interleavings drift");
     assert!(interleavings > 1 && drifted == 0);
 }

@@ -1,8 +1,8 @@
 //! Wait statistics keyed by (lock, site, mode), broken down by span path and holder.
 //! Memory is bounded by the number of distinct keys, never by acquisitions.
 
-use crate::stats::{new_histogram, Mode};
-use hdrhistogram::Histogram;
+use crate::histogram::Histogram;
+use crate::stats::Mode;
 use std::collections::HashMap;
 
 /// Distinct (lock, site, mode, span path or holder) breakdown rows kept; further ones
@@ -30,11 +30,6 @@ pub enum Breakdown {
     Holder(Option<usize>),
 }
 
-pub struct SiteWaits {
-    pub histogram: Histogram<u64>,
-    pub total_ns: u64,
-}
-
 #[derive(Default, Clone, Copy)]
 pub struct Totals {
     pub wait_ns: u64,
@@ -44,7 +39,7 @@ pub struct Totals {
 /// Everything the layer has seen.
 #[derive(Default)]
 pub struct Waits {
-    pub sites: HashMap<SiteKey, SiteWaits>,
+    pub sites: HashMap<SiteKey, Histogram>,
     pub breakdown: HashMap<(SiteKey, Breakdown), Totals>,
 }
 
@@ -53,9 +48,7 @@ impl Waits {
         if !self.sites.contains_key(&key) && self.sites.len() >= MAX_SITES {
             key.site = 0;
         }
-        let site = self.sites.entry(key).or_insert_with(|| SiteWaits { histogram: new_histogram(), total_ns: 0 });
-        let _ = site.histogram.record(wait_ns.max(1));
-        site.total_ns = site.total_ns.saturating_add(wait_ns);
+        self.sites.entry(key).or_default().record(wait_ns);
         for part in [Breakdown::Span(Some(span_path)), Breakdown::Holder(Some(holder))] {
             let mut row = (key, part);
             if !self.breakdown.contains_key(&row) && self.breakdown.len() >= MAX_BREAKDOWN_KEYS {

@@ -56,6 +56,8 @@ pub struct ReportHandle {
 impl ContentionLayer {
     /// A new layer and the handle to read its report.
     pub fn new() -> (Self, ReportHandle) {
+        // Calibrate the hold clock now rather than inside somebody's critical section.
+        crate::acquire::clock();
         let shared = Arc::new(Shared { started: Instant::now(), waits: parking_lot::Mutex::new(Waits::default()) });
         ACTIVE_LAYERS.fetch_add(1, Ordering::Relaxed);
         let report_path = std::env::var_os(REPORT_ENV).map(std::path::PathBuf::from);
@@ -153,7 +155,10 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        if event.metadata().target() != "lockscope" {
+        // Only this crate's own events: their `site_ptr`/`holder_ptr` fields are
+        // addresses the report dereferences, so another crate's event with the same
+        // target must not be read as one.
+        if !crate::acquire::is_wait_event(event.metadata()) {
             return;
         }
         let mut fields = WaitFields::default();

@@ -26,6 +26,7 @@
 mod acquire;
 mod aggregate;
 mod exit;
+mod histogram;
 mod layer;
 mod mutex;
 mod report;
@@ -38,4 +39,5 @@ pub use layer::{ContentionLayer, ReportHandle, REPORT_ENV};
 pub use mutex::{Mutex, MutexGuard};
 pub use report::{human_ns, BlockedBy, LockReport, Report, SiteReport, SpanWait, Summary};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use stats::MAX_LOCK_CLASSES;
 pub use timed::{timed, timed_async, CONTENDED_AFTER};

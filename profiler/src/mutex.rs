@@ -66,7 +66,7 @@ impl<T: ?Sized> Mutex<T> {
     /// assert_eq!(*m.lock(), 2);
     /// ```
     #[track_caller]
-    #[inline]
+    #[inline(always)]
     pub fn lock(&self) -> MutexGuard<'_, T> {
         if layers_active() {
             return self.lock_observed(Location::caller());
@@ -74,8 +74,10 @@ impl<T: ?Sized> Mutex<T> {
         MutexGuard { _hold: None, inner: self.inner.lock() }
     }
 
-    // Out of line so the unobserved path stays small enough to inline.
-    #[inline(never)]
+    // Inline: every store on this path delays the unlock's locked instruction, and a
+    // call adds the callee's register saves and a guard returned through memory. The
+    // rare paths (first use, contention, a sampled hold) are out of line.
+    #[inline(always)]
     fn lock_observed(&self, site: &'static Location<'static>) -> MutexGuard<'_, T> {
         let (inner, hold) =
             self.meta.acquire(LockKind::Mutex, site, Mode::Lock, || self.inner.try_lock(), || self.inner.lock());

@@ -62,7 +62,7 @@ impl<T: ?Sized> RwLock<T> {
     /// assert_eq!(*a + *b, 2);
     /// ```
     #[track_caller]
-    #[inline]
+    #[inline(always)]
     pub fn read(&self) -> RwLockReadGuard<'_, T> {
         if layers_active() {
             return self.read_observed(Location::caller());
@@ -70,8 +70,8 @@ impl<T: ?Sized> RwLock<T> {
         RwLockReadGuard { _hold: None, inner: self.inner.read() }
     }
 
-    // Out of line so the unobserved path stays small enough to inline.
-    #[inline(never)]
+    // Inline, like `Mutex::lock_observed`.
+    #[inline(always)]
     fn read_observed(&self, site: &'static Location<'static>) -> RwLockReadGuard<'_, T> {
         let (inner, hold) =
             self.meta.acquire(LockKind::Rwlock, site, Mode::Read, || self.inner.try_read(), || self.inner.read());
@@ -86,7 +86,7 @@ impl<T: ?Sized> RwLock<T> {
     /// assert_eq!(*l.read(), 2);
     /// ```
     #[track_caller]
-    #[inline]
+    #[inline(always)]
     pub fn write(&self) -> RwLockWriteGuard<'_, T> {
         if layers_active() {
             return self.write_observed(Location::caller());
@@ -94,8 +94,8 @@ impl<T: ?Sized> RwLock<T> {
         RwLockWriteGuard { _hold: None, inner: self.inner.write() }
     }
 
-    // Out of line so the unobserved path stays small enough to inline.
-    #[inline(never)]
+    // Inline, like `Mutex::lock_observed`.
+    #[inline(always)]
     fn write_observed(&self, site: &'static Location<'static>) -> RwLockWriteGuard<'_, T> {
         let (inner, hold) =
             self.meta.acquire(LockKind::Rwlock, site, Mode::Write, || self.inner.try_write(), || self.inner.write());

@@ -1,10 +1,18 @@
 //! Per-lock statistics shared by the lock wrappers and the layer.
 //!
-//! Every instrumented lock gets one [`LockStats`], created on its first acquisition
-//! while a [`ContentionLayer`](crate::ContentionLayer) exists, and kept in a global
-//! registry so the report still sees locks that were dropped.
+//! A lock *class* is what the report shows as one lock: every instance with the same
+//! name, kind and construction site (all the per-connection mutexes made on one line,
+//! say). Classes live in a global registry, so the report still sees locks that were
+//! dropped; there is at most one per line of code that makes locks, capped at
+//! [`MAX_LOCK_CLASSES`].
+//!
+//! Each instance that is acquired while a [`ContentionLayer`](crate::ContentionLayer)
+//! exists gets its own [`LockStats`]: its counters are written by the lock's holder
+//! alone, so counting needs no read-modify-write. When the lock is dropped, its
+//! counts are folded into its class and its [`LockStats`] freed.
 
-use hdrhistogram::Histogram;
+use crate::histogram::Histogram;
+use std::collections::HashMap;
 use std::panic::Location;
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -12,10 +20,14 @@ use std::sync::Arc;
 /// Live `ContentionLayer`s. With none, the wrappers cost one relaxed load over `parking_lot`.
 pub(crate) static ACTIVE_LAYERS: AtomicUsize = AtomicUsize::new(0);
 
-/// Sites tracked per lock with their own counters; more go to the last slot's "other".
+/// Distinct lock classes (name, kind, construction site) reported apart; locks of
+/// further classes are reported together as `other`.
+pub const MAX_LOCK_CLASSES: usize = 4_096;
+
+/// Sites counted apart per lock instance; more are counted per mode as `other`.
 const SITE_SLOTS: usize = 16;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LockKind {
     Mutex,
@@ -30,10 +42,32 @@ pub enum Mode {
     Write = 2,
 }
 
+const MODES: [Mode; 3] = [Mode::Lock, Mode::Read, Mode::Write];
+
+/// One lock as the report shows it: the instances sharing a name, kind and
+/// construction site (`None` for the `other` class).
+pub(crate) struct LockClass {
+    pub(crate) id: u64,
+    pub(crate) name: String,
+    pub(crate) kind: LockKind,
+    pub(crate) created_at: Option<&'static Location<'static>>,
+    /// Sampled hold times of all instances, in nanoseconds.
+    pub(crate) holds: Histogram,
+    instances: parking_lot::Mutex<Instances>,
+}
+
+#[derive(Default)]
+struct Instances {
+    /// Instances that may still count, by address.
+    live: HashMap<usize, Arc<LockStats>>,
+    /// Counts of dropped instances per (site address, 0 for `other`; mode).
+    retired: HashMap<(usize, Mode), u64>,
+}
+
 /// Counters of one acquire site in one mode. The key packs the `&'static Location`
-/// pointer with the mode in its low bits (a `Location` is pointer-aligned), so a slot
+/// address with the mode in its low bits (a `Location` is pointer-aligned), so a slot
 /// is claimed with one compare-exchange.
-pub(crate) struct SiteSlot {
+struct SiteSlot {
     key: AtomicUsize,
     acquisitions: AtomicU64,
 }
@@ -42,21 +76,35 @@ fn slot_key(site: &'static Location<'static>, mode: Mode) -> usize {
     site as *const Location<'static> as usize | mode as usize
 }
 
-pub struct LockStats {
-    pub(crate) id: u64,
-    pub(crate) name: String,
-    pub(crate) kind: LockKind,
-    pub(crate) created_at: &'static Location<'static>,
-    /// Site of the current (or last) exclusive holder, for "blocked behind".
-    pub(crate) holder: AtomicPtr<Location<'static>>,
-    /// Acquisitions per site and mode. Exclusive holders update their slot with a load
-    /// and a store (no read-modify-write): only the holder writes it.
-    pub(crate) sites: [SiteSlot; SITE_SLOTS],
-    /// Sampled hold times, in nanoseconds.
-    pub(crate) holds: parking_lot::Mutex<Histogram<u64>>,
+/// The slot a key is looked up in first: a multiplicative hash, so that a lock
+/// acquired at several sites still finds each one at its first probe.
+#[inline]
+fn home_slot(key: usize) -> usize {
+    const FIBONACCI: u64 = 0x9E37_79B9_7F4A_7C15;
+    ((key as u64).wrapping_mul(FIBONACCI) >> (u64::BITS - SITE_SLOTS.trailing_zeros())) as usize
 }
 
-static REGISTRY: parking_lot::Mutex<Vec<Arc<LockStats>>> = parking_lot::Mutex::new(Vec::new());
+/// The counters of one lock instance.
+pub(crate) struct LockStats {
+    pub(crate) class: Arc<LockClass>,
+    /// Site of the current (or last) holder, for "blocked behind".
+    holder: AtomicPtr<Location<'static>>,
+    /// Acquisitions per site and mode. Exclusive holders update their slot with a load
+    /// and a store (no read-modify-write): only the holder writes it.
+    sites: [SiteSlot; SITE_SLOTS],
+    /// Acquisitions per mode at sites beyond the slots.
+    other: [AtomicU64; 3],
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct ClassKey {
+    name: Option<&'static str>,
+    kind: LockKind,
+    // By value: one source position can have several `Location` statics.
+    created_at: Option<Location<'static>>,
+}
+
+static CLASSES: parking_lot::Mutex<Option<HashMap<ClassKey, Arc<LockClass>>>> = parking_lot::Mutex::new(None);
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// 1 in N acquisitions has its hold time measured; N is a power of two so the
 /// check on the fast path is a mask, not a division.
@@ -67,107 +115,128 @@ pub(crate) fn set_hold_sampling(n: u64) {
     HOLD_SAMPLING.store(n.max(1).checked_next_power_of_two().unwrap_or(1 << 63), Ordering::Relaxed);
 }
 
-pub(crate) fn new_histogram() -> Histogram<u64> {
-    // 1 ns to 1 hour at 3 significant figures: a fixed ~20 KiB per histogram.
-    Histogram::new_with_bounds(1, 3_600_000_000_000, 3)
-        .unwrap_or_else(|_| Histogram::new(3).expect("3 sigfigs is valid"))
+/// The class of locks with this name, kind and construction site.
+fn class_of(name: Option<&'static str>, kind: LockKind, created_at: &'static Location<'static>) -> Arc<LockClass> {
+    let mut classes = CLASSES.lock();
+    let classes = classes.get_or_insert_with(HashMap::new);
+    let mut key = ClassKey { name, kind, created_at: Some(*created_at) };
+    if !classes.contains_key(&key) && classes.len() >= MAX_LOCK_CLASSES {
+        key = ClassKey { name: None, kind, created_at: None };
+    }
+    classes
+        .entry(key)
+        .or_insert_with(|| {
+            Arc::new(LockClass {
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                name: match (key.name, key.created_at) {
+                    (Some(name), _) => name.to_string(),
+                    (None, Some(at)) => site_string(&at),
+                    (None, None) => crate::aggregate::OTHER.to_string(),
+                },
+                kind,
+                created_at: key.created_at.map(|_| created_at),
+                holds: Histogram::default(),
+                instances: parking_lot::Mutex::default(),
+            })
+        })
+        .clone()
 }
 
 impl LockStats {
+    /// Counters for a new instance of its class, counted in reports from now on.
     pub(crate) fn register(
         name: Option<&'static str>,
         kind: LockKind,
         created_at: &'static Location<'static>,
     ) -> Arc<Self> {
         let stats = Arc::new(LockStats {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            name: name.map_or_else(
-                || format!("{}:{}:{}", created_at.file(), created_at.line(), created_at.column()),
-                str::to_string,
-            ),
-            kind,
-            created_at,
+            class: class_of(name, kind, created_at),
             holder: AtomicPtr::new(std::ptr::null_mut()),
             sites: std::array::from_fn(|_| SiteSlot { key: AtomicUsize::new(0), acquisitions: AtomicU64::new(0) }),
-            holds: parking_lot::Mutex::new(new_histogram()),
+            other: std::array::from_fn(|_| AtomicU64::new(0)),
         });
-        REGISTRY.lock().push(stats.clone());
+        stats.class.instances.lock().live.insert(Arc::as_ptr(&stats) as usize, stats.clone());
         stats
+    }
+
+    /// The instance is gone: fold its counts into its class and forget it.
+    pub(crate) fn retire(&self) {
+        let mut instances = self.class.instances.lock();
+        instances.live.remove(&(self as *const LockStats as usize));
+        for (site, mode, count) in self.site_counts() {
+            *instances.retired.entry((site, mode)).or_default() += count;
+        }
     }
 
     /// Count an exclusive acquisition (the caller holds the lock, so a load and a store
     /// suffice). Returns this site's count before this one, for hold sampling.
     #[inline]
     pub(crate) fn count_exclusive(&self, site: &'static Location<'static>, mode: Mode) -> u64 {
-        let counter = &self.slot(site, mode).acquisitions;
+        let counter = self.counter(site, mode);
         let n = counter.load(Ordering::Relaxed);
         counter.store(n + 1, Ordering::Relaxed);
-        self.holder.store(site as *const _ as *mut _, Ordering::Relaxed);
+        self.note_holder(site);
         n
-    }
-
-    /// Count a shared (read) acquisition: other readers may count at the same time.
-    #[inline]
-    pub(crate) fn count_shared(&self, site: &'static Location<'static>) -> u64 {
-        self.count_shared_as(site, Mode::Read)
     }
 
     /// Count an acquisition that may race with others' counting (readers, foreign locks).
     #[inline]
-    pub(crate) fn count_shared_as(&self, site: &'static Location<'static>, mode: Mode) -> u64 {
-        self.holder.store(site as *const _ as *mut _, Ordering::Relaxed);
-        self.slot(site, mode).acquisitions.fetch_add(1, Ordering::Relaxed)
+    pub(crate) fn count_shared(&self, site: &'static Location<'static>, mode: Mode) -> u64 {
+        self.note_holder(site);
+        self.counter(site, mode).fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Acquisitions of every mode at every site.
-    pub(crate) fn acquisitions(&self) -> u64 {
-        self.sites.iter().map(|s| s.acquisitions.load(Ordering::Relaxed)).sum()
+    /// Record the holder's site, skipping the store when it is already there: the
+    /// unlock's locked instruction waits for every pending store to drain.
+    #[inline]
+    fn note_holder(&self, site: &'static Location<'static>) {
+        let site = site as *const Location<'static> as *mut Location<'static>;
+        if self.holder.load(Ordering::Relaxed) != site {
+            self.holder.store(site, Ordering::Relaxed);
+        }
     }
 
     #[inline]
-    fn slot(&self, site: &'static Location<'static>, mode: Mode) -> &SiteSlot {
-        let wanted = slot_key(site, mode);
-        for slot in &self.sites[..SITE_SLOTS - 1] {
+    fn counter(&self, site: &'static Location<'static>, mode: Mode) -> &AtomicU64 {
+        let key = slot_key(site, mode);
+        let home = &self.sites[home_slot(key)];
+        if home.key.load(Ordering::Relaxed) == key {
+            return &home.acquisitions;
+        }
+        self.probe(key, mode)
+    }
+
+    /// The first probe missed: look on from the home slot, claiming a free slot.
+    #[cold]
+    #[inline(never)]
+    fn probe(&self, key: usize, mode: Mode) -> &AtomicU64 {
+        let home = home_slot(key);
+        for i in 0..SITE_SLOTS {
+            let slot = &self.sites[(home + i) % SITE_SLOTS];
             let current = slot.key.load(Ordering::Relaxed);
-            if current == wanted {
-                return slot;
+            if current == key {
+                return &slot.acquisitions;
             }
             if current == 0 {
-                match slot.key.compare_exchange(0, wanted, Ordering::Relaxed, Ordering::Relaxed) {
-                    Ok(_) => return slot,
+                match slot.key.compare_exchange(0, key, Ordering::Relaxed, Ordering::Relaxed) {
+                    Ok(_) => return &slot.acquisitions,
                     // A racing reader claimed it: for this site, or look on.
-                    Err(now) if now == wanted => return slot,
+                    Err(now) if now == key => return &slot.acquisitions,
                     Err(_) => {}
                 }
             }
         }
-        &self.sites[SITE_SLOTS - 1]
+        &self.other[mode as usize]
     }
 
-    pub(crate) fn record_hold(&self, nanos: u64) {
-        let _ = self.holds.lock().record(nanos.max(1));
-    }
-
-    /// Counters per (site, mode); the overflow slot is reported with site `None`.
-    pub(crate) fn site_counts(&self) -> Vec<(Option<&'static Location<'static>>, Mode, u64)> {
-        let mut counts = Vec::new();
-        for (i, slot) in self.sites.iter().enumerate() {
-            let count = slot.acquisitions.load(Ordering::Relaxed);
+    /// Counts per (site address, 0 for `other`; mode).
+    fn site_counts(&self) -> Vec<(usize, Mode, u64)> {
+        let slots = self.sites.iter().map(|slot| {
             let key = slot.key.load(Ordering::Relaxed);
-            if count == 0 {
-                continue;
-            }
-            let mode = match key & 3 {
-                1 => Mode::Read,
-                2 => Mode::Write,
-                _ => Mode::Lock,
-            };
-            let ptr = (key & !3) as *const Location<'static>;
-            // SAFETY: keys are built only from `&'static Location` pointers.
-            let site = if i == SITE_SLOTS - 1 { None } else { unsafe { ptr.as_ref() } };
-            counts.push((site, mode, count));
-        }
-        counts
+            (key & !3, mode_of(key & 3), slot.acquisitions.load(Ordering::Relaxed))
+        });
+        let other = MODES.iter().map(|&mode| (0, mode, self.other[mode as usize].load(Ordering::Relaxed)));
+        slots.chain(other).filter(|&(_, _, count)| count != 0).collect()
     }
 
     pub(crate) fn holder_site(&self) -> Option<&'static Location<'static>> {
@@ -176,8 +245,31 @@ impl LockStats {
     }
 }
 
-pub(crate) fn registered() -> Vec<Arc<LockStats>> {
-    REGISTRY.lock().clone()
+impl LockClass {
+    /// Acquisitions per (site, mode) of every instance, live or dropped; the site is
+    /// `None` for the `other` counters.
+    pub(crate) fn site_counts(&self) -> Vec<(Option<&'static Location<'static>>, Mode, u64)> {
+        let instances = self.instances.lock();
+        let mut counts = instances.retired.clone();
+        for stats in instances.live.values() {
+            for (site, mode, count) in stats.site_counts() {
+                *counts.entry((site, mode)).or_default() += count;
+            }
+        }
+        counts.into_iter().map(|((site, mode), count)| (site_at(site), mode, count)).collect()
+    }
+}
+
+fn mode_of(bits: usize) -> Mode {
+    match bits {
+        1 => Mode::Read,
+        2 => Mode::Write,
+        _ => Mode::Lock,
+    }
+}
+
+pub(crate) fn registered() -> Vec<Arc<LockClass>> {
+    CLASSES.lock().as_ref().map(|classes| classes.values().cloned().collect()).unwrap_or_default()
 }
 
 /// Should this acquisition's hold time be measured?
@@ -198,6 +290,6 @@ pub(crate) fn site_string(site: &Location<'_>) -> String {
 /// The site behind an address taken from a `&'static Location` (0: none).
 pub(crate) fn site_at(address: usize) -> Option<&'static Location<'static>> {
     // SAFETY: non-zero addresses are only ever taken from `&'static Location` values
-    // by this crate (`emit_wait`), which live for the whole program.
+    // by this crate (slot keys, `emit_wait`), which live for the whole program.
     unsafe { (address as *const Location<'static>).as_ref() }
 }

@@ -39,7 +39,7 @@ fn foreign_stats(name: &'static str, site: &'static Location<'static>) -> Arc<Lo
 fn record(name: &'static str, site: &'static Location<'static>, waited: Duration) {
     let stats = foreign_stats(name, site);
     let holder = stats.holder_site();
-    stats.count_shared_as(site, Mode::Lock);
+    stats.count_shared(site, Mode::Lock);
     if waited >= CONTENDED_AFTER {
         emit_wait(&stats, site, Mode::Lock, holder, u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX));
     }

@@ -13,6 +13,14 @@ fn the_lint_flags_the_shared_mutex_and_nothing_in_the_fixes() {
     assert!(findings[0].message.contains("`ZipArchive<Cursor<&'d [u8]>>`"), "{}", findings[0].message);
 }
 
+/// Lock counts are process-wide, per lock (name and construction site), so the tests
+/// that profile take turns and compare counts before and after.
+static PROFILING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn acquisitions(report: &lockscope::Report, name: &str) -> u64 {
+    report.locks.iter().filter(|l| l.name == name).map(|l| l.acquisitions).sum()
+}
+
 fn profile(bundle: &dyn Bundle, threads: usize, lookups: usize) -> lockscope::Report {
     let (layer, report) = lockscope::ContentionLayer::new();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
@@ -37,12 +45,14 @@ fn profile(bundle: &dyn Bundle, threads: usize, lookups: usize) -> lockscope::Re
 
 #[test]
 fn the_profiler_shows_the_archive_lock_dominant_and_the_indexed_bundle_waiting_on_nothing() {
+    let _turn = PROFILING.lock().unwrap_or_else(|e| e.into_inner());
     let data = zip_bundle::generate_bundle(60, 3).expect("bundle");
 
     let shared = SharedMutexBundle::open(&data).expect("open");
+    let before = acquisitions(&lockscope::ContentionLayer::new().1.snapshot(), "bundle-archive");
     let report = profile(&shared, 4, 2_000);
     let archive = report.locks.iter().find(|l| l.name == "bundle-archive").expect("archive lock in report");
-    assert_eq!(archive.acquisitions, 2_000);
+    assert_eq!(archive.acquisitions - before, 2_000);
     assert!(archive.contended > 0, "{archive:#?}");
     let waited: u64 = report.locks.iter().map(|l| l.wait_ns.total).sum();
     assert!(archive.wait_ns.total * 10 >= waited * 9, "the archive lock holds >= 90% of all waiting");
@@ -68,6 +78,7 @@ fn the_profiler_shows_the_archive_lock_dominant_and_the_indexed_bundle_waiting_o
 #[test]
 fn a_real_profile_renders_in_every_format_diffs_and_joins_the_lint_finding() {
     use lockscope_lint::report::{render, ReportFormat};
+    let _turn = PROFILING.lock().unwrap_or_else(|e| e.into_inner());
     let data = zip_bundle::generate_bundle(60, 3).expect("bundle");
     let shared = profile(&SharedMutexBundle::open(&data).expect("open"), 4, 2_000);
     let indexed = profile(&IndexedBundle::open(&data).expect("open"), 4, 2_000);

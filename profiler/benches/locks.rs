@@ -23,20 +23,17 @@ fn uncontended(c: &mut Criterion) {
     });
     let ls = Box::new(lockscope::Mutex::new(0u64));
     group.bench_function("lockscope::Mutex (no layer)", |b| b.iter(|| *black_box(&ls).lock() += 1));
-    let (dispatch, _report) = with_layer();
-    tracing::dispatcher::with_default(&dispatch, || {
-        group.bench_function("lockscope::Mutex (with layer)", |b| b.iter(|| *black_box(&ls).lock() += 1));
-    });
-    drop(dispatch);
-    let (layer, _report) = lockscope::ContentionLayer::new();
-    let sparse = Dispatch::new(tracing_subscriber::registry().with(layer.hold_sampling(1024)));
-    tracing::dispatcher::with_default(&sparse, || {
-        group.bench_function("lockscope::Mutex (with layer, holds 1/1024)", |b| b.iter(|| *black_box(&ls).lock() += 1));
-    });
+    // One closure for every rate, so the rates compare the same machine code.
+    let default = lockscope::ContentionLayer::DEFAULT_HOLD_SAMPLING;
+    for (label, rate) in [("with layer", default), ("with layer, holds 1/64", 64), ("with layer, holds 1/1024", 1024)] {
+        let (layer, _report) = lockscope::ContentionLayer::new();
+        let dispatch = Dispatch::new(tracing_subscriber::registry().with(layer.hold_sampling(rate)));
+        tracing::dispatcher::with_default(&dispatch, || {
+            group.bench_function(format!("lockscope::Mutex ({label})"), |b| b.iter(|| *black_box(&ls).lock() += 1));
+        });
+    }
     // Back to the default rate for the benchmarks below.
-    drop(sparse);
-    let (layer, _report) = lockscope::ContentionLayer::new();
-    drop(layer.hold_sampling(64));
+    drop(lockscope::ContentionLayer::new().0.hold_sampling(default));
     group.finish();
 
     let mut group = c.benchmark_group("uncontended RwLock read");

@@ -1,7 +1,7 @@
 //! What every instrumented acquisition shares: the lazily registered statistics of a
 //! lock, the timed slow path, and the sampled hold timer.
 
-use crate::stats::{self, LockClass, LockKind, LockStats, Mode};
+use crate::stats::{LockClass, LockKind, LockStats, Mode, Observing};
 use std::panic::Location;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -60,13 +60,14 @@ impl LockMeta {
         kind: LockKind,
         site: &'static Location<'static>,
         mode: Mode,
+        observing: Observing,
         try_acquire: impl FnOnce() -> Option<G>,
         acquire: impl FnOnce() -> G,
     ) -> (G, Option<HoldTimer<'_>>) {
         let stats = self.stats(kind);
         match try_acquire() {
-            Some(guard) => (guard, count(stats, site, mode)),
-            None => contended(stats, site, mode, acquire),
+            Some(guard) => (guard, count(stats, site, mode, observing)),
+            None => contended(stats, site, mode, observing, acquire),
         }
     }
 
@@ -77,8 +78,9 @@ impl LockMeta {
         kind: LockKind,
         site: &'static Location<'static>,
         mode: Mode,
+        observing: Observing,
     ) -> Option<HoldTimer<'_>> {
-        count(self.stats(kind), site, mode)
+        count(self.stats(kind), site, mode, observing)
     }
 }
 
@@ -95,12 +97,17 @@ impl Drop for LockMeta {
 /// Readers count with a read-modify-write (others read at the same time); exclusive
 /// holders with a load and a store.
 #[inline(always)]
-fn count<'a>(stats: &'a LockStats, site: &'static Location<'static>, mode: Mode) -> Option<HoldTimer<'a>> {
+fn count<'a>(
+    stats: &'a LockStats,
+    site: &'static Location<'static>,
+    mode: Mode,
+    observing: Observing,
+) -> Option<HoldTimer<'a>> {
     let before = match mode {
         Mode::Read => stats.count_shared(site, mode),
         Mode::Lock | Mode::Write => stats.count_exclusive(site, mode),
     };
-    HoldTimer::sampled(stats, before)
+    HoldTimer::sampled(stats, before, observing)
 }
 
 /// The slow path: the lock was taken. Time the wait, note who held it, tell the
@@ -111,6 +118,7 @@ fn contended<'a, G>(
     stats: &'a LockStats,
     site: &'static Location<'static>,
     mode: Mode,
+    observing: Observing,
     acquire: impl FnOnce() -> G,
 ) -> (G, Option<HoldTimer<'a>>) {
     let holder = stats.holder_site();
@@ -118,7 +126,7 @@ fn contended<'a, G>(
     let guard = acquire();
     let wait_ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
     emit_wait(stats, site, mode, holder, wait_ns);
-    (guard, count(stats, site, mode))
+    (guard, count(stats, site, mode, observing))
 }
 
 /// The `tracing` event of a contended acquisition (target `lockscope`, TRACE), which
@@ -170,8 +178,8 @@ pub(crate) fn clock() -> &'static quanta::Clock {
 
 impl<'a> HoldTimer<'a> {
     #[inline]
-    pub(crate) fn sampled(stats: &'a LockStats, count_before: u64) -> Option<Self> {
-        if stats::sample_hold(count_before) {
+    pub(crate) fn sampled(stats: &'a LockStats, count_before: u64, observing: Observing) -> Option<Self> {
+        if observing.sample_hold(count_before) {
             Some(Self::start(stats))
         } else {
             None

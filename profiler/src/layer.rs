@@ -3,8 +3,7 @@
 
 use crate::aggregate::{SiteKey, Waits};
 use crate::report::Report;
-use crate::stats::{Mode, ACTIVE_LAYERS};
-use std::sync::atomic::Ordering;
+use crate::stats::{self, Mode};
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::field::{Field, Visit};
@@ -59,7 +58,7 @@ impl ContentionLayer {
         // Calibrate the hold clock now rather than inside somebody's critical section.
         crate::acquire::clock();
         let shared = Arc::new(Shared { started: Instant::now(), waits: parking_lot::Mutex::new(Waits::default()) });
-        ACTIVE_LAYERS.fetch_add(1, Ordering::Relaxed);
+        stats::layer_added();
         let report_path = std::env::var_os(REPORT_ENV).map(std::path::PathBuf::from);
         let handle = ReportHandle { shared: shared.clone() };
         if let Some(path) = &report_path {
@@ -68,9 +67,14 @@ impl ContentionLayer {
         (ContentionLayer { shared, report_path }, handle)
     }
 
-    /// Measure the hold time of 1 in `n` acquisitions (default 64, rounded up to a
-    /// power of two). Hold times in the report are scaled estimates; `hold_sampling` in
-    /// the report says the rate.
+    /// Hold times are measured for 1 in this many acquisitions unless
+    /// [`hold_sampling`](Self::hold_sampling) says otherwise.
+    pub const DEFAULT_HOLD_SAMPLING: u64 = 64;
+
+    /// Measure the hold time of 1 in `n` acquisitions (rounded up to a power of two).
+    /// Hold times in the report are scaled estimates; `hold_sampling` in the report
+    /// says the rate. The rate is process-wide: it applies to every layer and stays
+    /// set after this one drops.
     ///
     /// ```
     /// let (layer, report) = lockscope::ContentionLayer::new();
@@ -79,14 +83,14 @@ impl ContentionLayer {
     /// # drop(layer);
     /// ```
     pub fn hold_sampling(self, n: u64) -> Self {
-        crate::stats::set_hold_sampling(n);
+        stats::set_hold_sampling(n);
         self
     }
 }
 
 impl Drop for ContentionLayer {
     fn drop(&mut self) {
-        ACTIVE_LAYERS.fetch_sub(1, Ordering::Relaxed);
+        stats::layer_dropped();
         if let Some(path) = &self.report_path {
             let _ = ReportHandle { shared: self.shared.clone() }.write_json(path);
         }

@@ -1,7 +1,7 @@
 //! `lockscope::Mutex`: `parking_lot::Mutex` that reports its contention.
 
 use crate::acquire::{HoldTimer, LockMeta};
-use crate::stats::{layers_active, LockKind, Mode};
+use crate::stats::{LockKind, Mode, Observing};
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
@@ -68,8 +68,8 @@ impl<T: ?Sized> Mutex<T> {
     #[track_caller]
     #[inline(always)]
     pub fn lock(&self) -> MutexGuard<'_, T> {
-        if layers_active() {
-            return self.lock_observed(Location::caller());
+        if let Some(observing) = Observing::now() {
+            return self.lock_observed(Location::caller(), observing);
         }
         MutexGuard { _hold: None, inner: self.inner.lock() }
     }
@@ -78,9 +78,15 @@ impl<T: ?Sized> Mutex<T> {
     // call adds the callee's register saves and a guard returned through memory. The
     // rare paths (first use, contention, a sampled hold) are out of line.
     #[inline(always)]
-    fn lock_observed(&self, site: &'static Location<'static>) -> MutexGuard<'_, T> {
-        let (inner, hold) =
-            self.meta.acquire(LockKind::Mutex, site, Mode::Lock, || self.inner.try_lock(), || self.inner.lock());
+    fn lock_observed(&self, site: &'static Location<'static>, observing: Observing) -> MutexGuard<'_, T> {
+        let (inner, hold) = self.meta.acquire(
+            LockKind::Mutex,
+            site,
+            Mode::Lock,
+            observing,
+            || self.inner.try_lock(),
+            || self.inner.lock(),
+        );
         MutexGuard { _hold: hold, inner }
     }
 
@@ -98,7 +104,7 @@ impl<T: ?Sized> Mutex<T> {
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
         let inner = self.inner.try_lock()?;
         let hold =
-            if layers_active() { self.meta.acquired(LockKind::Mutex, Location::caller(), Mode::Lock) } else { None };
+            Observing::now().and_then(|o| self.meta.acquired(LockKind::Mutex, Location::caller(), Mode::Lock, o));
         Some(MutexGuard { _hold: hold, inner })
     }
 

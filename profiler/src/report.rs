@@ -96,7 +96,7 @@ fn mode_name(mode: Mode) -> &'static str {
 
 impl Report {
     pub(crate) fn build(shared: &Shared) -> Report {
-        let hold_sampling = stats::HOLD_SAMPLING.load(std::sync::atomic::Ordering::Relaxed).max(1);
+        let hold_sampling = stats::hold_sampling();
         let waits = shared.waits.lock();
         let mut breakdown: HashMap<&SiteKey, (Vec<SpanWait>, Vec<BlockedBy>)> = HashMap::new();
         for ((key, part), Totals { wait_ns, contended }) in &waits.breakdown {

@@ -2,7 +2,7 @@
 //! and write acquisitions counted apart.
 
 use crate::acquire::{HoldTimer, LockMeta};
-use crate::stats::{layers_active, LockKind, Mode};
+use crate::stats::{LockKind, Mode, Observing};
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
@@ -64,17 +64,23 @@ impl<T: ?Sized> RwLock<T> {
     #[track_caller]
     #[inline(always)]
     pub fn read(&self) -> RwLockReadGuard<'_, T> {
-        if layers_active() {
-            return self.read_observed(Location::caller());
+        if let Some(observing) = Observing::now() {
+            return self.read_observed(Location::caller(), observing);
         }
         RwLockReadGuard { _hold: None, inner: self.inner.read() }
     }
 
     // Inline, like `Mutex::lock_observed`.
     #[inline(always)]
-    fn read_observed(&self, site: &'static Location<'static>) -> RwLockReadGuard<'_, T> {
-        let (inner, hold) =
-            self.meta.acquire(LockKind::Rwlock, site, Mode::Read, || self.inner.try_read(), || self.inner.read());
+    fn read_observed(&self, site: &'static Location<'static>, observing: Observing) -> RwLockReadGuard<'_, T> {
+        let (inner, hold) = self.meta.acquire(
+            LockKind::Rwlock,
+            site,
+            Mode::Read,
+            observing,
+            || self.inner.try_read(),
+            || self.inner.read(),
+        );
         RwLockReadGuard { _hold: hold, inner }
     }
 
@@ -88,17 +94,23 @@ impl<T: ?Sized> RwLock<T> {
     #[track_caller]
     #[inline(always)]
     pub fn write(&self) -> RwLockWriteGuard<'_, T> {
-        if layers_active() {
-            return self.write_observed(Location::caller());
+        if let Some(observing) = Observing::now() {
+            return self.write_observed(Location::caller(), observing);
         }
         RwLockWriteGuard { _hold: None, inner: self.inner.write() }
     }
 
     // Inline, like `Mutex::lock_observed`.
     #[inline(always)]
-    fn write_observed(&self, site: &'static Location<'static>) -> RwLockWriteGuard<'_, T> {
-        let (inner, hold) =
-            self.meta.acquire(LockKind::Rwlock, site, Mode::Write, || self.inner.try_write(), || self.inner.write());
+    fn write_observed(&self, site: &'static Location<'static>, observing: Observing) -> RwLockWriteGuard<'_, T> {
+        let (inner, hold) = self.meta.acquire(
+            LockKind::Rwlock,
+            site,
+            Mode::Write,
+            observing,
+            || self.inner.try_write(),
+            || self.inner.write(),
+        );
         RwLockWriteGuard { _hold: hold, inner }
     }
 
@@ -116,7 +128,7 @@ impl<T: ?Sized> RwLock<T> {
     pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
         let inner = self.inner.try_read()?;
         let hold =
-            if layers_active() { self.meta.acquired(LockKind::Rwlock, Location::caller(), Mode::Read) } else { None };
+            Observing::now().and_then(|o| self.meta.acquired(LockKind::Rwlock, Location::caller(), Mode::Read, o));
         Some(RwLockReadGuard { _hold: hold, inner })
     }
 
@@ -134,7 +146,7 @@ impl<T: ?Sized> RwLock<T> {
     pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
         let inner = self.inner.try_write()?;
         let hold =
-            if layers_active() { self.meta.acquired(LockKind::Rwlock, Location::caller(), Mode::Write) } else { None };
+            Observing::now().and_then(|o| self.meta.acquired(LockKind::Rwlock, Location::caller(), Mode::Write, o));
         Some(RwLockWriteGuard { _hold: hold, inner })
     }
 

@@ -17,8 +17,76 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// Live `ContentionLayer`s. With none, the wrappers cost one relaxed load over `parking_lot`.
-pub(crate) static ACTIVE_LAYERS: AtomicUsize = AtomicUsize::new(0);
+/// What the wrappers' fast path reads, in one load: 0 while no `ContentionLayer` is
+/// live, else `OBSERVED` with the hold sampling mask. One static rather than a layer
+/// count and a rate: each is a load through the GOT from the user's crate.
+static OBSERVING: AtomicU64 = AtomicU64::new(0);
+const OBSERVED: u64 = 1 << 63;
+
+/// Live layers and the hold sampling rate, from which `OBSERVING` is derived.
+static SETTINGS: parking_lot::Mutex<Settings> =
+    parking_lot::Mutex::new(Settings { layers: 0, hold_sampling: crate::ContentionLayer::DEFAULT_HOLD_SAMPLING });
+
+struct Settings {
+    layers: usize,
+    /// 1 in N acquisitions has its hold time measured; N is a power of two so the
+    /// check on the fast path is a mask, not a division.
+    hold_sampling: u64,
+}
+
+impl Settings {
+    fn publish(&self) {
+        let observing = if self.layers == 0 { 0 } else { OBSERVED | (self.hold_sampling - 1) };
+        OBSERVING.store(observing, Ordering::Relaxed);
+    }
+}
+
+/// A layer is live: the wrappers observe from now on.
+pub(crate) fn layer_added() {
+    let mut settings = SETTINGS.lock();
+    settings.layers += 1;
+    settings.publish();
+}
+
+pub(crate) fn layer_dropped() {
+    let mut settings = SETTINGS.lock();
+    settings.layers = settings.layers.saturating_sub(1);
+    settings.publish();
+}
+
+/// Set the hold sampling rate, rounded up to a power of two (at most 2^62).
+pub(crate) fn set_hold_sampling(n: u64) {
+    let mut settings = SETTINGS.lock();
+    settings.hold_sampling = n.clamp(1, 1 << 62).next_power_of_two();
+    settings.publish();
+}
+
+pub(crate) fn hold_sampling() -> u64 {
+    SETTINGS.lock().hold_sampling
+}
+
+/// Proof that a layer was live when an acquisition began, with its sampling rate.
+#[derive(Clone, Copy)]
+pub(crate) struct Observing(u64);
+
+impl Observing {
+    /// `None` without a live layer: one relaxed load.
+    #[inline(always)]
+    pub(crate) fn now() -> Option<Observing> {
+        let observing = OBSERVING.load(Ordering::Relaxed);
+        if observing == 0 {
+            None
+        } else {
+            Some(Observing(observing))
+        }
+    }
+
+    /// Should the acquisition that found `count_before` earlier ones have its hold timed?
+    #[inline(always)]
+    pub(crate) fn sample_hold(self, count_before: u64) -> bool {
+        count_before & self.0 & !OBSERVED == 0
+    }
+}
 
 /// Distinct lock classes (name, kind, construction site) reported apart; locks of
 /// further classes are reported together as `other`.
@@ -106,14 +174,6 @@ struct ClassKey {
 
 static CLASSES: parking_lot::Mutex<Option<HashMap<ClassKey, Arc<LockClass>>>> = parking_lot::Mutex::new(None);
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-/// 1 in N acquisitions has its hold time measured; N is a power of two so the
-/// check on the fast path is a mask, not a division.
-pub(crate) static HOLD_SAMPLING: AtomicU64 = AtomicU64::new(64);
-
-/// Set the hold sampling rate, rounded up to a power of two.
-pub(crate) fn set_hold_sampling(n: u64) {
-    HOLD_SAMPLING.store(n.max(1).checked_next_power_of_two().unwrap_or(1 << 63), Ordering::Relaxed);
-}
 
 /// The class of locks with this name, kind and construction site.
 fn class_of(name: Option<&'static str>, kind: LockKind, created_at: &'static Location<'static>) -> Arc<LockClass> {
@@ -270,17 +330,6 @@ fn mode_of(bits: usize) -> Mode {
 
 pub(crate) fn registered() -> Vec<Arc<LockClass>> {
     CLASSES.lock().as_ref().map(|classes| classes.values().cloned().collect()).unwrap_or_default()
-}
-
-/// Should this acquisition's hold time be measured?
-#[inline]
-pub(crate) fn sample_hold(count_before: u64) -> bool {
-    count_before & (HOLD_SAMPLING.load(Ordering::Relaxed) - 1) == 0
-}
-
-#[inline]
-pub(crate) fn layers_active() -> bool {
-    ACTIVE_LAYERS.load(Ordering::Relaxed) != 0
 }
 
 pub(crate) fn site_string(site: &Location<'_>) -> String {

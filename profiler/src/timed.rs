@@ -1,7 +1,7 @@
 //! Adapters for locks you cannot replace (std, tokio, a dependency's).
 
 use crate::acquire::emit_wait;
-use crate::stats::{layers_active, LockKind, LockStats, Mode};
+use crate::stats::{LockKind, LockStats, Mode, Observing};
 use std::collections::HashMap;
 use std::future::Future;
 use std::panic::Location;
@@ -54,7 +54,7 @@ fn record(name: &'static str, site: &'static Location<'static>, waited: Duration
 /// ```
 #[track_caller]
 pub fn timed<G>(name: &'static str, acquire: impl FnOnce() -> G) -> G {
-    if !layers_active() {
+    if Observing::now().is_none() {
         return acquire();
     }
     let site = Location::caller();
@@ -77,7 +77,7 @@ pub fn timed<G>(name: &'static str, acquire: impl FnOnce() -> G) -> G {
 pub fn timed_async<F: Future>(name: &'static str, acquire: F) -> impl Future<Output = F::Output> {
     let site = Location::caller();
     async move {
-        if !layers_active() {
+        if Observing::now().is_none() {
             return acquire.await;
         }
         let start = Instant::now();

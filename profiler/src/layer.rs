@@ -69,6 +69,12 @@ impl ContentionLayer {
 
     /// Hold times are measured for 1 in this many acquisitions unless
     /// [`hold_sampling`](Self::hold_sampling) says otherwise.
+    ///
+    /// ```
+    /// let (_layer, report) = lockscope::ContentionLayer::new();
+    /// # drop(_layer.hold_sampling(lockscope::ContentionLayer::DEFAULT_HOLD_SAMPLING));
+    /// assert_eq!(report.snapshot().hold_sampling, lockscope::ContentionLayer::DEFAULT_HOLD_SAMPLING);
+    /// ```
     pub const DEFAULT_HOLD_SAMPLING: u64 = 64;
 
     /// Measure the hold time of 1 in `n` acquisitions (rounded up to a power of two).

@@ -22,6 +22,10 @@
 //! `tracing` event (target `lockscope`, level TRACE, fields `lock`, `site`, `wait_ns`,
 //! `lock_id`, `mode`, `holder`) that the layer aggregates and any layer can log.
 //! Locks you cannot replace are measured with [`timed`] and [`timed_async`].
+//!
+//! A lock in the report is a lock *class*: all locks with one name, kind and
+//! construction site, live or dropped, so memory grows with the classes (at most
+//! [`MAX_LOCK_CLASSES`]) and the live locks, never with acquisitions.
 
 mod acquire;
 mod aggregate;

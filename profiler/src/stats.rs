@@ -89,7 +89,22 @@ impl Observing {
 }
 
 /// Distinct lock classes (name, kind, construction site) reported apart; locks of
-/// further classes are reported together as `other`.
+/// further classes are reported together as `other`. All the locks of a class are one
+/// row of the report:
+///
+/// ```
+/// use tracing_subscriber::prelude::*;
+/// let (layer, report) = lockscope::ContentionLayer::new();
+/// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+///     for request in 0..3 {
+///         let per_request = lockscope::Mutex::named("per-request", request);
+///         drop(per_request.lock());
+///     }
+/// });
+/// let snapshot = report.snapshot();
+/// let rows: Vec<_> = snapshot.locks.iter().filter(|l| l.name == "per-request").collect();
+/// assert_eq!((rows.len(), rows[0].acquisitions), (1, 3));
+/// ```
 pub const MAX_LOCK_CLASSES: usize = 4_096;
 
 /// Sites counted apart per lock instance; more are counted per mode as `other`.

@@ -29,6 +29,20 @@ fn lockscope_mutex(lock: &lockscope::Mutex<u64>, n: u64) {
 }
 
 #[inline(never)]
+fn std_instant(n: u64) {
+    for _ in 0..n {
+        black_box(Instant::now());
+    }
+}
+
+#[inline(never)]
+fn tsc(clock: &quanta::Clock, n: u64) {
+    for _ in 0..n {
+        black_box(clock.raw());
+    }
+}
+
+#[inline(never)]
 fn parking_lot_read(lock: &parking_lot::RwLock<u64>, n: u64) {
     for _ in 0..n {
         black_box(*black_box(lock).read());
@@ -67,6 +81,7 @@ fn main() {
     let ls = Box::leak(Box::new(lockscope::Mutex::new(0u64)));
     let pl_rw = Box::leak(Box::new(parking_lot::RwLock::new(0u64)));
     let ls_rw = Box::leak(Box::new(lockscope::RwLock::new(0u64)));
+    let clock: &'static quanta::Clock = Box::leak(Box::new(quanta::Clock::new()));
     let case = |name: &str, layer: Option<u64>, run: Box<dyn Fn(u64)>| Case {
         name: name.to_string(),
         layer,
@@ -83,8 +98,13 @@ fn main() {
         ),
         case("lockscope::Mutex (with layer, holds 1/128)", Some(128), Box::new(|n| lockscope_mutex(ls, n))),
         case("lockscope::Mutex (with layer, holds 1/1024)", Some(1024), Box::new(|n| lockscope_mutex(ls, n))),
+        // Every hold timed: the cost of one sample, over the lock's own.
+        case("lockscope::Mutex (with layer, holds 1/1)", Some(1), Box::new(|n| lockscope_mutex(ls, n))),
         case("parking_lot::RwLock read", None, Box::new(|n| parking_lot_read(pl_rw, n))),
         case("lockscope::RwLock read (with layer)", Some(default_rate), Box::new(|n| lockscope_read(ls_rw, n))),
+        // The clock reads a hold sample pays for: the TSC that lockscope uses, and std's.
+        case("clock read: quanta::Clock::raw", None, Box::new(move |n| tsc(clock, n))),
+        case("clock read: std::time::Instant::now", None, Box::new(std_instant)),
     ];
 
     for round in 0..=rounds {
@@ -111,18 +131,22 @@ fn main() {
         }
     }
 
-    println!("{rounds} rounds x {iterations} iterations, median ns per lock+unlock");
+    println!("{rounds} rounds x {iterations} iterations, median ns per operation");
     let mut baseline = f64::NAN;
     let mut read_baseline = f64::NAN;
     for case in &mut cases {
         let ns = median(&mut case.per_op_ns);
-        if case.name == "parking_lot::Mutex" {
-            baseline = ns;
+        match case.name.as_str() {
+            "parking_lot::Mutex" => baseline = ns,
+            "parking_lot::RwLock read" => read_baseline = ns,
+            _ => {}
         }
-        if case.name == "parking_lot::RwLock read" {
-            read_baseline = ns;
-        }
-        let base = if case.name.contains("RwLock") { read_baseline } else { baseline };
-        println!("{:<58} {ns:>6.2} ns  {:>5.3}x", case.name, ns / base);
+        let ratio = if case.name.starts_with("clock read") {
+            String::new()
+        } else {
+            let base = if case.name.contains("RwLock") { read_baseline } else { baseline };
+            format!("{:>5.3}x", ns / base)
+        };
+        println!("{:<58} {ns:>6.2} ns  {ratio}", case.name);
     }
 }

@@ -1,6 +1,6 @@
 //! A fixed-size, lock-free latency histogram.
 //!
-//! Log-linear buckets: values below 16 ns are exact, and every power of two above is
+//! Log-linear buckets: values below 32 ns are exact, and every power of two above is
 //! split into 16 equal buckets, so a bucket is at most 1/16 of its values wide. A
 //! percentile is reported as its bucket's midpoint: within 3.2% of the true value.
 //! Durations are clamped to 2^48 ns (78 hours).
@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 const SUB_BITS: u32 = 4;
 const SUB_BUCKETS: usize = 1 << SUB_BITS;
-/// Largest value with a bucket of its own.
+/// Longer durations are recorded as this.
 const MAX_TRACKED: u64 = (1 << 48) - 1;
 const BUCKETS: usize = bucket_of(MAX_TRACKED) + 1;
 

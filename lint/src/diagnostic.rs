@@ -1,6 +1,6 @@
 //! The findings model: what every rule emits and every renderer reads.
 
-use crate::source::{Region, SourceFile};
+use crate::source::{Position, Region, SourceFile};
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -55,12 +55,60 @@ pub fn is_suppressed(finding: &Finding) -> bool {
 }
 
 fn allows(line: &str, rule: &str) -> bool {
-    let Some(at) = line.find("//") else { return false };
+    allow_list(line).is_some_and(|names| names.iter().any(|(name, _)| *name == rule))
+}
+
+/// The rule names of a `// lockscope: allow(a, b) reason` comment on `line`, each with
+/// its byte offset in the line.
+fn allow_list(line: &str) -> Option<Vec<(&str, usize)>> {
+    let at = line.find("//")?;
     let comment = line[at + 2..].trim_start_matches(['/', '!']).trim_start();
-    let Some(rest) = comment.strip_prefix("lockscope:") else { return false };
-    let Some(rest) = rest.trim_start().strip_prefix("allow(") else { return false };
-    let Some(close) = rest.find(')') else { return false };
-    rest[..close].split(',').any(|name| name.trim() == rule)
+    let rest = comment.strip_prefix("lockscope:")?.trim_start().strip_prefix("allow(")?;
+    let close = rest.find(')')?;
+    let list_start = line.len() - rest.len();
+    let mut names = Vec::new();
+    let mut offset = list_start;
+    for part in rest[..close].split(',') {
+        let name = part.trim();
+        names.push((name, offset + (part.len() - part.trim_start().len())));
+        offset += part.len() + 1;
+    }
+    Some(names)
+}
+
+/// A finding for each rule name in a `// lockscope: allow(…)` comment of `file` that no
+/// rule has: such a comment silences nothing, and nobody would notice.
+pub fn unknown_suppressions(file: &Arc<SourceFile>, is_rule: impl Fn(&str) -> bool) -> Vec<Finding> {
+    if !file.text.contains("lockscope:") {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    for line in 1..=file.line_count() {
+        let text = file.line_text(line);
+        for (name, offset) in allow_list(text).unwrap_or_default() {
+            if is_rule(name) {
+                continue;
+            }
+            let column = text[..offset].chars().count() + 1;
+            let end = column + name.chars().count().max(1);
+            let shown = if name.is_empty() { "an empty rule name".to_string() } else { format!("`{name}`") };
+            found.push(Finding {
+                rule: crate::parse::SYNTAX_ERROR,
+                severity: Severity::Warning,
+                file: file.clone(),
+                region: Region { start: Position { line, column }, end: Position { line, column: end } },
+                message: format!(
+                    "this suppression names {shown}, which is not a lockscope rule, so it silences nothing"
+                ),
+                label: "unknown rule".into(),
+                help: Some(format!(
+                    "write a rule's name as `cargo lockscope rules` lists it; {}",
+                    crate::rules::known_list()
+                )),
+            });
+        }
+    }
+    found
 }
 
 #[cfg(test)]
@@ -73,5 +121,17 @@ mod tests {
         assert!(allows("// lockscope: allow(aliased_buffer, mutex_read_seek)", "mutex_read_seek"));
         assert!(!allows("// lockscope: allow(aliased_buffer)", "mutex_read_seek"));
         assert!(!allows("// allow(mutex_read_seek)", "mutex_read_seek"));
+    }
+
+    #[test]
+    fn unknown_rule_names_are_found_where_they_are_written() {
+        use crate::source::{ModulePath, SourceFile};
+        use std::sync::Arc;
+        let text = "let a = 1; // lockscope: allow(mutex_read_seek, mutex_read_sek) typo\n// lockscope: allow()\n";
+        let file = Arc::new(SourceFile::new("a.rs".into(), "a.rs".into(), ModulePath::root("src"), true, text.into()));
+        let found = super::unknown_suppressions(&file, |n| n == "mutex_read_seek");
+        let at: Vec<_> = found.iter().map(|f| (f.region.start.line, f.region.start.column)).collect();
+        assert_eq!(at, [(1, 49), (2, 21)]);
+        assert!(found[0].message.contains("`mutex_read_sek`"), "{}", found[0].message);
     }
 }

@@ -1,7 +1,11 @@
-//! Finds the packages to lint and their `.rs` files: a cargo workspace through
-//! `cargo metadata --no-deps`, or the files and folders given on the command line.
+//! Finds the packages to lint and their `.rs` files: a cargo workspace read from its
+//! manifests ([`crate::manifest`]: nothing the repository names is run), or the files and
+//! folders given on the command line.
 
+use crate::config::Config;
+use crate::manifest::{self, Edition};
 use crate::source::{module_path_for, ModulePath};
+use crate::{input, RunError};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -11,9 +15,12 @@ pub struct PackageInput {
     pub root: PathBuf,
     /// The library target's name (`my_crate`), so `my_crate::Foo` in tests resolves here.
     pub lib_name: Option<String>,
+    /// The crate's edition (2015 when the manifest says none, as cargo assumes, and for
+    /// loose files, as rustc assumes).
+    pub edition: Edition,
     pub files: Vec<FileInput>,
     /// Its `lockscope.toml` / Cargo.toml metadata settings.
-    pub config: crate::config::Config,
+    pub config: Config,
 }
 
 #[derive(Debug)]
@@ -34,97 +41,67 @@ pub enum Scope {
     Paths(Vec<PathBuf>),
 }
 
-/// A run that cannot be done (exit status 2).
-#[derive(Debug)]
-pub struct DiscoverError(pub String);
-
-impl std::fmt::Display for DiscoverError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 pub struct Discovered {
     pub packages: Vec<PackageInput>,
     /// The workspace root, where configuration is looked up.
     pub workspace_root: Option<PathBuf>,
 }
 
-pub fn discover(scope: &Scope) -> Result<Discovered, DiscoverError> {
+pub fn discover(scope: &Scope) -> Result<Discovered, RunError> {
     match scope {
         Scope::Workspace { manifest_path } => discover_workspace(manifest_path.as_deref()),
         Scope::Paths(paths) => discover_paths(paths),
     }
 }
 
-fn discover_workspace(manifest_path: Option<&Path>) -> Result<Discovered, DiscoverError> {
-    let mut cmd = cargo_metadata::MetadataCommand::new();
-    cmd.no_deps();
-    if let Some(path) = manifest_path {
-        if !path.is_file() {
-            return Err(DiscoverError(format!(
-                "manifest `{}` does not exist: pass the path of a Cargo.toml",
-                path.display()
-            )));
-        }
-        cmd.manifest_path(path);
-    }
-    let metadata = cmd.exec().map_err(|e| {
-        let detail = match &e {
-            cargo_metadata::Error::CargoMetadata { stderr } => stderr.trim().to_string(),
-            other => other.to_string(),
-        };
-        DiscoverError(format!(
-            "no cargo workspace found ({detail}); run inside a cargo project, pass --manifest-path, or give the files or folders to lint"
-        ))
-    })?;
-    let workspace_root = metadata.workspace_root.clone().into_std_path_buf();
+fn discover_workspace(manifest_path: Option<&Path>) -> Result<Discovered, RunError> {
+    let cwd = std::env::current_dir().map_err(|e| RunError(format!("cannot read the current folder: {e}")))?;
+    let workspace = manifest::find_workspace(manifest_path, &cwd).map_err(|e| RunError(e.0))?;
+    let workspace_root = workspace.root;
     let mut packages = Vec::new();
-    for package in metadata.workspace_packages() {
-        let manifest = package.manifest_path.clone().into_std_path_buf();
-        let root = manifest.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let lib_name = package
-            .targets
-            .iter()
-            .find(|t| {
-                t.kind.iter().any(|k| {
-                    matches!(
-                        k,
-                        cargo_metadata::TargetKind::Lib
-                            | cargo_metadata::TargetKind::RLib
-                            | cargo_metadata::TargetKind::ProcMacro
-                    )
-                })
-            })
-            .map(|t| t.name.replace('-', "_"));
-        let target_roots: Vec<PathBuf> =
-            package.targets.iter().map(|t| t.src_path.clone().into_std_path_buf()).collect();
-        let files = target_sources(&target_roots)
+    for package in workspace.packages {
+        let config = Config::for_package(&package.root)?;
+        let roots: Vec<(PathBuf, ModulePath)> =
+            package.targets.iter().map(|t| (t.root.clone(), ModulePath::root(&t.label()))).collect();
+        let files = target_sources(&roots, config.max_file_size)
             .into_iter()
-            .map(|path| {
+            .map(|(path, module)| {
                 let display = path.strip_prefix(&workspace_root).unwrap_or(&path).to_string_lossy().into_owned();
-                FileInput { module: module_path_for(&root, &path), display, path, report: true }
+                FileInput { module, display, path, report: true }
             })
             .collect();
-        packages.push(PackageInput { root, lib_name, files, config: Default::default() });
+        packages.push(PackageInput {
+            root: package.root,
+            lib_name: package.lib_name,
+            edition: package.edition,
+            files,
+            config,
+        });
     }
     Ok(Discovered { packages, workspace_root: Some(workspace_root) })
 }
 
-fn discover_paths(paths: &[PathBuf]) -> Result<Discovered, DiscoverError> {
+fn discover_paths(paths: &[PathBuf]) -> Result<Discovered, RunError> {
     let mut requested: Vec<PathBuf> = Vec::new();
     let mut walked_dirs: Vec<PathBuf> = Vec::new();
     for path in paths {
-        if path.is_dir() {
-            requested.extend(walk_rs_files(path, false));
-            walked_dirs.push(absolute(path));
-        } else if path.is_file() {
-            requested.push(path.clone());
-        } else {
-            return Err(DiscoverError(format!(
+        let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => RunError(format!(
                 "`{}` does not exist: give a file or folder to lint, or no path to lint the cargo workspace",
                 path.display()
+            )),
+            _ => RunError(format!("cannot read `{}`: {e}", path.display())),
+        })?;
+        if let Some(kind) = input::special_kind(&meta) {
+            return Err(RunError(format!(
+                "`{}` is a {kind}, not a file or folder: lockscope lints `.rs` files, read from disk",
+                path.display()
             )));
+        } else if meta.is_dir() {
+            requested.extend(walk_rs_files(path, false));
+            walked_dirs.push(absolute(path));
+        } else {
+            requested.push(path.clone());
         }
     }
 
@@ -143,6 +120,7 @@ fn discover_paths(paths: &[PathBuf]) -> Result<Discovered, DiscoverError> {
 
     let mut packages = Vec::new();
     for (root, files) in groups {
+        let config = Config::for_package(&root)?;
         let mut inputs: Vec<FileInput> = files
             .iter()
             .map(|f| FileInput {
@@ -167,8 +145,10 @@ fn discover_paths(paths: &[PathBuf]) -> Result<Discovered, DiscoverError> {
                 }
             }
         }
-        let lib_name = lib_name_of(&root);
-        packages.push(PackageInput { root, lib_name, files: inputs, config: Default::default() });
+        let package = manifest::read_package(&root);
+        let lib_name = package.as_ref().and_then(|p| p.lib_name.clone());
+        let edition = package.map(|p| p.edition).unwrap_or_default();
+        packages.push(PackageInput { root, lib_name, edition, files: inputs, config });
     }
     for (dir, files) in loose {
         let inputs = files
@@ -180,13 +160,14 @@ fn discover_paths(paths: &[PathBuf]) -> Result<Discovered, DiscoverError> {
                 report: true,
             })
             .collect();
-        packages.push(PackageInput { root: dir, lib_name: None, files: inputs, config: Default::default() });
+        let config = Config::for_package(&dir)?;
+        packages.push(PackageInput { root: dir, lib_name: None, edition: Edition::default(), files: inputs, config });
     }
     Ok(Discovered { packages, workspace_root: None })
 }
 
 fn absolute(path: &Path) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+    manifest::absolute(path)
 }
 
 fn package_root_of(dir: &Path, cache: &mut HashMap<PathBuf, Option<PathBuf>>) -> Option<PathBuf> {
@@ -200,16 +181,6 @@ fn package_root_of(dir: &Path, cache: &mut HashMap<PathBuf, Option<PathBuf>>) ->
     };
     cache.insert(dir.to_path_buf(), found.clone());
     found
-}
-
-/// The `[lib] name`, or the package name, read from the manifest without cargo.
-fn lib_name_of(root: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(root.join("Cargo.toml")).ok()?;
-    let name = text.lines().find_map(|line| {
-        let (key, value) = line.split_once('=')?;
-        (key.trim() == "name").then(|| value.trim().trim_matches('"').to_string())
-    })?;
-    Some(name.replace('-', "_"))
 }
 
 /// `.rs` files under `root`, honouring `.gitignore`, skipping cargo's `target/`.
@@ -250,85 +221,115 @@ fn walk_rs_files(root: &Path, stop_at_packages: bool) -> Vec<PathBuf> {
     files
 }
 
-/// The files of a package's targets: each target's root and every file reached from it
-/// through `mod name;` declarations (following `#[path]` and inline modules), as rustc
-/// would compile them. Files in the package folder that no target includes (test
-/// fixtures, templates) are not its sources.
-fn target_sources(roots: &[PathBuf]) -> Vec<PathBuf> {
-    let mut seen = std::collections::BTreeSet::new();
-    let mut work: Vec<(PathBuf, bool)> = roots.iter().map(|r| (r.clone(), true)).collect();
-    while let Some((file, is_root)) = work.pop() {
-        if !file.is_file() || !seen.insert(file.clone()) {
+/// The files of a package's targets with their module paths: each target's root and every
+/// file reached from it through `mod name;` declarations (following `#[path]` and inline
+/// modules), as rustc would compile them. Files in the package folder that no target
+/// includes (test fixtures, templates) are not its sources. Files larger than `max_bytes`
+/// or not regular are still listed (loading reports them) but not followed.
+fn target_sources(roots: &[(PathBuf, ModulePath)], max_bytes: u64) -> Vec<(PathBuf, ModulePath)> {
+    let mut seen: BTreeMap<PathBuf, ModulePath> = BTreeMap::new();
+    let mut work: Vec<ModFile> = roots
+        .iter()
+        .rev()
+        .map(|(path, module)| ModFile { path: path.clone(), module: module.clone(), owns_dir: true })
+        .collect();
+    while let Some(file) = work.pop() {
+        if seen.contains_key(&file.path) || !file.path.exists() {
             continue;
         }
-        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        seen.insert(file.path.clone(), file.module.clone());
+        let Ok(text) = input::read_text(&file.path, max_bytes) else { continue };
         let Ok(tokens) = text.parse::<proc_macro2::TokenStream>() else { continue };
-        let parent = file.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let owns_dir = is_root || file.file_name().is_some_and(|n| n == "mod.rs");
-        let module_dir = if owns_dir { parent.clone() } else { parent.join(file.file_stem().unwrap_or_default()) };
-        collect_mod_files(tokens, &module_dir, &parent, &mut work);
+        let parent = file.path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let module_dir =
+            if file.owns_dir { parent.clone() } else { parent.join(file.path.file_stem().unwrap_or_default()) };
+        let mut found = Vec::new();
+        collect_mod_files(tokens, &module_dir, &parent, &file.module, &mut found);
+        found.reverse();
+        work.extend(found);
     }
     seen.into_iter().collect()
 }
 
-/// Push the files that `mod name;` declarations in `tokens` refer to.
+/// A file that a `mod` declaration names, with the module it becomes.
+struct ModFile {
+    path: PathBuf,
+    module: ModulePath,
+    /// A crate root, `mod.rs` or `#[path]` file: its child modules live beside it.
+    owns_dir: bool,
+}
+
+/// The files that `mod name;` declarations in `tokens` refer to. Walks nested groups with
+/// an explicit stack: a file can nest braces as deep as it likes.
 fn collect_mod_files(
     tokens: proc_macro2::TokenStream,
     module_dir: &Path,
     file_dir: &Path,
-    out: &mut Vec<(PathBuf, bool)>,
+    module: &ModulePath,
+    out: &mut Vec<ModFile>,
 ) {
-    use proc_macro2::TokenTree;
-    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
-    let mut path_attr: Option<String> = None;
-    let mut i = 0;
-    while i < tokens.len() {
-        match &tokens[i] {
-            TokenTree::Punct(p) if p.as_char() == '#' => {
-                if let Some(TokenTree::Group(attr)) = tokens.get(i + 1) {
-                    let inner: Vec<TokenTree> = attr.stream().into_iter().collect();
-                    if let [TokenTree::Ident(name), TokenTree::Punct(eq), TokenTree::Literal(lit)] = inner.as_slice() {
-                        if name == "path" && eq.as_char() == '=' {
-                            path_attr = Some(lit.to_string().trim_matches('"').to_string());
-                        }
-                    }
-                    i += 2;
-                    continue;
-                }
-            }
-            TokenTree::Ident(kw) if kw == "mod" => {
-                if let Some(TokenTree::Ident(name)) = tokens.get(i + 1) {
-                    let name = name.to_string();
-                    let name = name.strip_prefix("r#").unwrap_or(&name);
-                    match tokens.get(i + 2) {
-                        Some(TokenTree::Punct(semi)) if semi.as_char() == ';' => {
-                            if let Some(path) = path_attr.take() {
-                                out.push((file_dir.join(path), true));
-                            } else {
-                                out.push((module_dir.join(format!("{name}.rs")), false));
-                                out.push((module_dir.join(name).join("mod.rs"), false));
+    use proc_macro2::{Delimiter, TokenTree};
+    // (tokens, where `mod x;` files live, where `#[path]` is relative to, module path)
+    let mut stack = vec![(tokens, module_dir.to_path_buf(), file_dir.to_path_buf(), module.clone())];
+    while let Some((tokens, module_dir, file_dir, module)) = stack.pop() {
+        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+        let mut path_attr: Option<String> = None;
+        let mut i = 0;
+        while i < tokens.len() {
+            match &tokens[i] {
+                TokenTree::Punct(p) if p.as_char() == '#' => {
+                    if let Some(TokenTree::Group(attr)) = tokens.get(i + 1) {
+                        let inner: Vec<TokenTree> = attr.stream().into_iter().collect();
+                        if let [TokenTree::Ident(name), TokenTree::Punct(eq), TokenTree::Literal(lit)] =
+                            inner.as_slice()
+                        {
+                            if name == "path" && eq.as_char() == '=' {
+                                path_attr = Some(lit.to_string().trim_matches('"').to_string());
                             }
                         }
-                        Some(TokenTree::Group(body)) => {
-                            let dir = module_dir.join(name);
-                            collect_mod_files(body.stream(), &dir, &dir, out);
-                            path_attr = None;
-                            i += 3;
-                            continue;
-                        }
-                        _ => {}
+                        i += 2;
+                        continue;
                     }
-                    i += 2;
-                    continue;
                 }
+                TokenTree::Ident(kw) if kw == "mod" => {
+                    if let Some(TokenTree::Ident(name)) = tokens.get(i + 1) {
+                        let name = name.to_string();
+                        let name = name.strip_prefix("r#").unwrap_or(&name).to_string();
+                        let child = module.child(&name);
+                        match tokens.get(i + 2) {
+                            Some(TokenTree::Punct(semi)) if semi.as_char() == ';' => {
+                                if let Some(path) = path_attr.take() {
+                                    out.push(ModFile { path: file_dir.join(path), module: child, owns_dir: true });
+                                } else {
+                                    let flat = module_dir.join(format!("{name}.rs"));
+                                    let nested = module_dir.join(&name).join("mod.rs");
+                                    let (path, owns_dir) = if flat.exists() { (flat, false) } else { (nested, true) };
+                                    out.push(ModFile { path, module: child, owns_dir });
+                                }
+                            }
+                            Some(TokenTree::Group(body)) => {
+                                let dir = match path_attr.take() {
+                                    Some(path) => file_dir.join(path),
+                                    None => module_dir.join(&name),
+                                };
+                                stack.push((body.stream(), dir.clone(), dir, child));
+                                i += 3;
+                                continue;
+                            }
+                            _ => {}
+                        }
+                        i += 2;
+                        continue;
+                    }
+                }
+                TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => {
+                    // `mod` declarations inside function bodies or other blocks.
+                    stack.push((g.stream(), module_dir.clone(), file_dir.clone(), module.clone()));
+                }
+                TokenTree::Punct(p) if p.as_char() == ';' => path_attr = None,
+                _ => {}
             }
-            TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace => {
-                // `mod` declarations inside function bodies or other blocks.
-                collect_mod_files(g.stream(), module_dir, file_dir, out);
-            }
-            TokenTree::Punct(p) if p.as_char() == ';' => path_attr = None,
-            _ => {}
+            i += 1;
         }
-        i += 1;
     }
 }

@@ -8,6 +8,8 @@
 pub mod config;
 pub mod diagnostic;
 pub mod discover;
+pub mod input;
+pub mod manifest;
 pub mod parse;
 pub mod prefilter;
 pub mod profile;
@@ -24,7 +26,7 @@ use parse::ParsedFile;
 use prefilter::WordFilter;
 use rayon::prelude::*;
 use rules::{PackageContext, Rule};
-use source::{Region, SourceFile};
+use source::{Position, Region, SourceFile};
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -68,6 +70,10 @@ pub struct Stats {
     pub analysis: Duration,
     /// Wall-clock time of the whole run.
     pub total: Duration,
+    /// Files not linted because they are larger than `max_file_size`: (path, bytes).
+    pub skipped_large: Vec<(String, u64)>,
+    /// The deepest nesting of a parsed file ([`parse::nesting_depth`]).
+    pub deepest_nesting: usize,
 }
 
 pub struct LintOutcome {
@@ -95,17 +101,17 @@ const MAX_PARSE_ROUNDS: usize = 6;
 const WORKER_STACK: usize = 256 << 20;
 
 pub fn lint(options: &LintOptions) -> Result<LintOutcome, RunError> {
-    let selected = select_rules(&options.rules)?;
+    let (selected, only) = select_rules(&options.rules)?;
     let started = Instant::now();
-    let mut discovered = discover::discover(&options.scope).map_err(|e| RunError(e.0))?;
-    for package in &mut discovered.packages {
-        package.config = config::Config::for_package(&package.root)?;
-    }
+    let discovered = discover::discover(&options.scope)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .stack_size(WORKER_STACK)
         .build()
         .map_err(|e| RunError(format!("cannot start worker threads: {e}")))?;
     let mut outcome = pool.install(|| lint_packages(&selected, discovered.packages));
+    if let Some(only) = only {
+        outcome.findings.retain(|f| f.rule == only);
+    }
     outcome.stats.total = started.elapsed();
     if let Some(root) = discovered.workspace_root {
         outcome.root = root;
@@ -113,19 +119,22 @@ pub fn lint(options: &LintOptions) -> Result<LintOutcome, RunError> {
     Ok(outcome)
 }
 
-fn select_rules(names: &[String]) -> Result<Vec<&'static dyn Rule>, RunError> {
-    if names.is_empty() {
-        return Ok(rules::all().to_vec());
-    }
-    names
+/// The rules to run for `--rule NAME…`, and the one rule to report when only
+/// `syntax_error` was asked for: it is found by reading the files the other rules read,
+/// so they all run and only its findings are kept. Files that cannot be read are always
+/// reported: what was not read was not checked.
+fn select_rules(names: &[String]) -> Result<(Vec<&'static dyn Rule>, Option<&'static str>), RunError> {
+    let selected = names
         .iter()
         .map(|name| {
-            rules::by_name(name).ok_or_else(|| {
-                let known: Vec<_> = rules::all().iter().map(|r| r.name()).collect();
-                RunError(format!("unknown rule `{name}`; the rules are: {}", known.join(", ")))
-            })
+            rules::by_name(name).ok_or_else(|| RunError(format!("unknown rule `{name}`; {}", rules::known_list())))
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    if selected.iter().all(|r| r.name() == parse::SYNTAX_ERROR) {
+        let only = (!selected.is_empty()).then_some(parse::SYNTAX_ERROR);
+        return Ok((rules::all().to_vec(), only));
+    }
+    Ok((selected, None))
 }
 
 struct Parsed {
@@ -156,7 +165,10 @@ pub fn lint_packages(rules: &[&'static dyn Rule], packages: Vec<PackageInput>) -
         stats.scan += package_stats.scan;
         stats.parse += package_stats.parse;
         stats.analysis += package_stats.analysis;
+        stats.skipped_large.extend(package_stats.skipped_large);
+        stats.deepest_nesting = stats.deepest_nesting.max(package_stats.deepest_nesting);
     }
+    stats.skipped_large.sort();
     findings.retain(|f| !diagnostic::is_suppressed(f));
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings.dedup_by(|a, b| a.sort_key() == b.sort_key() && a.message == b.message);
@@ -170,21 +182,32 @@ fn lint_package(rules: &[&'static dyn Rule], prefilter: &WordFilter, package: Pa
     let scan_started = Instant::now();
     let mut sources = Vec::new();
     let mut to_parse = Vec::new();
+    let limit = package.config.max_file_size;
     for input in package.files {
-        match std::fs::read(&input.path).map(String::from_utf8) {
-            Ok(Ok(text)) => {
+        match input::read_regular(&input.path, limit).and_then(input::utf8) {
+            Ok(text) => {
                 if prefilter.wants(text.as_bytes()) {
                     to_parse.push(sources.len());
                 }
                 stats.bytes += text.len() as u64;
-                sources.push(Arc::new(SourceFile::new(input.path, input.display, input.module, input.report, text)));
+                let source = Arc::new(SourceFile::new(input.path, input.display, input.module, input.report, text));
+                if source.report {
+                    findings.extend(diagnostic::unknown_suppressions(&source, |name| rules::by_name(name).is_some()));
+                }
+                sources.push(source);
             }
-            Ok(Err(_)) if input.report => findings.push(unreadable(input, "this file is not valid UTF-8".into())),
-            Err(e) if input.report => findings.push(unreadable(input, format!("cannot read this file: {e}"))),
-            _ => {}
+            Err(input::ReadError::TooLarge(_)) if input.report => {
+                let size = std::fs::metadata(&input.path).map_or(0, |m| m.len());
+                stats.skipped_large.push((input.display, size));
+            }
+            Err(err) if input.report => {
+                stats.files += 1;
+                findings.push(unreadable(input, limit, err));
+            }
+            Err(_) => {}
         }
     }
-    stats.files = sources.len();
+    stats.files += sources.len();
     stats.scan = scan_started.elapsed();
 
     // Parse in rounds: first the files a rule looks at, then the files that define the
@@ -201,8 +224,11 @@ fn lint_package(rules: &[&'static dyn Rule], prefilter: &WordFilter, package: Pa
             attempted[i] = true;
             stats.parsed_files += 1;
             stats.parsed_bytes += sources[i].text.len() as u64;
-            match parse_one(rules, &sources[i]) {
-                Ok(p) => parsed[i] = Some(p),
+            match parse_one(rules, &sources[i], package.edition) {
+                Ok(p) => {
+                    stats.deepest_nesting = stats.deepest_nesting.max(p.file.nesting);
+                    parsed[i] = Some(p);
+                }
                 Err(finding) if sources[i].report => findings.push(*finding),
                 Err(_) => {}
             }
@@ -226,16 +252,34 @@ fn lint_package(rules: &[&'static dyn Rule], prefilter: &WordFilter, package: Pa
     }
     findings.retain(|f| !package.config.allow.iter().any(|rule| rule == f.rule));
     stats.analysis = analysis_started.elapsed();
+    // Every tree of this package is gone: drop the copies of its files that proc-macro2
+    // keeps on this thread for span locations, or a worker's memory grows with the run.
+    drop(files);
+    parse::release_thread_spans();
     (findings, stats)
 }
 
-fn unreadable(input: discover::FileInput, why: String) -> Finding {
-    let source = Arc::new(SourceFile::new(input.path, input.display, input.module, true, String::new()));
-    parse::syntax_error(&source, Region::whole_line(1), why)
+/// The `syntax_error` finding for a file that cannot be read as text: at its first byte
+/// that is not UTF-8 (shown with the bytes replaced), or at its start.
+fn unreadable(input: discover::FileInput, limit: u64, err: input::ReadError) -> Finding {
+    let (region, text) = match err {
+        input::ReadError::NotUtf8 { line, column } => {
+            let bytes = input::read_regular(&input.path, limit).unwrap_or_default();
+            let end = Position { line, column: column + 1 };
+            (Region { start: Position { line, column }, end }, String::from_utf8_lossy(&bytes).into_owned())
+        }
+        _ => (Region::whole_line(1), String::new()),
+    };
+    let source = Arc::new(SourceFile::new(input.path, input.display, input.module, true, text));
+    parse::syntax_error(&source, region, format!("lockscope cannot lint this file: {err}"))
 }
 
-fn parse_one(rules: &[&'static dyn Rule], source: &Arc<SourceFile>) -> Result<Parsed, Box<Finding>> {
-    let file = parse::parse(source)?;
+fn parse_one(
+    rules: &[&'static dyn Rule],
+    source: &Arc<SourceFile>,
+    edition: manifest::Edition,
+) -> Result<Parsed, Box<Finding>> {
+    let file = parse::parse(source, edition)?;
     let graph = NameGraph::of(&file.ast);
     let (mut needed, mut needed_shallow, mut followed) = (Vec::new(), Vec::new(), Vec::new());
     for rule in rules {

@@ -88,52 +88,65 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Lint(args) => lint(args),
-        Command::Report(args) => match report(&args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                eprintln!("error: {err}");
-                ExitCode::from(2)
-            }
-        },
+        Command::Report(args) => report(&args),
         Command::Rules => {
             let rules = rules::all();
             let width = rules.iter().map(|r| r.name().len()).max().unwrap_or(0);
             let text: String = rules.iter().map(|r| format!("{:width$}  {}\n", r.name(), r.summary())).collect();
-            print_ignoring_closed_pipe(&text);
-            ExitCode::SUCCESS
+            print_stdout(text.as_bytes())
         }
         Command::Explain { rule } => match rules::by_name(&rule) {
-            Some(rule) => {
-                print_ignoring_closed_pipe(&(rule.doc() + "\n"));
-                ExitCode::SUCCESS
-            }
+            Some(rule) => print_stdout((rule.doc() + "\n").as_bytes()),
             None => {
-                let known: Vec<_> = rules::all().iter().map(|r| r.name()).collect();
-                eprintln!("error: unknown rule `{rule}`; the rules are: {}", known.join(", "));
+                eprintln!("error: unknown rule `{rule}`; {}", rules::known_list());
                 ExitCode::from(2)
             }
         },
     }
 }
 
-fn report(args: &ReportArgs) -> Result<(), lockscope_lint::RunError> {
-    let after = report::load(&args.report)?;
-    let base = args.diff.as_deref().map(report::load).transpose()?;
-    let bytes = report::render(&after, base.as_ref(), args.format)?;
-    match &args.output {
-        Some(path) => std::fs::write(path, bytes)
-            .map_err(|e| lockscope_lint::RunError(format!("cannot write {}: {e}", path.display()))),
-        None => {
-            // A closed pipe (`| head`) is not an error worth reporting.
-            let _ = std::io::stdout().lock().write_all(&bytes);
-            Ok(())
-        }
+/// The exit status for a failed write to stdout: none for a reader that went away
+/// (`| head`), which is not an error; 2 with a message for anything else (a full disk).
+fn output_failed(err: &std::io::Error) -> Option<ExitCode> {
+    if err.kind() == std::io::ErrorKind::BrokenPipe {
+        return None;
+    }
+    eprintln!("error: cannot write the output: {err}");
+    Some(ExitCode::from(2))
+}
+
+/// Write `bytes` to stdout and say how that went.
+fn print_stdout(bytes: &[u8]) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => output_failed(&err).unwrap_or(ExitCode::SUCCESS),
     }
 }
 
-/// Write to stdout; a reader that went away (`| head`) is not an error.
-fn print_ignoring_closed_pipe(text: &str) {
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+fn report(args: &ReportArgs) -> ExitCode {
+    let rendered = (|| {
+        let after = report::load(&args.report)?;
+        let base = args.diff.as_deref().map(report::load).transpose()?;
+        report::render(&after, base.as_ref(), args.format)
+    })();
+    let bytes = match rendered {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match &args.output {
+        Some(path) => match std::fs::write(path, bytes) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                ExitCode::from(2)
+            }
+        },
+        None => print_stdout(&bytes),
+    }
 }
 
 /// The line under a finding that says what the profiler measured (with `--profile`).
@@ -186,25 +199,28 @@ fn lint(args: LintArgs) -> ExitCode {
     let color = stdout.is_terminal();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let cargo_json = args.message_format == Some(MessageFormat::Json);
-    if args.format == Format::Sarif && !cargo_json {
-        let _ = out.write_all(render::sarif::render(&outcome.findings).as_bytes());
-    }
-    for (finding, measured) in
-        outcome.findings.iter().zip(&measured).filter(|_| cargo_json || args.format != Format::Sarif)
-    {
-        let text = match args.format {
-            _ if cargo_json => render::cargo::render(finding, &outcome.root),
-            Format::Human => {
-                render::human::render(finding, color) + &measured_note(measured.as_ref(), profile.is_some())
-            }
-            Format::Json => render::json::render(finding, measured.as_ref()),
-            Format::Sarif => unreachable!("rendered as one log above"),
-        };
-        if writeln!(out, "{text}").is_err() {
-            break;
+    let written = (|| -> std::io::Result<()> {
+        if args.format == Format::Sarif && !cargo_json {
+            out.write_all(render::sarif::render(&outcome.findings).as_bytes())?;
         }
+        for (finding, measured) in
+            outcome.findings.iter().zip(&measured).filter(|_| cargo_json || args.format != Format::Sarif)
+        {
+            let text = match args.format {
+                _ if cargo_json => render::cargo::render(finding, &outcome.root),
+                Format::Human => {
+                    render::human::render(finding, color) + &measured_note(measured.as_ref(), profile.is_some())
+                }
+                Format::Json => render::json::render(finding, measured.as_ref()),
+                Format::Sarif => unreachable!("rendered as one log above"),
+            };
+            writeln!(out, "{text}")?;
+        }
+        out.flush()
+    })();
+    if let Some(code) = written.err().as_ref().and_then(output_failed) {
+        return code;
     }
-    let _ = out.flush();
     let stats = &outcome.stats;
     if args.format == Format::Human && !cargo_json {
         eprintln!(
@@ -215,14 +231,27 @@ fn lint(args: LintArgs) -> ExitCode {
             stats.total.as_secs_f64()
         );
     }
+    if !stats.skipped_large.is_empty() {
+        let list: Vec<String> = stats
+            .skipped_large
+            .iter()
+            .map(|(path, bytes)| format!("{path} ({})", lockscope_lint::input::human_bytes(*bytes)))
+            .collect();
+        eprintln!(
+            "note: {} files not linted, larger than `max_file_size`: {}; raise `max_file_size` in lockscope.toml or [workspace.metadata.lockscope] to lint them",
+            list.len(),
+            list.join(", ")
+        );
+    }
     if args.stats {
         let mb = stats.bytes as f64 / 1e6;
         eprintln!(
-            "stats: files={} bytes={} parsed_files={} parsed_bytes={} scan_s={:.3} parse_s={:.3} analysis_s={:.3} total_s={:.3} mb_per_s={:.1}",
+            "stats: files={} bytes={} parsed_files={} parsed_bytes={} deepest_nesting={} scan_s={:.3} parse_s={:.3} analysis_s={:.3} total_s={:.3} mb_per_s={:.1}",
             stats.files,
             stats.bytes,
             stats.parsed_files,
             stats.parsed_bytes,
+            stats.deepest_nesting,
             stats.scan.as_secs_f64(),
             stats.parse.as_secs_f64(),
             stats.analysis.as_secs_f64(),

@@ -1,37 +1,83 @@
 //! Parsing with `syn`, guarded so no input can crash the run.
+//!
+//! `syn`'s parser, the drop of its tree and every walk over it (the symbol table, the
+//! rules) recurse once per level of nesting. The file is first lexed into tokens
+//! (proc-macro2's lexer and its drop are iterative, whatever the depth), and
+//! [`nesting_depth`] measures how deep the tree built from them can be; a file deeper than
+//! [`MAX_NESTING`] is a `syntax_error` finding at the place it gets too deep, never a
+//! stack overflow. Only files under that bound reach `syn`, so one bound keeps every later
+//! recursion safe too.
 
 use crate::diagnostic::{Finding, Severity};
+use crate::manifest::Edition;
 use crate::source::{Region, SourceFile};
+use proc_macro2::{Delimiter, Spacing, Span, TokenStream, TokenTree};
 use std::sync::Arc;
 
-/// Nesting deeper than this is refused before `syn` recurses into it. Real code
-/// stays far below; the worker threads' stacks are sized for it with room to spare.
-pub const MAX_NESTING: usize = 1_000;
+/// How deep a syntax tree may be. Real code stays far below (the deepest file of the
+/// registry tree measures 270: BENCHMARKS.md, "Hostile input"); the worker threads' stacks
+/// hold several times this depth of `syn`'s deepest frames.
+pub const MAX_NESTING: usize = 3_000;
 
 pub struct ParsedFile {
     pub source: Arc<SourceFile>,
     pub ast: syn::File,
+    /// Its [`nesting_depth`], for `--stats`.
+    pub nesting: usize,
 }
 
 /// The rule name of a file that cannot be read or parsed.
 pub const SYNTAX_ERROR: &str = "syntax_error";
 
 /// Parse one file; a file that cannot be parsed becomes a `syntax_error` finding.
-pub fn parse(source: &Arc<SourceFile>) -> Result<ParsedFile, Box<Finding>> {
-    if let Some((depth, line)) = too_deep(&source.text) {
-        return Err(Box::new(syntax_error(
-            source,
-            Region::whole_line(line),
-            format!("brackets nest {depth} levels deep here; lockscope does not analyse files nested deeper than {MAX_NESTING}"),
-        )));
-    }
-    match syn::parse_file(&source.text) {
-        Ok(ast) => Ok(ParsedFile { source: source.clone(), ast }),
+pub fn parse(source: &Arc<SourceFile>, edition: Edition) -> Result<ParsedFile, Box<Finding>> {
+    let fail = |span: Span, message: String| {
+        let region = Region::of(span);
+        let region = if region.start.line == 0 { Region::whole_line(1) } else { region };
+        Err(Box::new(syntax_error(source, region, message)))
+    };
+    let tokens = match without_shebang(&source.text).parse::<TokenStream>() {
+        Ok(tokens) => tokens,
+        Err(err) => return fail(err.span(), format!("this file does not parse: {err}")),
+    };
+    let nesting = match nesting_depth(&tokens) {
+        Ok(depth) => depth,
+        Err(TooDeep(span)) => return fail(
+            span,
+            format!(
+                "the code nests more than {MAX_NESTING} levels deep here (types, closures, operators or blocks inside one another); lockscope does not analyse files nested this deep"
+            ),
+        ),
+    };
+    match syn::parse2::<syn::File>(tokens.clone()) {
+        Ok(ast) => Ok(ParsedFile { source: source.clone(), ast, nesting }),
         Err(err) => {
-            let region = Region::of(err.span());
-            let region = if region.start.line == 0 { Region::whole_line(1) } else { region };
-            Err(Box::new(syntax_error(source, region, format!("this file does not parse: {err}"))))
+            // Edition 2015 allows trait methods to leave parameters unnamed
+            // (`fn f(&self, u32);`), which `syn` does not: name them `_` and try again.
+            if edition == Edition::E2015 {
+                if let Ok(ast) = syn::parse2::<syn::File>(name_anonymous_parameters(tokens)) {
+                    return Ok(ParsedFile { source: source.clone(), ast, nesting });
+                }
+            }
+            fail(err.span(), format!("this file does not parse: {err}"))
         }
+    }
+}
+
+/// Forget the source text proc-macro2 keeps per parsed file for span locations. Call once
+/// the files parsed on this thread, and everything holding their spans, are dropped:
+/// otherwise a worker keeps a copy of every file it ever parsed.
+pub fn release_thread_spans() {
+    proc_macro2::extra::invalidate_current_thread_spans();
+}
+
+/// A `#!` first line that is not an inner attribute (`#![…]`) is not Rust; keep its line
+/// break so line numbers stay right (as `syn::parse_file` does).
+fn without_shebang(text: &str) -> &str {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    match text.strip_prefix("#!") {
+        Some(rest) if !rest.trim_start().starts_with('[') => text.find('\n').map_or("", |i| &text[i..]),
+        _ => text,
     }
 }
 
@@ -47,104 +93,271 @@ pub fn syntax_error(source: &Arc<SourceFile>, region: Region, message: String) -
     }
 }
 
-/// The deepest bracket nesting, skipping comments, strings and char literals, if it
-/// exceeds [`MAX_NESTING`]: (depth, line).
-fn too_deep(text: &str) -> Option<(usize, usize)> {
-    let bytes = text.as_bytes();
-    let (mut i, mut depth, mut line) = (0usize, 0usize, 1usize);
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\n' => line += 1,
-            b'(' | b'[' | b'{' => {
-                depth += 1;
+/// Where the tokens nest deeper than [`MAX_NESTING`].
+#[derive(Debug)]
+pub struct TooDeep(pub Span);
+
+/// An upper bound of the depth of the syntax tree `syn` builds from `tokens`.
+///
+/// Each bracket adds a level. Inside one statement, so does every token that can start or
+/// chain a nested node: an operator character (`&&&x`, `a + b + …`, `a.b().c()`, `|| || …`),
+/// a `<` of generics (`Vec<Vec<…>>`) and an `->` (`impl Fn() -> impl Fn() -> …`), and the
+/// keywords that take an expression or type after them (`else`, `as`, `return`, `impl`,
+/// `dyn`, …). The count restarts where a new independent node starts: after `;`, `=>`,
+/// after a `,` outside generics, and after a block that nothing continues.
+pub fn nesting_depth(tokens: &TokenStream) -> Result<usize, TooDeep> {
+    struct Level {
+        tokens: std::vec::IntoIter<TokenTree>,
+        /// Depth at which this group's contents start.
+        base: usize,
+        /// Nesting tokens since the statement started.
+        chain: usize,
+        /// Unclosed `<`.
+        angle: usize,
+        /// The previous token closed a `{ … }` block.
+        after_block: bool,
+        /// The previous token was a punctuation character joined to this one.
+        joined_to: Option<char>,
+    }
+    let level = |tokens: TokenStream, base: usize| Level {
+        tokens: tokens.into_iter().collect::<Vec<_>>().into_iter(),
+        base,
+        chain: 0,
+        angle: 0,
+        after_block: false,
+        joined_to: None,
+    };
+    let mut deepest = 0;
+    let mut stack = vec![level(tokens.clone(), 0)];
+    while let Some(top) = stack.last_mut() {
+        let Some(token) = top.tokens.next() else {
+            stack.pop();
+            continue;
+        };
+        // A block ends a statement unless an operator, `else`, `as` or `.` continues it.
+        if std::mem::take(&mut top.after_block) {
+            let continues = match &token {
+                TokenTree::Punct(p) => !matches!(p.as_char(), ';' | ',' | '#'),
+                TokenTree::Ident(i) => i == "else" || i == "as",
+                _ => false,
+            };
+            if !continues {
+                top.chain = 0;
+                top.angle = 0;
+            }
+        }
+        let joined_to = top.joined_to.take();
+        match &token {
+            TokenTree::Group(group) => {
+                let depth = top.base + top.chain + 1;
+                deepest = deepest.max(depth);
                 if depth > MAX_NESTING {
-                    return Some((depth, line));
+                    return Err(TooDeep(group.span_open()));
                 }
-            }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
+                top.after_block = group.delimiter() == Delimiter::Brace;
+                let inner = level(group.stream(), depth);
+                stack.push(inner);
                 continue;
             }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                let mut nest = 0usize;
-                while i < bytes.len() {
-                    if bytes[i] == b'\n' {
-                        line += 1;
-                    }
-                    if bytes[i..].starts_with(b"/*") {
-                        nest += 1;
-                        i += 2;
-                    } else if bytes[i..].starts_with(b"*/") {
-                        nest -= 1;
-                        i += 2;
-                        if nest == 0 {
-                            break;
-                        }
-                    } else {
-                        i += 1;
-                    }
+            TokenTree::Punct(p) => {
+                let c = p.as_char();
+                if p.spacing() == Spacing::Joint {
+                    top.joined_to = Some(c);
                 }
-                continue;
-            }
-            b'"' => {
-                let hashes = raw_string_hashes(bytes, i);
-                i += 1;
-                while i < bytes.len() {
-                    match bytes[i] {
-                        b'\n' => line += 1,
-                        b'\\' if hashes.is_none() => i += 1,
-                        b'"' => {
-                            let n = hashes.unwrap_or(0);
-                            if bytes[i + 1..].iter().take(n).filter(|&&b| b == b'#').count() == n {
-                                i += n;
-                                break;
-                            }
-                        }
-                        _ => {}
+                match (joined_to, c) {
+                    (_, ';') | (Some('='), '>') => {
+                        top.chain = 0;
+                        top.angle = 0;
                     }
-                    i += 1;
+                    (_, ',') if top.angle == 0 => top.chain = 0,
+                    (Some('-'), '>') => top.chain += 1,
+                    (_, '>') => top.angle = top.angle.saturating_sub(1),
+                    (_, '<') => {
+                        top.angle += 1;
+                        top.chain += 1;
+                    }
+                    (_, ',' | ':' | '\'' | '#' | '$' | '@' | '=') => {}
+                    _ => top.chain += 1,
                 }
             }
-            // A char literal ('(' or '\''), not a lifetime ('a).
-            b'\'' if bytes.get(i + 2) == Some(&b'\'') => i += 2,
-            b'\'' if bytes.get(i + 1) == Some(&b'\\') => {
-                i += 2;
-                while i < bytes.len() && bytes[i] != b'\'' {
-                    i += 1;
+            TokenTree::Ident(ident) => {
+                let nests = ["else", "as", "return", "break", "yield", "box", "impl", "dyn", "in", "become", "do"];
+                if nests.iter().any(|k| ident == k) {
+                    top.chain += 1;
                 }
+            }
+            TokenTree::Literal(_) => {}
+        }
+        let depth = top.base + top.chain;
+        deepest = deepest.max(depth);
+        if depth > MAX_NESTING {
+            return Err(TooDeep(token.span()));
+        }
+    }
+    Ok(deepest)
+}
+
+/// Name the unnamed parameters of trait method declarations (`fn f(&self, u32);`, valid in
+/// edition 2015) `_`, so `syn` reads them; every other token, and every span, is kept.
+fn name_anonymous_parameters(tokens: TokenStream) -> TokenStream {
+    let mut out = Vec::new();
+    let mut previous_is_fn = false;
+    // Between `fn NAME` and its parameter list (generic parameters may stand between).
+    let mut in_signature = false;
+    for token in tokens {
+        let token = match token {
+            TokenTree::Group(group) => {
+                let is_parameter_list = in_signature && group.delimiter() == Delimiter::Parenthesis;
+                in_signature = false;
+                let stream = if is_parameter_list {
+                    name_parameters(group.stream())
+                } else {
+                    name_anonymous_parameters(group.stream())
+                };
+                let mut rebuilt = proc_macro2::Group::new(group.delimiter(), stream);
+                rebuilt.set_span(group.span());
+                TokenTree::Group(rebuilt)
+            }
+            other => other,
+        };
+        match &token {
+            TokenTree::Ident(ident) => {
+                in_signature |= previous_is_fn;
+                previous_is_fn = ident == "fn";
+            }
+            TokenTree::Punct(p) if p.as_char() == ';' => {
+                in_signature = false;
+                previous_is_fn = false;
+            }
+            _ => previous_is_fn = false,
+        }
+        out.push(token);
+    }
+    out.into_iter().collect()
+}
+
+/// A parameter list with `_: ` before each parameter that is only a type.
+fn name_parameters(params: TokenStream) -> TokenStream {
+    let tokens: Vec<TokenTree> = params.into_iter().collect();
+    let mut out: Vec<TokenTree> = Vec::new();
+    for param in split_parameters(&tokens) {
+        if let Some(first) = param.first() {
+            if !is_named(param) {
+                let span = first.span();
+                let mut underscore = proc_macro2::Ident::new("_", span);
+                underscore.set_span(span);
+                out.push(TokenTree::Ident(underscore));
+                let mut colon = proc_macro2::Punct::new(':', Spacing::Alone);
+                colon.set_span(span);
+                out.push(TokenTree::Punct(colon));
+            }
+        }
+        out.extend(param.iter().cloned());
+    }
+    out.into_iter().collect()
+}
+
+/// The parameters of a list, each with its trailing comma.
+fn split_parameters(tokens: &[TokenTree]) -> Vec<&[TokenTree]> {
+    let mut params = Vec::new();
+    let (mut start, mut angle) = (0, 0usize);
+    let mut previous: Option<char> = None;
+    for (i, token) in tokens.iter().enumerate() {
+        let c = match token {
+            TokenTree::Punct(p) => Some(p.as_char()),
+            _ => None,
+        };
+        match c {
+            Some('<') => angle += 1,
+            Some('>') if previous != Some('-') => angle = angle.saturating_sub(1),
+            Some(',') if angle == 0 => {
+                params.push(&tokens[start..=i]);
+                start = i + 1;
             }
             _ => {}
         }
-        i += 1;
+        previous = c;
     }
-    None
+    if start < tokens.len() {
+        params.push(&tokens[start..]);
+    }
+    params
 }
 
-/// For a `"` at `quote`, the number of `#` of a raw string (`r##"`), or None if not raw.
-fn raw_string_hashes(bytes: &[u8], quote: usize) -> Option<usize> {
-    let mut j = quote;
-    let mut hashes = 0;
-    while j > 0 && bytes[j - 1] == b'#' {
-        hashes += 1;
-        j -= 1;
+/// Does a parameter have a pattern (`x: u32`, `self`, `&mut self`), or is it a bare type?
+fn is_named(param: &[TokenTree]) -> bool {
+    let mut previous_colon = false;
+    let mut angle = 0usize;
+    for (i, token) in param.iter().enumerate() {
+        match token {
+            TokenTree::Ident(ident) if ident == "self" => return true,
+            TokenTree::Punct(p) if p.as_char() == '<' => angle += 1,
+            TokenTree::Punct(p) if p.as_char() == '>' => angle = angle.saturating_sub(1),
+            TokenTree::Punct(p) if p.as_char() == ':' && angle == 0 => {
+                // A lone `:` (not half of `::`) separates a pattern from its type.
+                let next_is_colon = matches!(param.get(i + 1), Some(TokenTree::Punct(n)) if n.as_char() == ':');
+                if p.spacing() == Spacing::Alone && !previous_colon && !next_is_colon {
+                    return true;
+                }
+                previous_colon = true;
+                continue;
+            }
+            _ => {}
+        }
+        previous_colon = false;
     }
-    let is_raw =
-        j > 0 && bytes[j - 1] == b'r' && (j < 2 || !bytes[j - 2].is_ascii_alphanumeric() || bytes[j - 2] == b'b');
-    is_raw.then_some(hashes)
+    false
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn depth(text: &str) -> Result<usize, TooDeep> {
+        nesting_depth(&text.parse().expect("lexes"))
+    }
+
     #[test]
-    fn nesting_is_measured_outside_strings_and_comments() {
-        assert!(too_deep("fn f() { let s = \"((((\"; // ((((\n }").is_none());
-        let deep = format!("fn f() {{ {}{} }}", "(".repeat(2000), ")".repeat(2000));
-        assert_eq!(too_deep(&deep).map(|(_, line)| line), Some(1));
-        assert!(too_deep("let c = '('; let r = r#\"(\"#; let l: &'a str;").is_none());
+    fn nesting_counts_what_syn_nests() {
+        let shapes = [
+            format!("type T = {}u8{};", "Vec<".repeat(4000), ">".repeat(4000)),
+            format!("fn f() {{ let c = {}1; }}", "|| ".repeat(4000)),
+            format!("fn f() -> {}u8 {{}}", "impl Fn() -> ".repeat(4000)),
+            format!("fn f() {{ {}x; }}", "&".repeat(4000)),
+            format!("fn f() {{ 1{}; }}", " + 1".repeat(4000)),
+            format!("fn f() {{ a{}; }}", ".b()".repeat(4000)),
+            format!("fn f() {{ if a {{}}{} }}", " else if a {}".repeat(4000)),
+            format!("fn f() {{ {}x }}", "return ".repeat(4000)),
+            format!("fn f() {{ {}{} }}", "(".repeat(4000), ")".repeat(4000)),
+        ];
+        for shape in &shapes {
+            assert!(depth(shape).is_err(), "not caught: {}", &shape[..40]);
+        }
+    }
+
+    #[test]
+    fn long_flat_code_is_not_deep() {
+        let items = "fn f() -> u8 { 1 }\nimpl A for B { fn g(&self) -> u8 { -1 } }\nm!{}\n".repeat(5000);
+        assert!(depth(&items).expect("flat") < 10);
+        let table = format!("static T: [i32; 9000] = [{}];", "-1, ".repeat(9000));
+        assert!(depth(&table).expect("flat") < 10);
+        let generics = format!("type T = HashMap<{}u8>;", "u8, ".repeat(9000));
+        assert!(depth(&generics).expect("flat") < 10);
+        let arms = format!("fn f(x: u8) {{ match x {{ {} _ => {{}} }} }}", "1 => { a.b() } ".repeat(9000));
+        assert!(depth(&arms).expect("flat") < 10);
+    }
+
+    #[test]
+    fn edition_2015_anonymous_parameters_parse() {
+        let text = "trait A { fn is_local(&self, &Address); fn g(&self, u32, Vec<u8>, x: u8, ::std::path::PathBuf) -> bool; fn h<T>(T); }";
+        let source = Arc::new(SourceFile::new(
+            "a.rs".into(),
+            "a.rs".into(),
+            crate::source::ModulePath::root("src"),
+            true,
+            text.into(),
+        ));
+        assert!(parse(&source, Edition::E2015).is_ok());
+        assert!(parse(&source, Edition::E2018).is_err(), "rustc rejects this from 2018 on");
     }
 }

@@ -42,7 +42,13 @@ fn fixture_packages(folder: &Path) -> Vec<PackageInput> {
                         report: true,
                     })
                     .collect();
-                Some(PackageInput { root: entry, lib_name: None, files: inputs, config: Default::default() })
+                Some(PackageInput {
+                    root: entry,
+                    lib_name: None,
+                    edition: lockscope_lint::manifest::Edition::E2021,
+                    files: inputs,
+                    config: Default::default(),
+                })
             } else if entry.extension().is_some_and(|e| e == "rs") {
                 let file = FileInput {
                     module: ModulePath::root("src"),
@@ -53,6 +59,7 @@ fn fixture_packages(folder: &Path) -> Vec<PackageInput> {
                 Some(PackageInput {
                     root: folder.to_path_buf(),
                     lib_name: None,
+                    edition: lockscope_lint::manifest::Edition::E2021,
                     files: vec![file],
                     config: Default::default(),
                 })

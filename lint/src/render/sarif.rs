@@ -29,12 +29,9 @@ fn rule_descriptor(id: &str, summary: &str, doc: &str) -> Value {
 
 /// The whole SARIF log for a run's findings.
 pub fn render(findings: &[Finding]) -> String {
-    let mut descriptors: Vec<Value> =
+    let descriptors: Vec<Value> =
         rules::all().iter().map(|r| rule_descriptor(r.name(), &r.summary(), &r.doc())).collect();
-    let mut ids: Vec<&str> = rules::all().iter().map(|r| r.name()).collect();
-    const SYNTAX: &str = "A file lockscope could not read or parse; the other files were still linted.";
-    descriptors.push(rule_descriptor(crate::parse::SYNTAX_ERROR, SYNTAX, SYNTAX));
-    ids.push(crate::parse::SYNTAX_ERROR);
+    let ids: Vec<&str> = rules::all().iter().map(|r| r.name()).collect();
 
     let results: Vec<Value> = findings
         .iter()

@@ -21,16 +21,30 @@ pub enum ReportFormat {
     Svg,
 }
 
+/// Reports are read up to this size, from files, pipes and devices alike: far above any
+/// real report (a report holds at most a few thousand lock classes), and a bound on what a
+/// stream that never ends (`/dev/zero`) can cost.
+pub const MAX_REPORT_BYTES: u64 = 256_000_000;
+
 /// Read a version 1 report, with a one-line error naming the file on bad input.
 pub fn load(path: &Path) -> Result<Report, RunError> {
     let shown = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| RunError(format!("cannot read report {shown}: {e}")))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
+    let bytes = crate::input::read_any(path, MAX_REPORT_BYTES)
+        .map_err(|e| RunError(format!("cannot read report {shown}: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|e| RunError(format!("{shown}:{}:{}: not JSON: {e}", e.line(), e.column())))?;
-    match value.get("version").and_then(serde_json::Value::as_u64) {
-        Some(1) => {}
-        Some(v) => {
+    let Some(object) = value.as_object() else {
+        return Err(RunError(format!("{shown}: not a lockscope report: the JSON is not an object")));
+    };
+    match object.get("version") {
+        Some(version) if version.as_u64() == Some(1) => {}
+        Some(serde_json::Value::Number(v)) => {
             return Err(RunError(format!("{shown}: report version {v}; this lockscope reads version 1")));
+        }
+        Some(other) => {
+            return Err(RunError(format!(
+                "{shown}: not a lockscope report: \"version\" is {other}, where a report has the number 1"
+            )));
         }
         None => return Err(RunError(format!("{shown}: not a lockscope report (no \"version\" key)"))),
     }

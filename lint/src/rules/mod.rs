@@ -3,6 +3,7 @@
 
 pub mod aliased_buffer;
 pub mod mutex_read_seek;
+pub mod syntax_error;
 
 use crate::diagnostic::Finding;
 use crate::parse::ParsedFile;
@@ -51,11 +52,17 @@ pub trait Rule: Sync {
 
 /// Every rule, in the order `rules` lists them.
 pub fn all() -> &'static [&'static dyn Rule] {
-    &[&mutex_read_seek::MutexReadSeek, &aliased_buffer::AliasedBuffer]
+    &[&mutex_read_seek::MutexReadSeek, &aliased_buffer::AliasedBuffer, &syntax_error::SyntaxError]
 }
 
 pub fn by_name(name: &str) -> Option<&'static dyn Rule> {
     all().iter().copied().find(|r| r.name() == name)
+}
+
+/// `the rules are: a, b, c`, for messages about an unknown rule name.
+pub fn known_list() -> String {
+    let names: Vec<&str> = all().iter().map(|r| r.name()).collect();
+    format!("the rules are: {}", names.join(", "))
 }
 
 /// The `//!` doc comment at the top of a rule's source file, as Markdown.

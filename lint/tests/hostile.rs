@@ -1,0 +1,216 @@
+//! The lint on repositories and inputs made to break it: nothing the repository names
+//! runs, every input is bounded, and every message says what is really wrong.
+
+mod common;
+
+use common::{json_findings, lockscope, stderr, stdout, Scratch};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+const FLAGGED: &str = "use std::sync::Mutex;\nuse std::fs::File;\npub struct S {\n    f: Mutex<File>,\n}\n";
+
+/// An executable that leaves `marker` behind if anything ever runs it.
+fn trap(dir: &Path, name: &str, marker: &Path) {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\necho \"$0 $*\" >> '{}'\nexit 1\n", marker.display()))
+        .expect("write trap");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+#[test]
+fn workspace_mode_runs_nothing_the_repository_names() {
+    let traps = Scratch::new("traps", &[]);
+    let marker = traps.0.join("FIRED");
+    for name in ["cargo", "rustc", "rustup", "rustc-wrapper", "runner", "rustdoc"] {
+        trap(&traps.0, name, &marker);
+    }
+    let t = traps.0.display();
+    let config = format!(
+        "[build]\nrustc = \"{t}/rustc\"\nrustc-wrapper = \"{t}/rustc-wrapper\"\nrustdoc = \"{t}/rustdoc\"\n[target.x86_64-unknown-linux-gnu]\nrunner = \"{t}/runner\"\n[alias]\nmetadata = \"run\"\n"
+    );
+    let repo = Scratch::new(
+        "trapped-repo",
+        &[
+            ("Cargo.toml", "[workspace]\nmembers = [\"app\", \"macros\"]\n"),
+            ("rust-toolchain.toml", &format!("[toolchain]\npath = \"{t}\"\n")),
+            ("rust-toolchain", "nightly-2099-01-01\n"),
+            (".cargo/config.toml", &config),
+            ("app/Cargo.toml", "[package]\nname = \"app\"\nedition = \"2021\"\nbuild = \"build.rs\"\n[dependencies]\nmacros = { path = \"../macros\" }\n"),
+            ("app/build.rs", &format!("fn main() {{ std::fs::write(\"{}\", \"build.rs\").unwrap(); }}\n", marker.display())),
+            ("app/src/lib.rs", FLAGGED),
+            ("macros/Cargo.toml", "[package]\nname = \"macros\"\nedition = \"2021\"\n[lib]\nproc-macro = true\n"),
+            ("macros/src/lib.rs", "#[proc_macro]\npub fn boom(_: proc_macro::TokenStream) -> proc_macro::TokenStream { loop {} }\n"),
+        ],
+    );
+    // Every way a program could be found: PATH, cargo's own variables, rustup's.
+    let path = format!("{}:{}", traps.0.display(), std::env::var("PATH").unwrap_or_default());
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-lockscope"))
+        .args(["lint", "--format", "json"])
+        .current_dir(repo.0.join("app/src"))
+        .env("PATH", path)
+        .env("CARGO", traps.0.join("cargo"))
+        .env("RUSTC", traps.0.join("rustc"))
+        .env("RUSTC_WRAPPER", traps.0.join("rustc-wrapper"))
+        .env("RUSTUP_TOOLCHAIN", "nightly-2099-01-01")
+        .output()
+        .expect("binary runs");
+    assert!(!marker.exists(), "a trap fired: {}", std::fs::read_to_string(&marker).unwrap_or_default());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(json_findings(&out), [("app/src/lib.rs".to_string(), "mutex_read_seek".to_string())]);
+}
+
+#[test]
+fn nesting_too_deep_for_syn_is_a_finding_and_the_other_files_are_linted() {
+    let shapes = [
+        ("types.rs", format!("type T = {}u8{};\n", "Vec<".repeat(36_000), ">".repeat(36_000))),
+        ("closures.rs", format!("fn f() {{ let c = {}1; }}\n", "|| ".repeat(72_000))),
+        ("impl_fn.rs", format!("fn f() -> {}u8 {{ todo!() }}\n", "impl Fn() -> ".repeat(50_000))),
+        ("refs.rs", format!("fn f() {{ let x = {}1; }}\n", "&".repeat(200_000))),
+        ("else_if.rs", format!("fn f(a: bool) {{ if a {{}}{} }}\n", " else if a {}".repeat(50_000))),
+        ("mods.rs", format!("{}{}\n", "mod m { ".repeat(20_000), "}".repeat(20_000))),
+    ];
+    let mut files: Vec<(&str, String)> =
+        shapes.iter().map(|(name, text)| (*name, format!("use std::sync::Mutex;\n{text}"))).collect();
+    files.push(("good.rs", FLAGGED.to_string()));
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    let dir = Scratch::new("deep-shapes", &files);
+    let out = lockscope(&["lint", ".", "--format", "json"], &dir.0);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let found = json_findings(&out);
+    for (name, _) in &shapes {
+        assert!(found.contains(&(format!("./{name}"), "syntax_error".into())), "{name}: {found:?}");
+    }
+    assert!(found.contains(&("./good.rs".into(), "mutex_read_seek".into())), "{found:?}");
+    assert!(stdout(&out).contains("nests more than 3000 levels deep"));
+}
+
+#[test]
+fn edition_2015_code_that_rustc_accepts_is_linted() {
+    let old = "use std::sync::Mutex;\nuse std::fs::File;\npub trait Peer {\n    fn is_local(&self, &Address) -> bool;\n    fn send(&mut self, u32, Vec<u8>);\n}\npub struct S {\n    f: Mutex<File>,\n}\n";
+    let dir = Scratch::new(
+        "edition-2015",
+        &[("Cargo.toml", "[package]\nname = \"old\"\nversion = \"0.1.0\"\n"), ("src/lib.rs", old)],
+    );
+    let out = lockscope(&["lint", "--format", "json"], &dir.0);
+    assert_eq!(json_findings(&out), [("src/lib.rs".to_string(), "mutex_read_seek".to_string())], "{}", stdout(&out));
+    // From 2018 on, rustc rejects it too.
+    let dir = Scratch::new(
+        "edition-2018",
+        &[("Cargo.toml", "[package]\nname = \"new\"\nversion = \"0.1.0\"\nedition = \"2018\"\n"), ("src/lib.rs", old)],
+    );
+    let out = lockscope(&["lint", "--format", "json"], &dir.0);
+    assert_eq!(json_findings(&out), [("src/lib.rs".to_string(), "syntax_error".to_string())]);
+}
+
+#[test]
+fn a_suppression_naming_no_rule_is_reported_at_its_name() {
+    let text = "use std::sync::Mutex;\nuse std::fs::File;\npub struct S {\n    f: Mutex<File>, // lockscope: allow(mutex_read_sek) one reader\n}\n";
+    let dir = Scratch::new("typo", &[("a.rs", text)]);
+    let out = lockscope(&["lint", "a.rs", "--format", "json"], &dir.0);
+    let lines: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    let typo = lines.iter().find(|v| v["rule"] == "syntax_error").expect("the typo is reported");
+    assert_eq!((typo["line"].as_u64(), typo["column"].as_u64()), (Some(4), Some(41)));
+    assert!(typo["message"].as_str().is_some_and(|m| m.contains("`mutex_read_sek`")), "{typo}");
+    assert!(lines.iter().any(|v| v["rule"] == "mutex_read_seek"), "nothing was silenced");
+}
+
+#[test]
+fn failed_writes_exit_two_and_closed_pipes_do_not() {
+    let dir = Scratch::new("full", &[("a.rs", FLAGGED)]);
+    let report = dir.0.join("r.json");
+    std::fs::write(&report, r#"{"version":1,"duration_ns":0,"hold_sampling":1,"locks":[]}"#).expect("write");
+    let full = std::fs::File::create("/dev/full").expect("/dev/full");
+    for args in [&["lint", "a.rs"][..], &["rules"], &["explain", "syntax_error"], &["report", "r.json"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_cargo-lockscope"))
+            .args(args)
+            .current_dir(&dir.0)
+            .stdout(full.try_clone().expect("dup"))
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&out).contains("error: cannot write the output: No space left on device"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn carets_stand_under_tab_indented_code() {
+    let dir = Scratch::new(
+        "tabs",
+        &[("a.rs", "use std::sync::Mutex;\nuse std::fs::File;\nstruct S {\n\t\tf: Mutex<File>,\n}\n")],
+    );
+    let out = lockscope(&["lint", "a.rs"], &dir.0);
+    let text = stdout(&out);
+    assert!(text.contains("--> a.rs:4:6"), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    let source = lines.iter().position(|l| l.contains("f: Mutex<File>")).expect("source line");
+    let under = lines[source + 1];
+    let caret = under.find(['^', '-']).expect("a caret line");
+    assert_eq!(&lines[source][caret..caret + 11], "Mutex<File>", "{text}");
+}
+
+#[test]
+fn files_that_are_not_text_or_too_large_are_said_so() {
+    let big = format!("use std::sync::Mutex;\n{}", "// padding\n".repeat(200));
+    let dir =
+        Scratch::new("not-text", &[("lockscope.toml", "max_file_size = 1000\n"), ("big.rs", &big), ("ok.rs", FLAGGED)]);
+    std::fs::write(dir.0.join("latin1.rs"), b"use std::sync::Mutex;\nfn f() { let s = \"\xe9t\xe9\"; }\n")
+        .expect("write");
+    let out = lockscope(&["lint", "."], &dir.0);
+    let text = stdout(&out);
+    assert!(
+        text.contains("not valid UTF-8 (the first bad byte is at line 2, column 19)")
+            && text.contains("--> ./latin1.rs:2:19"),
+        "{text}"
+    );
+    let err = stderr(&out);
+    assert!(err.contains("(2 files checked in"), "the file that is not UTF-8 was checked: {err}");
+    assert!(err.contains("note: 1 files not linted, larger than `max_file_size`: ./big.rs (2 KB)"), "{err}");
+}
+
+#[test]
+fn inputs_that_never_end_or_are_not_files_get_one_line_errors() {
+    let dir = Scratch::new(
+        "endless",
+        &[
+            ("a.rs", FLAGGED),
+            ("str.json", r#"{"version":"1"}"#),
+            ("Cargo.toml", "[package]\nname = \"x\"\n[dependencies\n"),
+        ],
+    );
+    let fifo = dir.0.join("pipe.rs");
+    assert!(Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+    let cases: [(&[&str], &str); 6] = [
+        (&["report", "/dev/zero"], "cannot read report /dev/zero: it is larger than 256 MB, the limit"),
+        (&["lint", "a.rs", "--profile", "/dev/zero"], "it is larger than 256 MB, the limit"),
+        (&["report", "str.json"], "\"version\" is \"1\", where a report has the number 1"),
+        (&["lint", "pipe.rs"], "`pipe.rs` is a FIFO, not a file or folder"),
+        (&["lint", "/dev/zero"], "`/dev/zero` is a character device, not a file or folder"),
+        (&["lint"], "Cargo.toml:3:"),
+    ];
+    for (args, expected) in cases {
+        let out = lockscope(args, &dir.0);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn syntax_error_is_a_rule_like_the_others() {
+    let dir = Scratch::new("syntax-rule", &[("bad.rs", "use std::sync::Mutex;\nfn broken( {\n"), ("good.rs", FLAGGED)]);
+    let only = lockscope(&["lint", ".", "--rule", "syntax_error", "--format", "json"], &dir.0);
+    assert_eq!(json_findings(&only), [("./bad.rs".to_string(), "syntax_error".to_string())]);
+    let explain = lockscope(&["explain", "syntax_error"], &dir.0);
+    assert_eq!(explain.status.code(), Some(0));
+    assert!(stdout(&explain).contains("# syntax_error"));
+    assert!(stdout(&lockscope(&["rules"], &dir.0)).contains("\nsyntax_error "));
+    std::fs::write(dir.0.join("lockscope.toml"), "allow = [\"syntax_error\"]\n").expect("write");
+    let allowed = lockscope(&["lint", ".", "--format", "json"], &dir.0);
+    assert_eq!(json_findings(&allowed), [("./good.rs".to_string(), "mutex_read_seek".to_string())]);
+}

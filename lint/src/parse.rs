@@ -15,7 +15,7 @@ use proc_macro2::{Delimiter, Spacing, Span, TokenStream, TokenTree};
 use std::sync::Arc;
 
 /// How deep a syntax tree may be. Real code stays far below (the deepest file of the
-/// registry tree measures 270: BENCHMARKS.md, "Hostile input"); the worker threads' stacks
+/// registry tree measures 173: BENCHMARKS.md, "Hostile input"); the worker threads' stacks
 /// hold several times this depth of `syn`'s deepest frames.
 pub const MAX_NESTING: usize = 3_000;
 
@@ -49,19 +49,64 @@ pub fn parse(source: &Arc<SourceFile>, edition: Edition) -> Result<ParsedFile, B
             ),
         ),
     };
+    if let Some(ast) = parse_item_by_item(tokens) {
+        return Ok(ParsedFile { source: source.clone(), ast, nesting });
+    }
+    // Lexed before without error, so it lexes again; parse it whole for the real error.
+    let tokens = without_shebang(&source.text).parse::<TokenStream>().unwrap_or_default();
     match syn::parse2::<syn::File>(tokens.clone()) {
         Ok(ast) => Ok(ParsedFile { source: source.clone(), ast, nesting }),
         Err(err) => {
-            // Edition 2015 allows trait methods to leave parameters unnamed
-            // (`fn f(&self, u32);`), which `syn` does not: name them `_` and try again.
-            if edition == Edition::E2015 {
-                if let Ok(ast) = syn::parse2::<syn::File>(name_anonymous_parameters(tokens)) {
+            // Older editions accept what `syn` does not: rewrite it and try again.
+            if edition < Edition::E2021 {
+                if let Ok(ast) = syn::parse2::<syn::File>(rewrite_older_edition(tokens, edition)) {
                     return Ok(ParsedFile { source: source.clone(), ast, nesting });
                 }
             }
             fail(err.span(), format!("this file does not parse: {err}"))
         }
     }
+}
+
+/// Parse the file one top-level item at a time, dropping each item's tokens once its tree
+/// is built: the tokens of a whole file and its whole tree never coexist, which keeps the
+/// peak memory of a large file near its tree's size (a 10 MB file: 537 MB for `syn`
+/// at once, 343 MB this way). `None` if any piece fails: the caller parses the file
+/// whole, for the right error.
+fn parse_item_by_item(tokens: TokenStream) -> Option<syn::File> {
+    let mut file: Option<syn::File> = None;
+    let mut item: Vec<TokenTree> = Vec::new();
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(token) = tokens.next() {
+        let may_end_item = match &token {
+            TokenTree::Punct(p) => p.as_char() == ';',
+            TokenTree::Group(g) => g.delimiter() == Delimiter::Brace,
+            _ => false,
+        };
+        item.push(token);
+        // An item ends with `;` or a block, when what follows starts another: an
+        // attribute, a keyword, a macro's name (`X { a: 1 };` goes on past the block).
+        let next_starts_item = match tokens.peek() {
+            None | Some(TokenTree::Ident(_)) => true,
+            Some(TokenTree::Punct(p)) => p.as_char() == '#',
+            _ => false,
+        };
+        if may_end_item && next_starts_item {
+            let part: syn::File = syn::parse2(std::mem::take(&mut item).into_iter().collect()).ok()?;
+            match &mut file {
+                None => file = Some(part),
+                Some(file) => file.items.extend(part.items),
+            }
+        }
+    }
+    if !item.is_empty() {
+        let part: syn::File = syn::parse2(item.into_iter().collect()).ok()?;
+        match &mut file {
+            None => file = Some(part),
+            Some(file) => file.items.extend(part.items),
+        }
+    }
+    Some(file.unwrap_or(syn::File { shebang: None, attrs: Vec::new(), items: Vec::new() }))
 }
 
 /// Forget the source text proc-macro2 keeps per parsed file for span locations. Call once
@@ -165,10 +210,12 @@ pub fn nesting_depth(tokens: &TokenStream) -> Result<usize, TooDeep> {
                     top.joined_to = Some(c);
                 }
                 match (joined_to, c) {
-                    (_, ';') | (Some('='), '>') => {
+                    // Attributes (`//!` docs are `#![doc = …]`) are siblings, not nested.
+                    (_, ';' | '#') | (Some('='), '>') => {
                         top.chain = 0;
                         top.angle = 0;
                     }
+                    (Some('#'), '!') => {}
                     (_, ',') if top.angle == 0 => top.chain = 0,
                     (Some('-'), '>') => top.chain += 1,
                     (_, '>') => top.angle = top.angle.saturating_sub(1),
@@ -176,7 +223,7 @@ pub fn nesting_depth(tokens: &TokenStream) -> Result<usize, TooDeep> {
                         top.angle += 1;
                         top.chain += 1;
                     }
-                    (_, ',' | ':' | '\'' | '#' | '$' | '@' | '=') => {}
+                    (_, ',' | ':' | '\'' | '$' | '@' | '=') => {}
                     _ => top.chain += 1,
                 }
             }
@@ -197,29 +244,45 @@ pub fn nesting_depth(tokens: &TokenStream) -> Result<usize, TooDeep> {
     Ok(deepest)
 }
 
-/// Name the unnamed parameters of trait method declarations (`fn f(&self, u32);`, valid in
-/// edition 2015) `_`, so `syn` reads them; every other token, and every span, is kept.
-fn name_anonymous_parameters(tokens: TokenStream) -> TokenStream {
-    let mut out = Vec::new();
+/// What rustc accepts in older editions and `syn` does not, rewritten into what `syn`
+/// reads, every other token and every span kept:
+/// - edition 2015: unnamed parameters of trait method declarations (`fn f(&self, u32);`)
+///   are named `_`;
+/// - editions 2015 and 2018: a trait object without `dyn` in a generic argument or behind
+///   a reference (`Box<Fn(u8) -> u8>`, `&FnMut()`) gets its `dyn`.
+fn rewrite_older_edition(tokens: TokenStream, edition: Edition) -> TokenStream {
+    let mut out: Vec<TokenTree> = Vec::new();
     let mut previous_is_fn = false;
     // Between `fn NAME` and its parameter list (generic parameters may stand between).
     let mut in_signature = false;
-    for token in tokens {
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(token) = tokens.next() {
         let token = match token {
             TokenTree::Group(group) => {
                 let is_parameter_list = in_signature && group.delimiter() == Delimiter::Parenthesis;
                 in_signature = false;
-                let stream = if is_parameter_list {
-                    name_parameters(group.stream())
-                } else {
-                    name_anonymous_parameters(group.stream())
-                };
+                let mut stream = rewrite_older_edition(group.stream(), edition);
+                if is_parameter_list && edition == Edition::E2015 {
+                    stream = name_parameters(stream);
+                }
                 let mut rebuilt = proc_macro2::Group::new(group.delimiter(), stream);
                 rebuilt.set_span(group.span());
                 TokenTree::Group(rebuilt)
             }
             other => other,
         };
+        if let TokenTree::Ident(ident) = &token {
+            let bare_fn_trait = ["Fn", "FnMut", "FnOnce"].iter().any(|t| ident == t)
+                && matches!(tokens.peek(), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis)
+                && match out.last() {
+                    Some(TokenTree::Punct(p)) => matches!(p.as_char(), '<' | ',' | '&'),
+                    Some(TokenTree::Ident(i)) => i == "mut",
+                    _ => false,
+                };
+            if bare_fn_trait {
+                out.push(TokenTree::Ident(proc_macro2::Ident::new("dyn", ident.span())));
+            }
+        }
         match &token {
             TokenTree::Ident(ident) => {
                 in_signature |= previous_is_fn;
@@ -337,7 +400,7 @@ mod tests {
 
     #[test]
     fn long_flat_code_is_not_deep() {
-        let items = "fn f() -> u8 { 1 }\nimpl A for B { fn g(&self) -> u8 { -1 } }\nm!{}\n".repeat(5000);
+        let items = "//! doc\n#[a]\nfn f() -> u8 { 1 }\nimpl A for B { fn g(&self) -> u8 { -1 } }\nm!{}\n".repeat(5000);
         assert!(depth(&items).expect("flat") < 10);
         let table = format!("static T: [i32; 9000] = [{}];", "-1, ".repeat(9000));
         assert!(depth(&table).expect("flat") < 10);
@@ -359,5 +422,21 @@ mod tests {
         ));
         assert!(parse(&source, Edition::E2015).is_ok());
         assert!(parse(&source, Edition::E2018).is_err(), "rustc rejects this from 2018 on");
+    }
+
+    #[test]
+    fn bare_trait_objects_parse_before_2021() {
+        let text =
+            "type A = Closure<Fn(usize) -> *mut u8>;\nfn f(a: &mut FnMut(u8), b: Box<u8, Fn()>) where F: Fn(u8) {}";
+        let source = Arc::new(SourceFile::new(
+            "a.rs".into(),
+            "a.rs".into(),
+            crate::source::ModulePath::root("src"),
+            true,
+            text.into(),
+        ));
+        assert!(parse(&source, Edition::E2015).is_ok());
+        assert!(parse(&source, Edition::E2018).is_ok());
+        assert!(parse(&source, Edition::E2021).is_err(), "rustc rejects bare trait objects from 2021 on");
     }
 }

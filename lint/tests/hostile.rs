@@ -214,3 +214,23 @@ fn syntax_error_is_a_rule_like_the_others() {
     let allowed = lockscope(&["lint", ".", "--format", "json"], &dir.0);
     assert_eq!(json_findings(&allowed), [("./good.rs".to_string(), "mutex_read_seek".to_string())]);
 }
+
+#[test]
+fn long_chains_across_items_are_not_followed_without_bound() {
+    // Each item is shallow, so the nesting bound does not see these; the walks that follow
+    // names from item to item have their own depth limits.
+    let n = 5_000;
+    let aliases: String = (0..n).map(|i| format!("type T{i} = T{};\n", i + 1)).collect();
+    let structs: String = (0..n).map(|i| format!("struct S{i} {{ x: S{} }}\n", i + 1)).collect();
+    let calls: String = (0..n).map(|i| format!("fn f{i}(b: Arc<Mutex<Vec<u8>>>) {{ f{}(b) }}\n", i + 1)).collect();
+    let files = [
+        ("aliases.rs", format!("use std::sync::Mutex;\nuse std::fs::File;\n{aliases}type T{n} = File;\nstruct S {{ m: Mutex<T0> }}\n")),
+        ("structs.rs", format!("use std::sync::Mutex;\nuse std::fs::File;\n{structs}struct S{n} {{ f: File }}\nstruct H {{ m: Mutex<S0> }}\n")),
+        ("calls.rs", format!("use std::sync::{{Arc, Mutex}};\n{calls}fn f{n}(b: Arc<Mutex<Vec<u8>>>) {{ std::thread::spawn(move || b.lock().unwrap().push(1)); }}\n")),
+    ];
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    let dir = Scratch::new("chains", &files);
+    let out = lockscope(&["lint", ".", "--format", "json"], &dir.0);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{:?}: {}", out.status, stderr(&out));
+    assert!(json_findings(&out).iter().all(|(_, rule)| rule != "syntax_error"), "{}", stdout(&out));
+}

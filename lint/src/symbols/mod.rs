@@ -158,6 +158,13 @@ impl<'a> Symbols<'a> {
     }
 
     pub fn resolve(&self, module: &ModulePath, segs: &[String], depth: usize) -> Resolved {
+        self.resolve_from(module, segs, depth, true)
+    }
+
+    /// [`Self::resolve`]; without `follow_uses` the first segment is not looked up among
+    /// the module's imports: an import never resolves through itself (`use zip::{self,
+    /// ZipArchive}` imports `zip` as the crate `zip`, not as the import `zip`).
+    fn resolve_from(&self, module: &ModulePath, segs: &[String], depth: usize, follow_uses: bool) -> Resolved {
         let Some(first) = segs.first() else { return Resolved::Unknown };
         if depth > MAX_RESOLVE_DEPTH || (segs.len() == 1 && known::is_primitive(first)) {
             return Resolved::Unknown;
@@ -179,10 +186,11 @@ impl<'a> Symbols<'a> {
         if self.lib_name.as_deref() == Some(first.as_str()) && segs.len() > 1 {
             return self.resolve_in(&ModulePath::root("src"), &segs[1..], depth);
         }
-        if let Some(target) = self.scopes.get(module).and_then(|s| s.uses.get(first)) {
+        if let Some(target) = self.scopes.get(module).and_then(|s| s.uses.get(first)).filter(|_| follow_uses) {
             let mut full = target.clone();
             full.extend_from_slice(&segs[1..]);
-            return self.resolve(module, &full, depth + 1);
+            let through_itself = target.first() == Some(first);
+            return self.resolve_from(module, &full, depth + 1, !through_itself);
         }
         if let found @ (Resolved::Def(_) | Resolved::External(_)) = self.lookup_here(module, segs, depth) {
             return found;

@@ -376,6 +376,11 @@ fn is_named(param: &[TokenTree]) -> bool {
 mod tests {
     use super::*;
 
+    fn source(text: &str) -> Arc<SourceFile> {
+        let module = crate::source::ModulePath::root("src");
+        Arc::new(SourceFile::new("a.rs".into(), "a.rs".into(), module, true, text.into()))
+    }
+
     fn depth(text: &str) -> Result<usize, TooDeep> {
         nesting_depth(&text.parse().expect("lexes"))
     }
@@ -413,13 +418,7 @@ mod tests {
     #[test]
     fn edition_2015_anonymous_parameters_parse() {
         let text = "trait A { fn is_local(&self, &Address); fn g(&self, u32, Vec<u8>, x: u8, ::std::path::PathBuf) -> bool; fn h<T>(T); }";
-        let source = Arc::new(SourceFile::new(
-            "a.rs".into(),
-            "a.rs".into(),
-            crate::source::ModulePath::root("src"),
-            true,
-            text.into(),
-        ));
+        let source = source(text);
         assert!(parse(&source, Edition::E2015).is_ok());
         assert!(parse(&source, Edition::E2018).is_err(), "rustc rejects this from 2018 on");
     }
@@ -428,13 +427,7 @@ mod tests {
     fn bare_trait_objects_parse_before_2021() {
         let text =
             "type A = Closure<Fn(usize) -> *mut u8>;\nfn f(a: &mut FnMut(u8), b: Box<u8, Fn()>) where F: Fn(u8) {}";
-        let source = Arc::new(SourceFile::new(
-            "a.rs".into(),
-            "a.rs".into(),
-            crate::source::ModulePath::root("src"),
-            true,
-            text.into(),
-        ));
+        let source = source(text);
         assert!(parse(&source, Edition::E2015).is_ok());
         assert!(parse(&source, Edition::E2018).is_ok());
         assert!(parse(&source, Edition::E2021).is_err(), "rustc rejects bare trait objects from 2021 on");

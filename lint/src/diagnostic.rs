@@ -62,6 +62,11 @@ fn allows(line: &str, rule: &str) -> bool {
 /// its byte offset in the line.
 fn allow_list(line: &str) -> Option<Vec<(&str, usize)>> {
     let at = line.find("//")?;
+    // Inside a string literal (an odd number of unescaped quotes before it), it is text.
+    let quotes = line[..at].char_indices().filter(|&(i, c)| c == '"' && !line[..i].ends_with('\\')).count();
+    if quotes % 2 == 1 {
+        return None;
+    }
     let comment = line[at + 2..].trim_start_matches(['/', '!']).trim_start();
     let rest = comment.strip_prefix("lockscope:")?.trim_start().strip_prefix("allow(")?;
     let close = rest.find(')')?;
@@ -121,6 +126,8 @@ mod tests {
         assert!(allows("// lockscope: allow(aliased_buffer, mutex_read_seek)", "mutex_read_seek"));
         assert!(!allows("// lockscope: allow(aliased_buffer)", "mutex_read_seek"));
         assert!(!allows("// allow(mutex_read_seek)", "mutex_read_seek"));
+        assert!(!allows(r#"let s = "x // lockscope: allow(mutex_read_seek)";"#, "mutex_read_seek"), "in a string");
+        assert!(allows(r#"let s = "a\"b"; // lockscope: allow(mutex_read_seek)"#, "mutex_read_seek"));
     }
 
     #[test]

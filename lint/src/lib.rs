@@ -243,7 +243,8 @@ fn lint_package(rules: &[&'static dyn Rule], prefilter: &WordFilter, package: Pa
     let analysis_started = Instant::now();
     let files: Vec<ParsedFile> = parsed.into_iter().flatten().map(|p| p.file).collect();
     if !files.is_empty() {
-        let mut symbols = Symbols::build(&files, package.lib_name);
+        let info = symbols::CrateInfo { lib_name: package.lib_name, edition: package.edition };
+        let mut symbols = Symbols::build(&files, info);
         symbols.read_seek_types = package.config.read_seek_types;
         let cx = PackageContext { symbols: &symbols, files: &files };
         for rule in rules {

@@ -673,6 +673,12 @@ fn find_locks<'a>(
                         }
                     }
                 }
+                Resolved::Def(id) if symbols.lock_wrapper(id).is_some() => {
+                    let guarded = symbols.lock_wrapper(id).and_then(|i| args.get(i));
+                    if let Some(why) = guarded.and_then(|g| symbols.read_seek(g, cx)) {
+                        found.push((report_at.unwrap_or_else(|| Region::of(ty.span())), display_type(ty), why));
+                    }
+                }
                 Resolved::Def(id) if matches!(symbols.def(id).kind, DefKind::Alias(_)) => {
                     let DefKind::Alias(alias) = &symbols.def(id).kind else { return };
                     if !args.is_empty() && !alias_is_flagged(symbols, alias_flagged, id) && depth < MAX_ALIAS_DEPTH {

@@ -3,29 +3,18 @@
 //! Paths are matched by crate and last segment, so `zip::read::ZipArchive` and
 //! `zip::ZipArchive` (a re-export) are the same type.
 
-/// A lock whose guarded value every user queues on.
+/// A lock whose guarded value every user queues on: the standard library's,
+/// `parking_lot`'s, the async locks, and any `Mutex`/`RwLock` of a crate lockscope cannot
+/// read (a workspace crate re-exporting one, `use ckb_util::Mutex`).
 pub fn is_lock(path: &[String]) -> bool {
-    let (Some(krate), Some(last)) = (path.first(), path.last()) else {
-        return false;
-    };
+    let (Some(krate), Some(last)) = (path.first(), path.last()) else { return false };
     let lock_name = matches!(last.as_str(), "Mutex" | "RwLock" | "ReentrantMutex" | "FairMutex");
-    lock_name
-        && matches!(
-            krate.as_str(),
-            "std"
-                | "core"
-                | "alloc"
-                | "parking_lot"
-                | "lock_api"
-                | "tokio"
-                | "futures"
-                | "futures_util"
-                | "async_lock"
-                | "async_std"
-                | "smol"
-                | "spin"
-                | "lockscope"
-        )
+    // Where the crate is known, its locks live in `sync` (`std::fs::Mutex` is nothing).
+    let in_place = match krate.as_str() {
+        "std" | "core" | "alloc" | "tokio" | "async_std" => path.iter().any(|s| s == "sync"),
+        _ => true,
+    };
+    path.len() > 1 && lock_name && in_place
 }
 
 /// A collection many threads change at once without an outer lock (`DashMap`, lock-free

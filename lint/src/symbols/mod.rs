@@ -5,6 +5,7 @@
 pub mod known;
 pub mod read_seek;
 
+use crate::manifest::Edition;
 use crate::parse::ParsedFile;
 use crate::source::ModulePath;
 use std::cell::RefCell;
@@ -53,9 +54,26 @@ pub struct ImplRef<'a> {
 
 #[derive(Default)]
 struct Scope {
-    /// `use a::b::C as D;` gives `D -> [a, b, C]`.
+    /// `use a::b::C as D;` gives `D -> [a, b, C]`. A path that must not be looked up
+    /// relative to the module starts with [`FROM_CRATE_ROOT`] or [`EXTERN`].
     uses: HashMap<String, Vec<String>>,
     globs: Vec<Vec<String>>,
+}
+
+/// First segment of an import path that starts at the crate root (2015: `use a::b;`,
+/// `use ::a::b;`): an item of the root if it has one, else an extern crate.
+const FROM_CRATE_ROOT: &str = "{crate root}";
+/// First segment of an import path that names an extern crate (2018: `use ::a::b;`,
+/// `extern crate a as b;`).
+const EXTERN: &str = "{extern}";
+
+/// What the table needs to know about the crate besides its files.
+#[derive(Clone, Debug, Default)]
+pub struct CrateInfo {
+    /// The library target's name (`my_crate`), so `my_crate::Foo` in tests resolves here.
+    pub lib_name: Option<String>,
+    /// Import paths start at the crate root in 2015, relative to the module after.
+    pub edition: Edition,
 }
 
 /// What a path names.
@@ -71,6 +89,9 @@ pub struct Symbols<'a> {
     pub files: &'a [ParsedFile],
     pub defs: Vec<Def<'a>>,
     by_module: HashMap<(ModulePath, String), DefId>,
+    /// The other definitions of a name defined more than once in one module: the forms
+    /// of an item under `#[cfg(…)]` alternatives, each considered.
+    alternatives: HashMap<DefId, Vec<DefId>>,
     by_name: HashMap<String, Vec<DefId>>,
     modules: HashSet<ModulePath>,
     scopes: HashMap<ModulePath, Scope>,
@@ -79,6 +100,10 @@ pub struct Symbols<'a> {
     /// `impl Trait for X` blocks by the package trait they implement.
     implementors: HashMap<DefId, Vec<ImplRef<'a>>>,
     lib_name: Option<String>,
+    edition: Edition,
+    /// `extern crate a as b;` at a crate root: `b` names the crate `a` everywhere in it
+    /// (`self` for `extern crate self as b;`).
+    extern_aliases: HashMap<String, String>,
     /// Configured `read_seek_types` (`my_crate::Reader`), split on `::`.
     pub read_seek_types: Vec<Vec<String>>,
     resolved: RefCell<HashMap<(ModulePath, Vec<String>), Resolved>>,
@@ -88,17 +113,20 @@ pub struct Symbols<'a> {
 const MAX_RESOLVE_DEPTH: usize = 12;
 
 impl<'a> Symbols<'a> {
-    pub fn build(files: &'a [ParsedFile], lib_name: Option<String>) -> Self {
+    pub fn build(files: &'a [ParsedFile], info: CrateInfo) -> Self {
         let mut symbols = Symbols {
             files,
             defs: Vec::new(),
             by_module: HashMap::new(),
+            alternatives: HashMap::new(),
             by_name: HashMap::new(),
             modules: HashSet::new(),
             scopes: HashMap::new(),
             impls: HashMap::new(),
             implementors: HashMap::new(),
-            lib_name,
+            lib_name: info.lib_name,
+            edition: info.edition,
+            extern_aliases: HashMap::new(),
             read_seek_types: Vec::new(),
             resolved: RefCell::new(HashMap::new()),
             read_seek_cache: Default::default(),
@@ -140,6 +168,11 @@ impl<'a> Symbols<'a> {
         &self.defs[id]
     }
 
+    /// A definition and its other forms under `#[cfg(…)]` alternatives.
+    pub fn forms(&self, id: DefId) -> impl Iterator<Item = DefId> + '_ {
+        std::iter::once(id).chain(self.alternatives.get(&id).into_iter().flatten().copied())
+    }
+
     pub fn impls_of(&self, id: DefId) -> &[ImplRef<'a>] {
         self.impls.get(&id).map_or(&[], Vec::as_slice)
     }
@@ -170,6 +203,8 @@ impl<'a> Symbols<'a> {
             return Resolved::Unknown;
         }
         match first.as_str() {
+            EXTERN => return self.external(&segs[1..]),
+            FROM_CRATE_ROOT => return self.resolve_from_crate_root(module, &segs[1..], depth),
             "crate" => return self.resolve_in(&self.crate_root(module), &segs[1..], depth),
             "self" => return self.resolve_in(module, &segs[1..], depth),
             "super" => {
@@ -186,10 +221,15 @@ impl<'a> Symbols<'a> {
         if self.lib_name.as_deref() == Some(first.as_str()) && segs.len() > 1 {
             return self.resolve_in(&ModulePath::root("src"), &segs[1..], depth);
         }
+        // The standard crates are never a module of this crate of the same name, which
+        // only `crate::std` can name.
+        if segs.len() > 1 && matches!(first.as_str(), "std" | "core" | "alloc") {
+            return Resolved::External(segs.to_vec());
+        }
         if let Some(target) = self.scopes.get(module).and_then(|s| s.uses.get(first)).filter(|_| follow_uses) {
             let mut full = target.clone();
             full.extend_from_slice(&segs[1..]);
-            let through_itself = target.first() == Some(first);
+            let through_itself = target.iter().find(|s| !is_marker(s)) == Some(first);
             return self.resolve_from(module, &full, depth + 1, !through_itself);
         }
         if let found @ (Resolved::Def(_) | Resolved::External(_)) = self.lookup_here(module, segs, depth) {
@@ -204,7 +244,55 @@ impl<'a> Symbols<'a> {
             }
             return Resolved::Unknown;
         }
-        Resolved::External(segs.to_vec())
+        self.external(segs)
+    }
+
+    /// A path into another crate, through `extern crate a as b;` renames.
+    fn external(&self, segs: &[String]) -> Resolved {
+        let Some(first) = segs.first() else { return Resolved::Unknown };
+        match self.extern_aliases.get(first) {
+            Some(krate) if krate == "self" => self.resolve_in(&ModulePath::root("src"), &segs[1..], 0),
+            Some(krate) => {
+                let mut full = vec![krate.clone()];
+                full.extend_from_slice(&segs[1..]);
+                Resolved::External(full)
+            }
+            None => Resolved::External(segs.to_vec()),
+        }
+    }
+
+    /// A 2015 import path (`use file::File;`): an item, module or import of the crate
+    /// root when it has one of that name, otherwise an extern crate.
+    fn resolve_from_crate_root(&self, module: &ModulePath, segs: &[String], depth: usize) -> Resolved {
+        let Some(first) = segs.first() else { return Resolved::Unknown };
+        if matches!(first.as_str(), "crate" | "self" | "super") {
+            return self.resolve_from(module, segs, depth + 1, true);
+        }
+        let root = self.crate_root(module);
+        let imported = |target: &Vec<String>| target.iter().find(|s| !is_marker(s)) != Some(first);
+        let in_root = self.modules.contains(&root.child(first))
+            || self.by_module.contains_key(&(root.clone(), first.clone()))
+            || self.scopes.get(&root).and_then(|s| s.uses.get(first)).is_some_and(imported);
+        if in_root {
+            self.resolve_from(&root, segs, depth + 1, true)
+        } else {
+            self.external(segs)
+        }
+    }
+
+    /// A package type that wraps a lock around its type parameter (`struct
+    /// Mutex<T>(parking_lot::Mutex<T>)`, the crate's own lock): which parameter it guards.
+    pub fn lock_wrapper(&self, id: DefId) -> Option<usize> {
+        let def = self.def(id);
+        let DefKind::Struct(item) = def.kind else { return None };
+        item.fields.iter().find_map(|field| {
+            let syn::Type::Path(tp) = &field.ty else { return None };
+            let Resolved::External(full) = self.resolve_path(&def.module, &tp.path) else { return None };
+            let guarded = read_seek::type_args(&tp.path).last().copied()?;
+            let syn::Type::Path(guarded) = guarded else { return None };
+            let ident = guarded.path.get_ident()?;
+            known::is_lock(&full).then(|| item.generics.type_params().position(|p| &p.ident == ident)).flatten()
+        })
     }
 
     /// Is a package type listed in the configured `read_seek_types`? `my_crate::Reader`
@@ -308,16 +396,19 @@ impl<'a> Symbols<'a> {
                 }
                 continue;
             }
+            let glob = without_marker(glob);
             let mut full = match glob.first().and_then(|g| scope.uses.get(g)) {
                 Some(target) => {
-                    let mut full = target.clone();
+                    let mut full = without_marker(target).to_vec();
                     full.extend_from_slice(&glob[1..]);
                     full
                 }
-                None => glob.clone(),
+                None => glob.to_vec(),
             };
             full.extend_from_slice(segs);
-            if known::is_known(&full) {
+            // What an external glob brings in is known only for single names of the
+            // built-in tables (`use std::io::*;` then `Cursor`).
+            if segs.len() == 1 && known::is_known(&full) {
                 return Some(Resolved::External(full));
             }
         }
@@ -327,6 +418,15 @@ impl<'a> Symbols<'a> {
     /// The package module a glob import (`use super::*`, `use crate::a::*`, `use child::*`)
     /// names, if it names one.
     fn glob_module(&self, module: &ModulePath, glob: &[String]) -> Option<ModulePath> {
+        let (module, glob) = match glob.first().map(String::as_str) {
+            Some(EXTERN) => return None,
+            Some(FROM_CRATE_ROOT) => match glob.get(1).map(String::as_str) {
+                Some("crate" | "self" | "super") => (module.clone(), &glob[1..]),
+                _ => (self.crate_root(module), &glob[1..]),
+            },
+            _ => (module.clone(), glob),
+        };
+        let module = &module;
         let (mut target, rest) = match glob.first().map(String::as_str) {
             Some("crate") => (self.crate_root(module), &glob[1..]),
             Some("self") => (module.clone(), &glob[1..]),
@@ -348,6 +448,18 @@ impl<'a> Symbols<'a> {
     }
 }
 
+fn is_marker(segment: &str) -> bool {
+    segment == FROM_CRATE_ROOT || segment == EXTERN
+}
+
+/// An import path as written, without the marker of where it starts.
+fn without_marker(path: &[String]) -> &[String] {
+    match path.first() {
+        Some(first) if is_marker(first) => &path[1..],
+        _ => path,
+    }
+}
+
 /// Fills the table from one file, following inline modules.
 struct Collector<'s, 'a> {
     symbols: &'s mut Symbols<'a>,
@@ -366,7 +478,10 @@ impl<'a> Collector<'_, 'a> {
         let module = self.current();
         let name = ident.to_string();
         let id = self.symbols.defs.len();
-        self.symbols.by_module.entry((module.clone(), name.clone())).or_insert(id);
+        let first = *self.symbols.by_module.entry((module.clone(), name.clone())).or_insert(id);
+        if first != id {
+            self.symbols.alternatives.entry(first).or_default().push(id);
+        }
         self.symbols.by_name.entry(name.clone()).or_default().push(id);
         self.symbols.defs.push(Def { name, module, file: self.file, kind });
     }
@@ -404,8 +519,29 @@ impl<'a> Visit<'a> for Collector<'_, 'a> {
 
     fn visit_item_use(&mut self, item: &'a syn::ItemUse) {
         let module = self.current();
+        // Where the path starts: 2015 imports and `::a` start at the crate root; in
+        // 2018 and later `::a` is an extern crate and `a` is relative to the module.
+        let mut prefix = match (self.symbols.edition, item.leading_colon.is_some()) {
+            (Edition::E2015, _) => vec![FROM_CRATE_ROOT.to_string()],
+            (_, true) => vec![EXTERN.to_string()],
+            (_, false) => Vec::new(),
+        };
         let scope = self.symbols.scopes.entry(module).or_default();
-        flatten_use(&item.tree, &mut Vec::new(), scope);
+        flatten_use(&item.tree, &mut prefix, scope);
+    }
+
+    fn visit_item_extern_crate(&mut self, item: &'a syn::ItemExternCrate) {
+        let module = self.current();
+        let krate = item.ident.to_string();
+        let name = item.rename.as_ref().map_or_else(|| krate.clone(), |(_, rename)| rename.to_string());
+        if name == "_" {
+            return;
+        }
+        if module.segments.is_empty() && krate != name {
+            self.symbols.extern_aliases.insert(name.clone(), krate.clone());
+        }
+        let target = if krate == "self" { vec!["crate".to_string()] } else { vec![EXTERN.to_string(), krate] };
+        self.symbols.scopes.entry(module).or_default().uses.insert(name, target);
     }
 
     fn visit_item_struct(&mut self, item: &'a syn::ItemStruct) {

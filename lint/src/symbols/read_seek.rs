@@ -226,7 +226,7 @@ impl<'a> Symbols<'a> {
                         .map(|inner| inner.behind(code(&shown))),
                 }
             }
-            Resolved::Def(id) => self.def_read_seek(id, &args, cx, depth + 1),
+            Resolved::Def(id) => self.forms(id).find_map(|form| self.def_read_seek(form, &args, cx, depth + 1)),
             Resolved::Unknown => None,
         }
     }

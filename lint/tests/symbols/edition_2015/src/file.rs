@@ -1,0 +1,2 @@
+pub struct File;
+pub struct FileIterator;

@@ -30,6 +30,23 @@ pub struct Finding {
     pub label: String,
     /// What to do about it.
     pub help: Option<String>,
+    /// Other places of the same defect (the accessor and constructor of a flagged lock).
+    pub related: Vec<Related>,
+}
+
+/// Another place a finding is about, shown as a note.
+#[derive(Clone, Debug)]
+pub struct Related {
+    pub file: Arc<SourceFile>,
+    pub region: Region,
+    pub message: String,
+}
+
+impl Related {
+    /// `path:line:column`, as the note shows it.
+    pub fn location(&self) -> String {
+        format!("{}:{}:{}", self.file.display, self.region.start.line, self.region.start.column)
+    }
 }
 
 impl Finding {
@@ -110,6 +127,7 @@ pub fn unknown_suppressions(file: &Arc<SourceFile>, is_rule: impl Fn(&str) -> bo
                     "write a rule's name as `cargo lockscope rules` lists it; {}",
                     crate::rules::known_list()
                 )),
+                related: Vec::new(),
             });
         }
     }

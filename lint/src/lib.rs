@@ -18,6 +18,8 @@ pub mod report;
 pub mod rules;
 pub mod source;
 pub mod symbols;
+pub mod uses;
+pub mod vocab;
 
 use aho_corasick::AhoCorasick;
 use diagnostic::Finding;

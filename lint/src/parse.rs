@@ -135,6 +135,7 @@ pub fn syntax_error(source: &Arc<SourceFile>, region: Region, message: String) -
         message,
         label: String::new(),
         help: Some("lockscope skipped this file; the rest of the crate was still linted".into()),
+        related: Vec::new(),
     }
 }
 

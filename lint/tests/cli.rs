@@ -6,7 +6,8 @@ use common::{lockscope, stderr, stdout, Scratch};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const FLAGGED: &str = "use std::sync::Mutex;\nuse std::fs::File;\npub struct S {\n    f: Mutex<File>,\n}\n";
+/// A lock around a file that is read through it (line 4).
+const FLAGGED: &str = "use std::sync::Mutex;\nuse std::fs::File;\npub struct S {\n    f: Mutex<File>,\n}\nimpl S {\n    pub fn first(&self) -> u8 {\n        let mut b = [0];\n        self.f.lock().unwrap().read(&mut b).ok();\n        b[0]\n    }\n}\n";
 const CLEAN: &str = "use std::sync::Mutex;\npub struct S {\n    v: Mutex<Vec<u8>>,\n}\n";
 
 #[test]
@@ -369,7 +370,7 @@ fn message_format_json_is_cargo_compiler_messages() {
 
 #[test]
 fn configuration_allows_rules_and_adds_read_seek_types() {
-    const READER: &str = "use std::sync::Mutex;\npub struct Reader;\npub struct S {\n    r: Mutex<Reader>,\n}\n";
+    const READER: &str = "use std::sync::Mutex;\npub struct Reader;\npub struct S {\n    r: Mutex<Reader>,\n}\nimpl S {\n    pub fn go(&self) { self.r.lock().unwrap().read_to_end(&mut Vec::new()).ok(); }\n}\n";
     let manifest = "[package]\nname = \"mylib\"\nversion = \"0.1.0\"\n\n[package.metadata.lockscope]\nread_seek_types = [\"mylib::Reader\"]\n";
     let scratch = Scratch::new("config", &[("Cargo.toml", manifest), ("src/lib.rs", READER)]);
     let out = lockscope(&["lint", "src", "--format", "json"], &scratch.0);
@@ -404,7 +405,7 @@ fn bad_configuration_names_the_file_and_key() {
 
 #[test]
 fn profile_joins_findings_with_measured_waits_and_sorts_by_them() {
-    const TWO_LOCKS: &str = "use std::sync::Mutex;\nuse std::fs::File;\npub struct T {\n    g: Mutex<File>,\n}\npub struct S {\n    f: Mutex<File>,\n}\nimpl S {\n    pub fn read(&self) { let _g = self.f.lock(); }\n}\n";
+    const TWO_LOCKS: &str = "use std::sync::Mutex;\nuse std::fs::File;\npub struct T {\n    g: Mutex<File>,\n}\npub struct S {\n    f: Mutex<File>,\n}\nimpl S {\n    pub fn read(&self) { let _g = self.f.lock(); }\n    pub fn more(&self, t: &T) { self.f.lock().unwrap().read(&mut []).ok(); t.g.lock().unwrap().read(&mut []).ok(); }\n}\n";
     let scratch = Scratch::new("profile", &[("src/lib.rs", TWO_LOCKS)]);
     let mut report = sample_report(7_000_000);
     report.locks[0].name = "file-lock".into();

@@ -1,7 +1,7 @@
 //! Runs every rule over its fixtures in `tests/fixtures/<rule>/`.
 //!
 //! A fixture is a file (linted as a one-file package) or a folder laid out like a
-//! package (`src/lib.rs`, `src/a.rs`, …). A line expected to start a finding ends
+//! package (`src/lib.rs`, `src/a.rs`, …; with a `Cargo.toml`, its edition counts). A line expected to start a finding ends
 //! with `//~ rule_name`; every other line must have none. The rendered messages are
 //! pinned by an `insta` snapshot per rule.
 
@@ -42,10 +42,13 @@ fn fixture_packages(folder: &Path) -> Vec<PackageInput> {
                         report: true,
                     })
                     .collect();
+                // A fixture crate with a Cargo.toml has its edition (2015 without the key).
+                let manifest = lockscope_lint::manifest::read_package(&entry);
+                let edition = manifest.as_ref().map_or(lockscope_lint::manifest::Edition::E2021, |p| p.edition);
                 Some(PackageInput {
                     root: entry,
-                    lib_name: None,
-                    edition: lockscope_lint::manifest::Edition::E2021,
+                    lib_name: manifest.and_then(|p| p.lib_name),
+                    edition,
                     files: inputs,
                     config: Default::default(),
                 })

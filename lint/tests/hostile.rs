@@ -8,7 +8,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-const FLAGGED: &str = "use std::sync::Mutex;\nuse std::fs::File;\npub struct S {\n    f: Mutex<File>,\n}\n";
+/// A lock around a file that is read through it (line 4).
+const FLAGGED: &str = "use std::sync::Mutex;\nuse std::fs::File;\npub struct S {\n    f: Mutex<File>,\n}\nimpl S {\n    pub fn first(&self) -> u8 {\n        let mut b = [0];\n        self.f.lock().unwrap().read(&mut b).ok();\n        b[0]\n    }\n}\n";
 
 /// An executable that leaves `marker` behind if anything ever runs it.
 fn trap(dir: &Path, name: &str, marker: &Path) {
@@ -87,7 +88,7 @@ fn nesting_too_deep_for_syn_is_a_finding_and_the_other_files_are_linted() {
 
 #[test]
 fn edition_2015_code_that_rustc_accepts_is_linted() {
-    let old = "use std::sync::Mutex;\nuse std::fs::File;\npub trait Peer {\n    fn is_local(&self, &Address) -> bool;\n    fn send(&mut self, u32, Vec<u8>);\n}\npub struct S {\n    f: Mutex<File>,\n}\n";
+    let old = "use std::sync::Mutex;\nuse std::fs::File;\npub trait Peer {\n    fn is_local(&self, &Address) -> bool;\n    fn send(&mut self, u32, Vec<u8>);\n}\npub struct S {\n    f: Mutex<File>,\n}\nimpl S {\n    pub fn first(&self) -> u8 {\n        let mut b = [0];\n        self.f.lock().unwrap().read(&mut b).ok();\n        b[0]\n    }\n}\n";
     let dir = Scratch::new(
         "edition-2015",
         &[("Cargo.toml", "[package]\nname = \"old\"\nversion = \"0.1.0\"\n"), ("src/lib.rs", old)],
@@ -105,7 +106,7 @@ fn edition_2015_code_that_rustc_accepts_is_linted() {
 
 #[test]
 fn a_suppression_naming_no_rule_is_reported_at_its_name() {
-    let text = "use std::sync::Mutex;\nuse std::fs::File;\npub struct S {\n    f: Mutex<File>, // lockscope: allow(mutex_read_sek) one reader\n}\n";
+    let text = "use std::sync::Mutex;\nuse std::fs::File;\npub struct S {\n    f: Mutex<File>, // lockscope: allow(mutex_read_sek) one reader\n}\nimpl S {\n    pub fn first(&self) -> u8 {\n        let mut b = [0];\n        self.f.lock().unwrap().read(&mut b).ok();\n        b[0]\n    }\n}\n";
     let dir = Scratch::new("typo", &[("a.rs", text)]);
     let out = lockscope(&["lint", "a.rs", "--format", "json"], &dir.0);
     let lines: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).expect("json")).collect();
@@ -141,7 +142,7 @@ fn failed_writes_exit_two_and_closed_pipes_do_not() {
 fn carets_stand_under_tab_indented_code() {
     let dir = Scratch::new(
         "tabs",
-        &[("a.rs", "use std::sync::Mutex;\nuse std::fs::File;\nstruct S {\n\t\tf: Mutex<File>,\n}\n")],
+        &[("a.rs", "use std::sync::Mutex;\nuse std::fs::File;\nstruct S {\n\t\tf: Mutex<File>,\n}\nimpl S {\n    pub fn first(&self) -> u8 {\n        let mut b = [0];\n        self.f.lock().unwrap().read(&mut b).ok();\n        b[0]\n    }\n}\n")],
     );
     let out = lockscope(&["lint", "a.rs"], &dir.0);
     let text = stdout(&out);

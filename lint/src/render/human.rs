@@ -30,6 +30,10 @@ pub fn render(finding: &Finding, color: bool) -> String {
             .fold(false)
             .annotation(level.span(from..to).label(&finding.label)),
     );
+    let notes: Vec<String> = finding.related.iter().map(|r| format!("{} at {}", r.message, r.location())).collect();
+    for note in &notes {
+        message = message.footer(Level::Note.title(note));
+    }
     if let Some(help) = &finding.help {
         message = message.footer(Level::Help.title(help));
     }

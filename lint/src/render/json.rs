@@ -18,6 +18,22 @@ pub fn render(finding: &Finding, measured: Option<&Measured>) -> String {
         "label": finding.label,
         "help": finding.help,
     });
+    if !finding.related.is_empty() {
+        object["related"] = finding
+            .related
+            .iter()
+            .map(|r| {
+                json!({
+                    "path": r.file.display,
+                    "line": r.region.start.line,
+                    "column": r.region.start.column,
+                    "end_line": r.region.end.line,
+                    "end_column": r.region.end.column,
+                    "message": r.message,
+                })
+            })
+            .collect();
+    }
     if let Some(m) = measured {
         object["measured"] = json!(m);
     }

@@ -4,6 +4,7 @@
 
 use crate::diagnostic::Finding;
 use crate::rules;
+use crate::source::Region;
 use serde_json::{json, Value};
 
 /// Where each rule's documentation lives (its source file's top comment).
@@ -27,6 +28,18 @@ fn rule_descriptor(id: &str, summary: &str, doc: &str) -> Value {
     })
 }
 
+fn physical(path: &str, region: Region) -> Value {
+    json!({
+        "artifactLocation": artifact(path),
+        "region": {
+            "startLine": region.start.line,
+            "startColumn": region.start.column,
+            "endLine": region.end.line,
+            "endColumn": region.end.column.max(region.start.column + 1),
+        },
+    })
+}
+
 /// The whole SARIF log for a run's findings.
 pub fn render(findings: &[Finding]) -> String {
     let descriptors: Vec<Value> =
@@ -40,23 +53,28 @@ pub fn render(findings: &[Finding]) -> String {
                 Some(help) => format!("{} ({}). Help: {help}", f.message, f.label),
                 None => format!("{} ({})", f.message, f.label),
             };
-            json!({
+            let mut result = json!({
                 "ruleId": f.rule,
                 "ruleIndex": ids.iter().position(|id| *id == f.rule).unwrap_or(0),
                 "level": "warning",
                 "message": { "text": text },
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": artifact(f.path()),
-                        "region": {
-                            "startLine": f.region.start.line,
-                            "startColumn": f.region.start.column,
-                            "endLine": f.region.end.line,
-                            "endColumn": f.region.end.column.max(f.region.start.column + 1),
-                        },
-                    },
-                }],
-            })
+                "locations": [{ "physicalLocation": physical(f.path(), f.region) }],
+            });
+            if !f.related.is_empty() {
+                result["relatedLocations"] = f
+                    .related
+                    .iter()
+                    .enumerate()
+                    .map(|(id, r)| {
+                        json!({
+                            "id": id,
+                            "physicalLocation": physical(&r.file.display, r.region),
+                            "message": { "text": r.message },
+                        })
+                    })
+                    .collect();
+            }
+            result
         })
         .collect();
 

@@ -1142,6 +1142,7 @@ impl<'w, 'a> Walker<'w, 'a> {
             message,
             label,
             help: Some(help.into()),
+            related: Vec::new(),
         });
     }
 

@@ -67,13 +67,14 @@
 //! or the line above.
 
 use super::{PackageContext, Rule};
-use crate::diagnostic::{Finding, Severity};
+use crate::diagnostic::{Finding, Related, Severity};
 use crate::parse::ParsedFile;
 use crate::prefilter::Prefilter;
 use crate::source::{ModulePath, Region};
 use crate::symbols::known::{self, Leaf};
 use crate::symbols::read_seek::{display_type, type_args, Binding, Env, TyCtx, Why};
 use crate::symbols::{DefId, DefKind, PathNames, Resolved, Symbols};
+use crate::uses::{self, Evidence, Key};
 use quote::ToTokens;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -116,6 +117,9 @@ impl Rule for MutexReadSeek {
                 candidates: &mut candidates,
                 alias_flagged: &alias_flagged,
                 locals: Vec::new(),
+                owner: None,
+                body: None,
+                public_fn: false,
                 depth: 0,
             };
             checker.visit_file(&file.ast);
@@ -123,19 +127,125 @@ impl Rule for MutexReadSeek {
         if candidates.is_empty() {
             return;
         }
-        let lock_keys: HashSet<&str> = candidates.iter().filter_map(|c| c.key.as_deref()).collect();
-        let field_keys: HashSet<&str> = candidates.iter().filter_map(|c| c.why.field.as_deref()).collect();
-        let write_only = write_only_keys(cx.files, &lock_keys, &field_keys);
-        for candidate in candidates {
-            let only_written = [candidate.key.as_deref(), candidate.why.field.as_deref()]
-                .into_iter()
-                .flatten()
-                .any(|key| write_only.contains(key));
-            if !only_written {
-                out.push(candidate.into_finding());
+        let summaries = cx.symbols.summaries();
+        let alias_users = alias_users(cx.files, &candidates);
+        let mut keys: Vec<Key> = candidates
+            .iter()
+            .filter_map(|c| match &c.place {
+                Place::Named(key) => Some(key.clone()),
+                _ => None,
+            })
+            .collect();
+        keys.extend(alias_users.values().flatten().cloned());
+        keys.sort();
+        keys.dedup();
+        let named = uses::lock_uses(cx.files, &keys, summaries);
+        let by_name = |key: &Key| keys.binary_search(key).ok().map(|i| named[i]);
+        let evidence = |c: &Candidate<'_>| -> Evidence {
+            let mut e = match &c.place {
+                Place::Named(name) => by_name(name).unwrap_or_default(),
+                Place::ImplSelf(item) => uses::lock_uses_in_impl(item, "self", summaries),
+                Place::InBody(name, body) => uses::lock_uses_in_block(body, name, summaries),
+                Place::Alias(_) | Place::Nowhere => Evidence::default(),
+            };
+            if let Place::Alias(alias) = &c.place {
+                for user in alias_users.get(alias).into_iter().flatten() {
+                    e.merge(&by_name(user).unwrap_or_default());
+                }
+            }
+            e
+        };
+        for group in group(candidates) {
+            let mut seen = Evidence::default();
+            group.iter().for_each(|c| seen.merge(&evidence(c)));
+            let exposed = group.iter().any(|c| c.exposed);
+            let mut members = group.into_iter();
+            let Some(lock) = members.next() else { continue };
+            let verdict = if seen.cursor_reads() > 0 {
+                Verdict::Read
+            } else if seen.positional_exclusive > 0 || (seen.positional_shared > 0 && !lock.rw) {
+                Verdict::Positional
+            } else if !seen.any() && exposed {
+                Verdict::Read
+            } else {
+                continue;
+            };
+            out.push(lock.into_finding(verdict, members.collect()));
+        }
+    }
+}
+
+/// What the uses of a flagged lock show.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// Read through the cursor (or handed to callers who may).
+    Read,
+    /// Read only positionally (`read_at`) under an exclusive lock: the lock is unneeded.
+    Positional,
+}
+
+/// One group per lock: a declaration with the other places that mention the same lock
+/// (its accessor, a constructor parameter, the `Mutex::new` in a constructor) as related
+/// notes; other candidates alone.
+fn group(candidates: Vec<Candidate<'_>>) -> Vec<Vec<Candidate<'_>>> {
+    let (declarations, others): (Vec<_>, Vec<_>) = candidates.into_iter().partition(|c| c.role == Role::Declaration);
+    let mut groups: Vec<Vec<Candidate<'_>>> = declarations.into_iter().map(|d| vec![d]).collect();
+    for other in others {
+        let same_owner = |g: &&mut Vec<Candidate<'_>>| other.owner.is_some() && g[0].owner == other.owner;
+        let of_owner = groups.iter_mut().filter(same_owner).collect::<Vec<_>>();
+        let target = match of_owner.len() {
+            1 => of_owner.into_iter().next(),
+            _ => of_owner.into_iter().find(|g| g[0].lock == other.lock || g[0].place.name() == other.place.name()),
+        };
+        match target {
+            Some(g) => g.push(other),
+            None => groups.push(vec![other]),
+        }
+    }
+    groups
+}
+
+/// For each flagged alias (`type Shared = Arc<Mutex<File>>`), the names of the fields,
+/// statics and parameters declared with it: the places its locks are used through.
+fn alias_users(files: &[ParsedFile], candidates: &[Candidate<'_>]) -> HashMap<String, Vec<Key>> {
+    let aliases: HashSet<&str> = candidates
+        .iter()
+        .filter_map(|c| match &c.place {
+            Place::Alias(name) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    if aliases.is_empty() {
+        return HashMap::new();
+    }
+    struct Users<'s> {
+        aliases: &'s HashSet<&'s str>,
+        found: HashMap<String, Vec<Key>>,
+    }
+    impl Users<'_> {
+        fn note(&mut self, name: Option<Key>, ty: &syn::Type) {
+            let Some(name) = name else { return };
+            let mut names = PathNames::default();
+            names.visit_type(ty);
+            for alias in names.into_names().into_iter().filter(|n| self.aliases.contains(n.as_str())) {
+                self.found.entry(alias).or_default().push(name.clone());
             }
         }
     }
+    impl<'ast> Visit<'ast> for Users<'_> {
+        fn visit_field(&mut self, f: &'ast syn::Field) {
+            self.note(f.ident.as_ref().map(|i| Key::member(i.to_string())), &f.ty);
+        }
+        fn visit_item_static(&mut self, s: &'ast syn::ItemStatic) {
+            self.note(Some(Key::path(s.ident.to_string())), &s.ty);
+        }
+        fn visit_pat_type(&mut self, p: &'ast syn::PatType) {
+            self.note(pat_ident(&p.pat).map(Key::path), &p.ty);
+        }
+    }
+    let mut users = Users { aliases: &aliases, found: HashMap::new() };
+    files.iter().for_each(|f| users.visit_file(&f.ast));
+    users.found
 }
 
 /// Local names that mean a lock in this file (`use parking_lot::Mutex as PlMutex;`).
@@ -204,42 +314,106 @@ fn mentions_writable_lock(ty: &syn::Type, lock_names: &HashSet<String>) -> bool 
     lock_names.iter().any(|l| text.contains(l.as_str())) && (text.contains("File") || text.contains("Cursor"))
 }
 
-/// A lock around a `Read + Seek` value, before write-only locks are set aside.
-struct Candidate {
+/// A lock around a `Read + Seek` value, before its uses decide whether it is flagged.
+struct Candidate<'a> {
     file: std::sync::Arc<crate::source::SourceFile>,
     region: Region,
     /// `Mutex<File>`, or `Mutex::new(…)` for a lock found where it is built.
     lock: String,
     why: Why,
-    built: bool,
-    /// The name the lock is reached by (field, static or variable), to find its uses.
-    key: Option<String>,
+    /// An `RwLock`: positional reads under its shared guard need no exclusive access.
+    rw: bool,
+    role: Role,
+    /// Where the lock's uses are found.
+    place: Place<'a>,
+    /// The type this is a field of, or whose impl block this is in: places of one lock.
+    owner: Option<String>,
+    /// Reachable by the crate's users: a `pub` field of a `pub` type, a `pub` static or
+    /// accessor.
+    exposed: bool,
 }
 
-impl Candidate {
-    fn into_finding(self) -> Finding {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// A field, static, const, alias or impl self type: where the lock lives.
+    Declaration,
+    /// A function's return type.
+    Accessor,
+    Parameter,
+    /// A `let` annotation.
+    Local,
+    /// `Mutex::new(…)`.
+    Built,
+}
+
+/// Where to look for what is done through a lock.
+enum Place<'a> {
+    /// Uses by this name anywhere in the crate (a field, static or accessor).
+    Named(Key),
+    /// Uses of `self` in this impl (`impl Device for Mutex<File>`).
+    ImplSelf(&'a syn::ItemImpl),
+    /// Uses of a parameter or local in its function's body.
+    InBody(String, &'a syn::Block),
+    /// Uses of the fields, statics and parameters declared with this alias.
+    Alias(String),
+    Nowhere,
+}
+
+impl Place<'_> {
+    fn name(&self) -> Option<&str> {
+        match self {
+            Place::Named(Key { name, .. }) | Place::InBody(name, _) | Place::Alias(name) => Some(name),
+            Place::ImplSelf(_) | Place::Nowhere => None,
+        }
+    }
+}
+
+impl Candidate<'_> {
+    fn into_finding(self, verdict: Verdict, others: Vec<Candidate<'_>>) -> Finding {
         let chain = std::iter::once(format!("`{}`", self.lock))
             .chain(self.why.chain.iter().cloned())
             .collect::<Vec<_>>()
             .join(" → ");
-        let message = if self.built {
+        let message = if self.role == Role::Built {
             format!("lock built around a `Read + Seek` value: {chain}")
         } else {
             format!("lock around a `Read + Seek` value: {chain}")
         };
-        let help = match self.why.leaf {
-            Leaf::File => {
+        let help = match (verdict, self.why.leaf) {
+            (Verdict::Positional, _) => {
+                "its readers already read positionally (`read_at`, `read_exact_at` take `&self`), so the lock only makes them wait: share the value itself (or an `Arc` of it) and drop the lock"
+            }
+            (_, Leaf::File) => {
                 "read the file with positional reads (`std::os::unix::fs::FileExt::read_at` takes `&self`) and drop the lock, or memory-map it and read the `&[u8]` by offset"
             }
-            Leaf::Bytes => {
+            (_, Leaf::Bytes) => {
                 "give each reader its own clone (cheap over a `Cursor<&[u8]>`), or better, read the in-memory or memory-mapped `&[u8]` by offset with no lock"
             }
-            Leaf::Generic => {
+            (_, Leaf::Generic) => {
                 "give each reader its own reader (require `Clone` and clone per reader), or take a `&[u8]` or a positional reader (`FileExt::read_at`) and read by offset with no lock"
             }
-            Leaf::CrateReader => {
+            (_, Leaf::CrateReader) => {
                 "give each reader its own instance (implement `Clone`), or add offset-based reads that take `&self` so no lock is needed"
             }
+        };
+        let related = others
+            .into_iter()
+            .map(|o| Related {
+                message: match o.role {
+                    Role::Accessor => "the same lock is handed out by this accessor",
+                    Role::Parameter => "the same lock is passed in here",
+                    Role::Local => "the same lock is held here",
+                    Role::Built => "the same lock is built here",
+                    Role::Declaration => "the same lock is declared here",
+                }
+                .into(),
+                file: o.file,
+                region: o.region,
+            })
+            .collect();
+        let label = match verdict {
+            Verdict::Read => "`Read` and `Seek` take `&mut self`: every reader queues on this lock",
+            Verdict::Positional => "positional reads need no lock, yet every reader queues on this one",
         };
         Finding {
             rule: NAME,
@@ -247,8 +421,9 @@ impl Candidate {
             file: self.file,
             region: self.region,
             message,
-            label: "`Read` and `Seek` take `&mut self`: every reader queues on this lock".into(),
+            label: label.into(),
             help: Some(help.into()),
+            related,
         }
     }
 }
@@ -258,12 +433,25 @@ struct Checker<'c, 'a> {
     file: &'a ParsedFile,
     modules: Vec<ModulePath>,
     envs: Vec<Rc<Env<'a>>>,
-    candidates: &'c mut Vec<Candidate>,
+    candidates: &'c mut Vec<Candidate<'a>>,
     /// Aliases whose definition is already flagged: their uses are not flagged again.
     alias_flagged: &'c RefCell<HashMap<DefId, bool>>,
     /// Types of `let` bindings and parameters seen so far in the current function.
     locals: Vec<HashMap<String, syn::Type>>,
+    /// The type whose definition or impl block is being read.
+    owner: Option<String>,
+    /// The body of the function being read.
+    body: Option<&'a syn::Block>,
+    /// The function being read is `pub`.
+    public_fn: bool,
     depth: usize,
+}
+
+/// How a lock found in a written type is reached.
+struct Site<'a> {
+    role: Role,
+    place: Place<'a>,
+    exposed: bool,
 }
 
 /// How deep lock searches follow generic aliases inside each other.
@@ -303,32 +491,62 @@ impl<'a> Checker<'_, 'a> {
         });
     }
 
-    fn report(&mut self, region: Region, lock: String, why: Why, built: bool, key: Option<String>) {
-        self.candidates.push(Candidate { file: self.file.source.clone(), region, lock, why, built, key });
+    fn report(&mut self, region: Region, lock: String, why: Why, rw: bool, site: Site<'a>) {
+        self.candidates.push(Candidate {
+            file: self.file.source.clone(),
+            region,
+            lock,
+            why,
+            rw,
+            role: site.role,
+            place: site.place,
+            owner: self.owner.clone(),
+            exposed: site.exposed,
+        });
     }
 
     /// Find every lock in a written type and judge what it guards.
-    fn scan_type(&mut self, ty: &'a syn::Type, key: Option<&str>) {
+    fn scan_type(&mut self, ty: &'a syn::Type, site: impl Fn() -> Site<'a>) {
         let cx = self.cx();
         let mut found = Vec::new();
         find_locks(self.symbols, self.alias_flagged, ty, &cx, None, 0, &mut found);
-        for (region, lock, why) in found {
-            self.report(region, lock, why, false, key.map(str::to_string));
+        for found in found {
+            self.report(found.region, found.lock, found.why, found.rw, site());
+        }
+    }
+
+    /// A field (or variant field) of the type being read.
+    fn scan_field(&mut self, field: &'a syn::Field, exposed: bool, index: usize) {
+        let name = field.ident.as_ref().map_or_else(|| index.to_string(), ToString::to_string);
+        self.scan_type(&field.ty, || Site {
+            role: Role::Declaration,
+            place: Place::Named(Key::member(&name)),
+            exposed,
+        });
+    }
+
+    /// A parameter or local of the function being read.
+    fn in_body(&self, pat: &syn::Pat) -> Place<'a> {
+        match (pat_ident(pat), self.body) {
+            (Some(name), Some(body)) => Place::InBody(name, body),
+            _ => Place::Nowhere,
         }
     }
 
     /// A lock built in an expression: `Mutex::new(ZipArchive::new(c)?)`.
-    fn scan_construction(&mut self, expr: &'a syn::Expr, key: Option<String>) {
+    fn scan_construction(&mut self, expr: &'a syn::Expr, place: Place<'a>) {
         let Some(call) = lock_constructor(self.symbols, &self.module(), expr) else { return };
         let Some(value) = call.args.first() else { return };
         let Some(value_ty) = self.infer(value, 0) else { return };
         let cx = self.cx();
         if let Some(why) = self.symbols.read_seek(&value_ty, &cx) {
-            let lock = match &*call.func {
-                syn::Expr::Path(p) => format!("{}(…)", display_type(&p.path)),
-                _ => "lock".into(),
+            let (lock, rw) = match &*call.func {
+                syn::Expr::Path(p) => {
+                    (format!("{}(…)", display_type(&p.path)), p.path.segments.iter().any(|s| s.ident == "RwLock"))
+                }
+                _ => ("lock".into(), false),
             };
-            self.report(Region::of(call.span()), lock, why, true, key);
+            self.report(Region::of(call.span()), lock, why, rw, Site { role: Role::Built, place, exposed: false });
         }
     }
 
@@ -396,20 +614,39 @@ impl<'a> Checker<'_, 'a> {
     fn visit_signature_types(&mut self, sig: &'a syn::Signature) {
         for input in &sig.inputs {
             if let syn::FnArg::Typed(pt) = input {
-                self.scan_type(&pt.ty, None);
+                let body = self.body;
+                self.scan_type(&pt.ty, || Site {
+                    role: Role::Parameter,
+                    place: match (pat_ident(&pt.pat), body) {
+                        (Some(name), Some(body)) => Place::InBody(name, body),
+                        _ => Place::Nowhere,
+                    },
+                    exposed: false,
+                });
                 let ty = (*pt.ty).clone();
                 self.bind_local(&pt.pat, Some(ty));
             }
         }
         if let syn::ReturnType::Type(_, ty) = &sig.output {
-            self.scan_type(ty, None);
+            let name = sig.ident.to_string();
+            let exposed = self.public_fn;
+            self.scan_type(ty, || Site { role: Role::Accessor, place: Place::Named(Key::member(&name)), exposed });
         }
     }
 
-    fn with_fn(&mut self, generics: &'a syn::Generics, f: impl FnOnce(&mut Self)) {
+    fn with_fn(
+        &mut self,
+        generics: &'a syn::Generics,
+        body: Option<&'a syn::Block>,
+        public: bool,
+        f: impl FnOnce(&mut Self),
+    ) {
         self.push_env(|env, module| env.bind_generics(generics, module));
         self.locals.push(HashMap::new());
+        let outer = (self.body.take(), self.public_fn);
+        (self.body, self.public_fn) = (body, public);
         f(self);
+        (self.body, self.public_fn) = outer;
         self.locals.pop();
         self.envs.pop();
     }
@@ -423,8 +660,9 @@ impl<'a> Checker<'_, 'a> {
             let cx = self.cx();
             let mut found = Vec::new();
             find_locks(self.symbols, self.alias_flagged, ty, &cx, None, 0, &mut found);
-            for (region, lock, why) in found {
-                self.report(region, lock, why, false, Some(name.clone()));
+            for found in found {
+                let site = Site { role: Role::Declaration, place: Place::Named(Key::path(&name)), exposed: false };
+                self.report(found.region, found.lock, found.why, found.rw, site);
             }
         }
     }
@@ -442,70 +680,107 @@ impl<'a> Visit<'a> for Checker<'_, 'a> {
 
     fn visit_item_struct(&mut self, item: &'a syn::ItemStruct) {
         self.push_def_env(&item.ident, &item.generics);
-        for field in &item.fields {
-            self.scan_type(&field.ty, field.ident.as_ref().map(|i| i.to_string()).as_deref());
+        let outer = self.owner.replace(item.ident.to_string());
+        let public = is_pub(&item.vis);
+        for (i, field) in item.fields.iter().enumerate() {
+            self.scan_field(field, public && is_pub(&field.vis), i);
         }
+        self.owner = outer;
         self.envs.pop();
     }
 
     fn visit_item_enum(&mut self, item: &'a syn::ItemEnum) {
         self.push_def_env(&item.ident, &item.generics);
-        for field in item.variants.iter().flat_map(|v| &v.fields) {
-            self.scan_type(&field.ty, field.ident.as_ref().map(|i| i.to_string()).as_deref());
+        let outer = self.owner.replace(item.ident.to_string());
+        let public = is_pub(&item.vis);
+        for variant in &item.variants {
+            for (i, field) in variant.fields.iter().enumerate() {
+                self.scan_field(field, public, i);
+            }
         }
+        self.owner = outer;
         self.envs.pop();
     }
 
     fn visit_item_union(&mut self, item: &'a syn::ItemUnion) {
         self.push_def_env(&item.ident, &item.generics);
-        for field in &item.fields.named {
-            self.scan_type(&field.ty, field.ident.as_ref().map(|i| i.to_string()).as_deref());
+        let outer = self.owner.replace(item.ident.to_string());
+        let public = is_pub(&item.vis);
+        for (i, field) in item.fields.named.iter().enumerate() {
+            self.scan_field(field, public && is_pub(&field.vis), i);
         }
+        self.owner = outer;
         self.envs.pop();
     }
 
     fn visit_item_static(&mut self, item: &'a syn::ItemStatic) {
-        self.scan_type(&item.ty, Some(&item.ident.to_string()));
+        let (name, exposed) = (item.ident.to_string(), is_pub(&item.vis));
+        self.scan_type(&item.ty, || Site { role: Role::Declaration, place: Place::Named(Key::path(&name)), exposed });
         self.locals.push(HashMap::new());
         self.visit_expr(&item.expr);
         self.locals.pop();
     }
 
     fn visit_item_const(&mut self, item: &'a syn::ItemConst) {
-        self.scan_type(&item.ty, Some(&item.ident.to_string()));
+        let (name, exposed) = (item.ident.to_string(), is_pub(&item.vis));
+        self.scan_type(&item.ty, || Site { role: Role::Declaration, place: Place::Named(Key::path(&name)), exposed });
     }
 
     fn visit_item_type(&mut self, item: &'a syn::ItemType) {
         self.push_env(|env, module| env.bind_generics(&item.generics, module));
-        self.scan_type(&item.ty, None);
+        let (name, exposed) = (item.ident.to_string(), is_pub(&item.vis));
+        self.scan_type(&item.ty, || Site { role: Role::Declaration, place: Place::Alias(name.clone()), exposed });
         self.envs.pop();
     }
 
     fn visit_item_fn(&mut self, item: &'a syn::ItemFn) {
-        self.with_fn(&item.sig.generics, |this| {
+        self.with_fn(&item.sig.generics, Some(&item.block), is_pub(&item.vis), |this| {
             this.visit_signature_types(&item.sig);
             this.visit_block(&item.block);
         });
     }
 
     fn visit_item_impl(&mut self, item: &'a syn::ItemImpl) {
-        self.scan_type(&item.self_ty, None);
+        self.scan_type(&item.self_ty, || Site {
+            role: Role::Declaration,
+            place: Place::ImplSelf(item),
+            exposed: false,
+        });
+        let outer = self.owner.take();
+        self.owner = match &*item.self_ty {
+            syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+            _ => None,
+        };
         let self_cx = self.cx();
         self.push_env(|env, module| {
             env.bind_generics(&item.generics, module);
             env.bind("Self".into(), Binding::Type(&item.self_ty, self_cx));
         });
+        // Methods of a trait impl are as public as the trait.
+        let trait_impl = item.trait_.is_some();
         for impl_item in &item.items {
             match impl_item {
-                syn::ImplItem::Fn(f) => self.with_fn(&f.sig.generics, |this| {
-                    this.visit_signature_types(&f.sig);
-                    this.visit_block(&f.block);
-                }),
-                syn::ImplItem::Const(c) => self.scan_type(&c.ty, None),
-                syn::ImplItem::Type(t) => self.scan_type(&t.ty, None),
+                syn::ImplItem::Fn(f) => {
+                    self.with_fn(&f.sig.generics, Some(&f.block), trait_impl || is_pub(&f.vis), |this| {
+                        this.visit_signature_types(&f.sig);
+                        this.visit_block(&f.block);
+                    })
+                }
+                syn::ImplItem::Const(c) => {
+                    let name = c.ident.to_string();
+                    self.scan_type(&c.ty, || Site {
+                        role: Role::Declaration,
+                        place: Place::Named(Key::path(&name)),
+                        exposed: false,
+                    })
+                }
+                syn::ImplItem::Type(t) => {
+                    self.scan_type(&t.ty, || Site { role: Role::Declaration, place: Place::Nowhere, exposed: false })
+                }
                 _ => {}
             }
         }
+        self.owner = outer;
         self.envs.pop();
     }
 
@@ -513,7 +788,7 @@ impl<'a> Visit<'a> for Checker<'_, 'a> {
         self.push_env(|env, module| env.bind_generics(&item.generics, module));
         for trait_item in &item.items {
             if let syn::TraitItem::Fn(f) = trait_item {
-                self.with_fn(&f.sig.generics, |this| {
+                self.with_fn(&f.sig.generics, f.default.as_ref(), true, |this| {
                     this.visit_signature_types(&f.sig);
                     if let Some(block) = &f.default {
                         this.visit_block(block);
@@ -529,15 +804,24 @@ impl<'a> Visit<'a> for Checker<'_, 'a> {
             syn::Pat::Type(pt) => (&*pt.pat, Some(&*pt.ty)),
             other => (other, None),
         };
-        let key = pat_ident(pat);
         match annotated {
             Some(ty) => {
-                self.scan_type(ty, key.as_deref());
+                let body = self.body;
+                let name = pat_ident(pat);
+                self.scan_type(ty, || Site {
+                    role: Role::Local,
+                    place: match (&name, body) {
+                        (Some(name), Some(body)) => Place::InBody(name.clone(), body),
+                        _ => Place::Nowhere,
+                    },
+                    exposed: false,
+                });
                 self.bind_local(pat, Some(ty.clone()));
             }
             None => {
                 if let Some(init) = &local.init {
-                    self.scan_construction(&init.expr, key.clone());
+                    let place = self.in_body(pat);
+                    self.scan_construction(&init.expr, place);
                     let inferred = self.infer(&init.expr, 0);
                     self.bind_local(pat, inferred);
                 }
@@ -556,7 +840,7 @@ impl<'a> Visit<'a> for Checker<'_, 'a> {
             let syn::Member::Named(name) = &field.member else { continue };
             // A field whose declared type holds a lock is judged at its declaration.
             if !declared_field_has_lock(self.symbols, &self.module(), &expr.path, name) {
-                self.scan_construction(&field.expr, Some(name.to_string()));
+                self.scan_construction(&field.expr, Place::Named(Key::member(name.to_string())));
             }
         }
         syn::visit::visit_expr_struct(self, expr);
@@ -582,6 +866,10 @@ impl<'a> Visit<'a> for Checker<'_, 'a> {
         }
         self.depth -= 1;
     }
+}
+
+fn is_pub(vis: &syn::Visibility) -> bool {
+    matches!(vis, syn::Visibility::Public(_))
 }
 
 fn pat_ident(pat: &syn::Pat) -> Option<String> {
@@ -643,6 +931,14 @@ fn declared_field_has_lock(symbols: &Symbols<'_>, module: &ModulePath, path: &sy
     })
 }
 
+/// A lock in a written type whose value is `Read + Seek`.
+struct FoundLock {
+    region: Region,
+    lock: String,
+    why: Why,
+    rw: bool,
+}
+
 /// Walk a type, and for each lock in it, judge the value it guards. Aliases flagged
 /// where they are defined are not flagged again where used; generic aliases are
 /// expanded with their arguments (`type Locked<T> = Mutex<T>; Locked<File>`).
@@ -653,12 +949,12 @@ fn find_locks<'a>(
     cx: &TyCtx<'a>,
     report_at: Option<Region>,
     depth: usize,
-    found: &mut Vec<(Region, String, Why)>,
+    found: &mut Vec<FoundLock>,
 ) {
     if depth > MAX_ALIAS_DEPTH * 4 {
         return;
     }
-    let recurse = |t: &'a syn::Type, found: &mut Vec<(Region, String, Why)>| {
+    let recurse = |t: &'a syn::Type, found: &mut Vec<FoundLock>| {
         find_locks(symbols, alias_flagged, t, cx, report_at, depth + 1, found)
     };
     match ty {
@@ -667,16 +963,18 @@ fn find_locks<'a>(
             match symbols.resolve_path(&cx.module, &tp.path) {
                 Resolved::External(full) if known::is_lock(&full) => {
                     // `lock_api::Mutex<R, T>` guards its last argument.
-                    if let Some(guarded) = args.last() {
-                        if let Some(why) = symbols.read_seek(guarded, cx) {
-                            found.push((report_at.unwrap_or_else(|| Region::of(ty.span())), display_type(ty), why));
-                        }
+                    if let Some(why) = args.last().and_then(|guarded| symbols.read_seek(guarded, cx)) {
+                        let region = report_at.unwrap_or_else(|| Region::of(ty.span()));
+                        let rw = full.last().is_some_and(|l| l == "RwLock");
+                        found.push(FoundLock { region, lock: display_type(ty), why, rw });
                     }
                 }
                 Resolved::Def(id) if symbols.lock_wrapper(id).is_some() => {
                     let guarded = symbols.lock_wrapper(id).and_then(|i| args.get(i));
                     if let Some(why) = guarded.and_then(|g| symbols.read_seek(g, cx)) {
-                        found.push((report_at.unwrap_or_else(|| Region::of(ty.span())), display_type(ty), why));
+                        let region = report_at.unwrap_or_else(|| Region::of(ty.span()));
+                        let rw = symbols.def(id).name.contains("RwLock");
+                        found.push(FoundLock { region, lock: display_type(ty), why, rw });
                     }
                 }
                 Resolved::Def(id) if matches!(symbols.def(id).kind, DefKind::Alias(_)) => {
@@ -742,254 +1040,4 @@ fn parse_lazy_statics(input: syn::parse::ParseStream<'_>) -> syn::Result<Vec<(St
         statics.push((name.to_string(), ty));
     }
     Ok(statics)
-}
-
-/// Methods that only write (or position a writer): a value used only for these is a
-/// writer's, which readers never queue on.
-const WRITE_METHODS: &[&str] = &[
-    "write",
-    "write_all",
-    "write_fmt",
-    "write_vectored",
-    "write_str",
-    "flush",
-    "set_len",
-    "sync_all",
-    "sync_data",
-    "seek",
-    "rewind",
-    "stream_position",
-    "metadata",
-    "set_permissions",
-];
-/// Methods that take a lock.
-const ACQUIRE_METHODS: &[&str] = &[
-    "lock",
-    "read",
-    "write",
-    "try_lock",
-    "try_read",
-    "try_write",
-    "lock_arc",
-    "read_arc",
-    "write_arc",
-    "blocking_lock",
-    "blocking_read",
-    "blocking_write",
-    "upgradable_read",
-];
-/// Methods that hand on the same value (`guard.as_mut().unwrap()`).
-const PASS_THROUGH_METHODS: &[&str] = &[
-    "unwrap",
-    "expect",
-    "as_mut",
-    "as_ref",
-    "ok_or",
-    "ok_or_else",
-    "map_err",
-    "as_deref",
-    "as_deref_mut",
-    "get_mut",
-    "deref_mut",
-    "borrow_mut",
-    "context",
-    "with_context",
-];
-/// Methods that neither read nor write the value, or move it out of the lock
-/// (`take`): what happens to it next is not under the lock.
-const HARMLESS_METHODS: &[&str] = &["is_some", "is_none", "take", "replace", "insert", "get_or_insert_with"];
-
-/// The keys (of `lock_keys`, names the lock is reached by, and `field_keys`, fields
-/// holding the value) whose every observed use only writes.
-fn write_only_keys(files: &[ParsedFile], lock_keys: &HashSet<&str>, field_keys: &HashSet<&str>) -> HashSet<String> {
-    let mut scan = WriteOnlyScan { lock_keys, field_keys, bindings: HashMap::new(), counts: HashMap::new() };
-    for file in files {
-        scan.visit_file(&file.ast);
-    }
-    scan.counts.into_iter().filter(|(_, (writes, others))| *writes > 0 && *others == 0).map(|(key, _)| key).collect()
-}
-
-/// Classifies every use of a lock (`self.log.lock()`) or of a field holding the value
-/// (`self.file`), following `Option` plumbing and `let`/`if let`/`match` bindings.
-struct WriteOnlyScan<'k> {
-    lock_keys: &'k HashSet<&'k str>,
-    field_keys: &'k HashSet<&'k str>,
-    /// Local bindings that stand for a key's value, within the current function.
-    bindings: HashMap<String, String>,
-    /// key -> (uses that write, other uses)
-    counts: HashMap<String, (usize, usize)>,
-}
-
-impl WriteOnlyScan<'_> {
-    /// The key whose value `expr` is, if any.
-    fn root(&self, expr: &syn::Expr) -> Option<String> {
-        match expr {
-            syn::Expr::Try(e) => self.root(&e.expr),
-            syn::Expr::Await(e) => self.root(&e.base),
-            syn::Expr::Paren(e) => self.root(&e.expr),
-            syn::Expr::Group(e) => self.root(&e.expr),
-            syn::Expr::Reference(e) => self.root(&e.expr),
-            syn::Expr::Unary(e) if matches!(e.op, syn::UnOp::Deref(_)) => self.root(&e.expr),
-            // `let file = match self.file { Some(ref f) => f, None => return };`
-            syn::Expr::Match(m) => self.root(&m.expr),
-            syn::Expr::MethodCall(m) => self.root_of_call(m),
-            syn::Expr::Field(f) => self.root_of_field(f),
-            syn::Expr::Path(p) => self.root_of_path(p),
-            _ => None,
-        }
-    }
-
-    fn root_of_call(&self, m: &syn::ExprMethodCall) -> Option<String> {
-        let method = m.method.to_string();
-        if PASS_THROUGH_METHODS.contains(&method.as_str()) {
-            return self.root(&m.receiver);
-        }
-        if !m.args.is_empty() || !ACQUIRE_METHODS.contains(&method.as_str()) {
-            return None;
-        }
-        let name = match &*m.receiver {
-            syn::Expr::Field(f) => member_name(&f.member)?,
-            syn::Expr::Path(p) => p.path.segments.last()?.ident.to_string(),
-            _ => return None,
-        };
-        self.lock_keys.contains(name.as_str()).then_some(name)
-    }
-
-    fn root_of_field(&self, f: &syn::ExprField) -> Option<String> {
-        member_name(&f.member).filter(|n| self.field_keys.contains(n.as_str()))
-    }
-
-    fn root_of_path(&self, p: &syn::ExprPath) -> Option<String> {
-        self.bindings.get(&p.path.get_ident()?.to_string()).cloned()
-    }
-
-    fn count(&mut self, key: String, writes: bool) {
-        let entry = self.counts.entry(key).or_default();
-        if writes {
-            entry.0 += 1;
-        } else {
-            entry.1 += 1;
-        }
-    }
-
-    fn bind(&mut self, pat: &syn::Pat, key: &str) {
-        struct Idents<'b>(&'b mut Vec<String>);
-        impl Visit<'_> for Idents<'_> {
-            fn visit_pat_ident(&mut self, p: &syn::PatIdent) {
-                self.0.push(p.ident.to_string());
-            }
-        }
-        let mut names = Vec::new();
-        Idents(&mut names).visit_pat(pat);
-        for name in names {
-            self.bindings.insert(name, key.to_string());
-        }
-    }
-
-    fn in_function(&mut self, f: impl FnOnce(&mut Self)) {
-        let outer = std::mem::take(&mut self.bindings);
-        f(self);
-        self.bindings = outer;
-    }
-}
-
-fn member_name(member: &syn::Member) -> Option<String> {
-    match member {
-        syn::Member::Named(n) => Some(n.to_string()),
-        syn::Member::Unnamed(_) => None,
-    }
-}
-
-impl<'ast> Visit<'ast> for WriteOnlyScan<'_> {
-    fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
-        self.in_function(|this| syn::visit::visit_item_fn(this, item));
-    }
-
-    fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
-        self.in_function(|this| syn::visit::visit_impl_item_fn(this, item));
-    }
-
-    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
-        let method = call.method.to_string();
-        if method == "field" {
-            // Debug builders (`.field("file", &self.file)`) only print.
-            return self.visit_expr(&call.receiver);
-        }
-        if let Some(key) = self.root(&call.receiver) {
-            if PASS_THROUGH_METHODS.contains(&method.as_str()) {
-                // The value handed on to something that is not a method call.
-                self.count(key, false);
-            } else if !HARMLESS_METHODS.contains(&method.as_str()) {
-                self.count(key, WRITE_METHODS.contains(&method.as_str()));
-            }
-            call.args.iter().for_each(|arg| self.visit_expr(arg));
-            return;
-        }
-        if let Some(key) = self.root_of_call(call) {
-            // A lock taken and handed on to something that is not a method call.
-            self.count(key, false);
-            return;
-        }
-        syn::visit::visit_expr_method_call(self, call);
-    }
-
-    fn visit_local(&mut self, local: &'ast syn::Local) {
-        if let Some(init) = &local.init {
-            if let Some(key) = self.root(&init.expr) {
-                self.bind(&local.pat, &key);
-                return;
-            }
-        }
-        syn::visit::visit_local(self, local);
-    }
-
-    fn visit_expr_let(&mut self, expr: &'ast syn::ExprLet) {
-        match self.root(&expr.expr) {
-            Some(key) => self.bind(&expr.pat, &key),
-            None => syn::visit::visit_expr_let(self, expr),
-        }
-    }
-
-    fn visit_expr_match(&mut self, expr: &'ast syn::ExprMatch) {
-        let Some(key) = self.root(&expr.expr) else {
-            return syn::visit::visit_expr_match(self, expr);
-        };
-        for arm in &expr.arms {
-            self.bind(&arm.pat, &key);
-            self.visit_expr(&arm.body);
-        }
-    }
-
-    fn visit_expr_assign(&mut self, expr: &'ast syn::ExprAssign) {
-        // `*guard = Some(file)` stores a value; it reads nothing.
-        if self.root(&expr.left).is_none() {
-            self.visit_expr(&expr.left);
-        }
-        self.visit_expr(&expr.right);
-    }
-
-    fn visit_expr_path(&mut self, path: &'ast syn::ExprPath) {
-        if let Some(key) = self.root_of_path(path) {
-            self.count(key, false);
-        }
-    }
-
-    fn visit_expr_field(&mut self, field: &'ast syn::ExprField) {
-        match self.root_of_field(field) {
-            Some(key) => self.count(key, false),
-            None => syn::visit::visit_expr_field(self, field),
-        }
-    }
-
-    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-        let name = mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
-        let parsed = mac.parse_body_with(syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated);
-        let Ok(args) = parsed else { return };
-        for (i, arg) in args.iter().enumerate() {
-            match self.root(arg) {
-                Some(key) if i == 0 && (name == "write" || name == "writeln") => self.count(key, true),
-                _ => self.visit_expr(arg),
-            }
-        }
-    }
 }

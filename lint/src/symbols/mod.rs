@@ -8,7 +8,8 @@ pub mod read_seek;
 use crate::manifest::Edition;
 use crate::parse::ParsedFile;
 use crate::source::ModulePath;
-use std::cell::RefCell;
+use crate::uses::Summaries;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
 use syn::visit::Visit;
 
@@ -108,6 +109,7 @@ pub struct Symbols<'a> {
     pub read_seek_types: Vec<Vec<String>>,
     resolved: RefCell<HashMap<(ModulePath, Vec<String>), Resolved>>,
     read_seek_cache: read_seek::Cache,
+    summaries: OnceCell<Summaries>,
 }
 
 const MAX_RESOLVE_DEPTH: usize = 12;
@@ -130,6 +132,7 @@ impl<'a> Symbols<'a> {
             read_seek_types: Vec::new(),
             resolved: RefCell::new(HashMap::new()),
             read_seek_cache: Default::default(),
+            summaries: OnceCell::new(),
         };
         let mut pending_impls = Vec::new();
         for (index, file) in files.iter().enumerate() {
@@ -166,6 +169,11 @@ impl<'a> Symbols<'a> {
 
     pub fn def(&self, id: DefId) -> &Def<'a> {
         &self.defs[id]
+    }
+
+    /// What the crate's functions and methods read, computed on first use.
+    pub fn summaries(&self) -> &Summaries {
+        self.summaries.get_or_init(|| Summaries::of(self.files))
     }
 
     /// A definition and its other forms under `#[cfg(…)]` alternatives.

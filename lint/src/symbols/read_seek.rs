@@ -5,7 +5,7 @@
 //! they were instantiated with).
 
 use super::known::{self, External, Leaf};
-use super::{DefId, DefKind, Resolved, Symbols};
+use super::{DefId, DefKind, ImplRef, Resolved, Symbols};
 use crate::source::ModulePath;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -384,7 +384,16 @@ impl<'a> Symbols<'a> {
         if read && seek {
             return Some(Why::leaf(format!("`{shown}` has supertraits `Read + Seek`"), Leaf::Generic));
         }
-        self.implementors_of(trait_id).iter().filter(|imp| !imp.in_test).find_map(|imp| {
+        // An implementor counts when it reads what it holds in its methods: one that
+        // keeps a pipe `File` as a descriptor makes no reader queue.
+        let reads = |imp: &&ImplRef<'a>| match &*imp.item.self_ty {
+            syn::Type::Path(p) => match self.resolve_path(&imp.module, &p.path) {
+                Resolved::Def(id) => self.summaries().reading_types.contains(&self.def(id).name),
+                _ => true,
+            },
+            _ => true,
+        };
+        self.implementors_of(trait_id).iter().filter(|imp| !imp.in_test).filter(reads).find_map(|imp| {
             let mut env = Env::default();
             env.bind_generics(&imp.item.generics, &imp.module);
             let cx = TyCtx { module: imp.module.clone(), env: Rc::new(env) };

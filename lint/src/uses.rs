@@ -1,0 +1,625 @@
+//! What code does with the value behind a named place: every use of a lock reached by
+//! name (a field, static, local, parameter, accessor or `self`) is followed through
+//! guards, clones, `Option` plumbing, closures and local bindings to the method calls
+//! made on the value, each classified by [`vocab::io_use`].
+//!
+//! [`Summaries`] say, once per crate, which functions and methods read their parameters
+//! or `self`, so a call into the crate counts as what its body does.
+//!
+//! Places are matched by name, not by type: a use of another place with the same name
+//! adds evidence (the lint then errs towards flagging a lock that is used somewhere).
+
+use crate::parse::ParsedFile;
+use crate::vocab::{self, Acquire, IoUse};
+use std::collections::{HashMap, HashSet};
+use syn::visit::Visit;
+
+/// What was seen done to a value behind a lock.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Evidence {
+    pub reads: usize,
+    pub seeks: usize,
+    /// Positional reads under a shared (`RwLock::read`) guard.
+    pub positional_shared: usize,
+    /// Positional reads under an exclusive guard, or with no guard seen.
+    pub positional_exclusive: usize,
+    pub writes: usize,
+    /// Calls lockscope cannot see into that get the value mutably (another crate's
+    /// method or function): taken as reads.
+    pub opaque: usize,
+}
+
+impl Evidence {
+    pub fn merge(&mut self, other: &Evidence) {
+        self.reads += other.reads;
+        self.seeks += other.seeks;
+        self.positional_shared += other.positional_shared;
+        self.positional_exclusive += other.positional_exclusive;
+        self.writes += other.writes;
+        self.opaque += other.opaque;
+    }
+
+    /// Reads through the cursor: reads, opaque calls, and seeks of a value never written.
+    pub fn cursor_reads(&self) -> usize {
+        self.reads + self.opaque + if self.writes == 0 { self.seeks } else { 0 }
+    }
+
+    pub fn positional(&self) -> usize {
+        self.positional_shared + self.positional_exclusive
+    }
+
+    /// Any use that reads or writes.
+    pub fn any(&self) -> bool {
+        self.cursor_reads() + self.positional() + self.writes + self.seeks > 0
+    }
+}
+
+/// A named place a lock is reached by.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    pub name: String,
+    pub kind: KeyKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyKind {
+    /// A field (`x.name`, also a tuple field `x.0`) or its accessor (`x.name()`).
+    Member,
+    /// A static, local or parameter (`name`, `module::NAME`).
+    Path,
+}
+
+impl Key {
+    pub fn member(name: impl Into<String>) -> Key {
+        Key { name: name.into(), kind: KeyKind::Member }
+    }
+
+    pub fn path(name: impl Into<String>) -> Key {
+        Key { name: name.into(), kind: KeyKind::Path }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Level {
+    /// The lock itself (or an `Arc` of it).
+    Lock,
+    /// The value behind it, and how the guard was taken (`None`: no guard seen).
+    Value(Option<Acquire>),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Root {
+    key: usize,
+    level: Level,
+}
+
+/// Methods on a lock handle that hand on the same lock.
+const HANDLE_METHODS: &[&str] = &["clone", "as_ref", "unwrap", "expect", "deref", "borrow", "get", "as_deref"];
+/// Methods on an `Option` or iterator of values whose closure gets the value.
+const CLOSURE_METHODS: &[&str] =
+    &["map", "and_then", "map_or", "map_or_else", "inspect", "for_each", "filter_map", "try_for_each", "is_some_and"];
+
+/// A function or method a value is passed to.
+struct Callee {
+    name: String,
+    method: bool,
+    /// Defined in this crate (its summary says what it does).
+    in_crate: bool,
+}
+
+/// Follows named places through a body and counts what is done to their values.
+struct Scanner<'s> {
+    keys: HashMap<Key, usize>,
+    /// The level of a bare key: `Lock` for a lock place, `Value` for a parameter.
+    start: Level,
+    summaries: Option<&'s Summaries>,
+    /// Only definite reads count (building summaries): unknown calls are not reads.
+    strict: bool,
+    bindings: Vec<HashMap<String, Root>>,
+    evidence: Vec<Evidence>,
+}
+
+impl<'s> Scanner<'s> {
+    fn new(keys: &[Key], start: Level, summaries: Option<&'s Summaries>, strict: bool) -> Self {
+        let evidence = vec![Evidence::default(); keys.len()];
+        let keys = keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
+        Scanner { keys, start, summaries, strict, bindings: vec![HashMap::new()], evidence }
+    }
+
+    fn key(&self, name: String, kind: KeyKind) -> Option<Root> {
+        self.keys.get(&Key { name, kind }).map(|&key| Root { key, level: self.start })
+    }
+
+    fn lookup(&self, name: &str) -> Option<Root> {
+        if let Some(root) = self.bindings.iter().rev().find_map(|scope| scope.get(name)) {
+            return Some(*root);
+        }
+        self.key(name.to_string(), KeyKind::Path)
+    }
+
+    fn root(&self, expr: &syn::Expr) -> Option<Root> {
+        match expr {
+            syn::Expr::Path(p) => {
+                let last = p.path.segments.last()?.ident.to_string();
+                if p.path.segments.len() == 1 {
+                    self.lookup(&last)
+                } else {
+                    self.key(last, KeyKind::Path)
+                }
+            }
+            syn::Expr::Field(f) => match self.root(&f.base) {
+                Some(root) => matches!(root.level, Level::Value(_)).then_some(root),
+                None => {
+                    let name = match &f.member {
+                        syn::Member::Named(name) => name.to_string(),
+                        syn::Member::Unnamed(index) => index.index.to_string(),
+                    };
+                    self.key(name, KeyKind::Member)
+                }
+            },
+            syn::Expr::MethodCall(m) => self.root_of_call(m),
+            syn::Expr::Call(c) => {
+                let syn::Expr::Path(func) = &*c.func else { return None };
+                let last = func.path.segments.last()?.ident.to_string();
+                matches!(last.as_str(), "new" | "clone" | "from" | "Some" | "Ok" | "Pin")
+                    .then(|| c.args.first().and_then(|a| self.root(a)))
+                    .flatten()
+                    .filter(|r| r.level == Level::Lock)
+            }
+            syn::Expr::Try(e) => self.root(&e.expr),
+            syn::Expr::Await(e) => self.root(&e.base),
+            syn::Expr::Paren(e) => self.root(&e.expr),
+            syn::Expr::Group(e) => self.root(&e.expr),
+            syn::Expr::Reference(e) => self.root(&e.expr),
+            syn::Expr::Unary(e) if matches!(e.op, syn::UnOp::Deref(_)) => self.root(&e.expr),
+            syn::Expr::Index(e) => self.root(&e.expr),
+            syn::Expr::Cast(e) => self.root(&e.expr),
+            syn::Expr::Match(m) => self.root(&m.expr),
+            _ => None,
+        }
+    }
+
+    fn root_of_call(&self, m: &syn::ExprMethodCall) -> Option<Root> {
+        let method = m.method.to_string();
+        let Some(root) = self.root(&m.receiver) else {
+            // An accessor named like the place (`self.archive()` for field `archive`).
+            let accessor = self.keys.get(&Key::member(method)).filter(|_| m.args.is_empty());
+            return accessor.map(|&key| Root { key, level: Level::Lock });
+        };
+        match root.level {
+            Level::Lock => match vocab::acquire(&method, m.args.len()) {
+                Some(how) => Some(Root { level: Level::Value(Some(how)), ..root }),
+                None => HANDLE_METHODS.contains(&method.as_str()).then_some(root),
+            },
+            // A lock inside the value (`self.inner.lock()` in a method summary).
+            Level::Value(_) if vocab::acquire(&method, m.args.len()).is_some() => Some(root),
+            Level::Value(_) => (vocab::io_use(&method) == IoUse::PassThrough).then_some(root),
+        }
+    }
+
+    fn count(&mut self, root: Root, what: IoUse) {
+        let Level::Value(how) = root.level else { return };
+        let e = &mut self.evidence[root.key];
+        match what {
+            IoUse::Read => e.reads += 1,
+            IoUse::Seek => e.seeks += 1,
+            IoUse::Positional if how == Some(Acquire::Shared) => e.positional_shared += 1,
+            IoUse::Positional => e.positional_exclusive += 1,
+            IoUse::Write => e.writes += 1,
+            IoUse::Unknown => e.opaque += 1,
+            IoUse::Neutral | IoUse::PassThrough => {}
+        }
+    }
+
+    /// A method of unknown meaning called on the value: what the crate's own method of
+    /// that name does, or a call into another crate.
+    fn unknown_method(&self, method: &str) -> IoUse {
+        match self.summaries {
+            Some(s) if s.reading_methods.contains(method) => IoUse::Read,
+            Some(s) if s.methods.contains(method) => IoUse::Neutral,
+            _ if self.strict => IoUse::Neutral,
+            _ => IoUse::Unknown,
+        }
+    }
+
+    /// The value passed as argument `index` of `callee`: only a mutable borrow or a move
+    /// can read it.
+    fn argument(&mut self, callee: &Callee, index: usize, arg: &syn::Expr) {
+        if matches!(arg, syn::Expr::Reference(r) if r.mutability.is_none()) {
+            return;
+        }
+        let Some(root) = self.root(arg) else { return };
+        if !matches!(root.level, Level::Value(_)) || callee.name.starts_with(char::is_uppercase) {
+            return;
+        }
+        let name = callee.name.as_str();
+        let known = if callee.method { None } else { vocab::function_reads_argument(name, index) };
+        let what = match (known, self.summaries) {
+            (Some(true), _) => IoUse::Read,
+            (Some(false), _) if matches!(name, "copy" | "copy_buf") => IoUse::Write,
+            (Some(false), _) => IoUse::Neutral,
+            (None, Some(s)) if callee.in_crate && s.reading_params.get(name).is_some_and(|p| p.contains(&index)) => {
+                IoUse::Read
+            }
+            (None, Some(s)) if callee.in_crate && (s.functions.contains(name) || s.methods.contains(name)) => {
+                IoUse::Neutral
+            }
+            _ if self.strict => IoUse::Neutral,
+            _ => IoUse::Unknown,
+        };
+        self.count(root, what);
+    }
+
+    /// A called path: the crate's own function (`helper`, `crate::io::helper`,
+    /// `Self::helper`, `Reader::helper` of a crate type) or another crate's.
+    fn callee(&self, path: &syn::Path) -> Option<Callee> {
+        let name = path.segments.last()?.ident.to_string();
+        let first = path.segments.first()?.ident.to_string();
+        let in_crate = match path.segments.len() {
+            1 => true,
+            _ if matches!(first.as_str(), "crate" | "self" | "super" | "Self") => true,
+            n => {
+                let owner = path.segments[n - 2].ident.to_string();
+                self.summaries.is_some_and(|s| s.types.contains(&owner))
+            }
+        };
+        Some(Callee { name, method: false, in_crate })
+    }
+
+    fn bind(&mut self, pat: &syn::Pat, root: Root) {
+        struct Idents<'b>(&'b mut Vec<String>);
+        impl Visit<'_> for Idents<'_> {
+            fn visit_pat_ident(&mut self, p: &syn::PatIdent) {
+                self.0.push(p.ident.to_string());
+            }
+        }
+        let mut names = Vec::new();
+        Idents(&mut names).visit_pat(pat);
+        if let Some(scope) = self.bindings.last_mut() {
+            for name in names {
+                scope.insert(name, root);
+            }
+        }
+    }
+
+    fn in_function(&mut self, f: impl FnOnce(&mut Self)) {
+        self.bindings.push(HashMap::new());
+        f(self);
+        self.bindings.pop();
+    }
+}
+
+impl<'ast> Visit<'ast> for Scanner<'_> {
+    fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
+        self.in_function(|this| syn::visit::visit_item_fn(this, item));
+    }
+
+    fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
+        self.in_function(|this| syn::visit::visit_impl_item_fn(this, item));
+    }
+
+    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        let method = call.method.to_string();
+        if method == "field" {
+            // Debug builders (`.field("file", &self.file)`) only print.
+            return self.visit_expr(&call.receiver);
+        }
+        if let Some(root) = self.root(&call.receiver) {
+            if matches!(root.level, Level::Value(_)) {
+                let what = match vocab::io_use(&method) {
+                    _ if vocab::acquire(&method, call.args.len()).is_some() => IoUse::PassThrough,
+                    IoUse::Unknown => self.unknown_method(&method),
+                    known => known,
+                };
+                self.count(root, what);
+                if CLOSURE_METHODS.contains(&method.as_str()) {
+                    for arg in &call.args {
+                        if let syn::Expr::Closure(c) = arg {
+                            c.inputs.iter().for_each(|p| self.bind(p, root));
+                        }
+                    }
+                }
+            }
+        }
+        let callee = Callee {
+            name: method.clone(),
+            method: true,
+            in_crate: self.summaries.is_some_and(|s| s.methods.contains(&method)),
+        };
+        for (i, arg) in call.args.iter().enumerate() {
+            self.argument(&callee, i, arg);
+        }
+        syn::visit::visit_expr_method_call(self, call);
+    }
+
+    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+        if let syn::Expr::Path(func) = &*call.func {
+            if let Some(callee) = self.callee(&func.path) {
+                for (i, arg) in call.args.iter().enumerate() {
+                    self.argument(&callee, i, arg);
+                }
+            }
+        }
+        syn::visit::visit_expr_call(self, call);
+    }
+
+    fn visit_local(&mut self, local: &'ast syn::Local) {
+        if let Some(init) = &local.init {
+            self.visit_expr(&init.expr);
+            if let Some((_, diverge)) = &init.diverge {
+                self.visit_expr(diverge);
+            }
+            if let Some(root) = self.root(&init.expr) {
+                self.bind(&local.pat, root);
+            }
+        }
+    }
+
+    fn visit_expr_let(&mut self, expr: &'ast syn::ExprLet) {
+        self.visit_expr(&expr.expr);
+        if let Some(root) = self.root(&expr.expr) {
+            self.bind(&expr.pat, root);
+        }
+    }
+
+    fn visit_expr_match(&mut self, expr: &'ast syn::ExprMatch) {
+        if let Some(root) = self.root(&expr.expr) {
+            expr.arms.iter().for_each(|arm| self.bind(&arm.pat, root));
+        }
+        syn::visit::visit_expr_match(self, expr);
+    }
+
+    fn visit_expr_for_loop(&mut self, expr: &'ast syn::ExprForLoop) {
+        if let Some(root) = self.root(&expr.expr) {
+            self.bind(&expr.pat, root);
+        }
+        syn::visit::visit_expr_for_loop(self, expr);
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        let name = mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+        let parsed = mac.parse_body_with(syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated);
+        let Ok(args) = parsed else { return };
+        for (i, arg) in args.iter().enumerate() {
+            if i == 0 && vocab::macro_writes_first(&name) {
+                if let Some(root) = self.root(arg) {
+                    self.count(root, IoUse::Write);
+                    continue;
+                }
+            }
+            self.visit_expr(arg);
+        }
+    }
+}
+
+/// Evidence for each named lock place, from every parsed file.
+pub fn lock_uses(files: &[ParsedFile], keys: &[Key], summaries: &Summaries) -> Vec<Evidence> {
+    let mut scanner = Scanner::new(keys, Level::Lock, Some(summaries), false);
+    for file in files {
+        scanner.visit_file(&file.ast);
+    }
+    scanner.evidence
+}
+
+/// Evidence for one lock place named `name` inside one impl block only (`self` in the
+/// impl of a lock type).
+pub fn lock_uses_in_impl(item: &syn::ItemImpl, name: &str, summaries: &Summaries) -> Evidence {
+    let mut scanner = Scanner::new(&[Key::path(name)], Level::Lock, Some(summaries), false);
+    scanner.visit_item_impl(item);
+    scanner.evidence.pop().unwrap_or_default()
+}
+
+/// Evidence for one lock place named `name` inside one function body (a parameter or a
+/// local).
+pub fn lock_uses_in_block(block: &syn::Block, name: &str, summaries: &Summaries) -> Evidence {
+    let mut scanner = Scanner::new(&[Key::path(name)], Level::Lock, Some(summaries), false);
+    scanner.visit_block(block);
+    scanner.evidence.pop().unwrap_or_default()
+}
+
+/// Which functions and methods of a crate read (through `Read`/`Seek`/`BufRead` calls,
+/// directly or through each other) their parameters or `self`. By name: a method of any
+/// type with that name counts.
+#[derive(Debug, Default)]
+pub struct Summaries {
+    /// Methods whose body reads from `self` (or from a value inside it).
+    pub reading_methods: HashSet<String>,
+    /// Free functions and methods: which parameters (counted without `self`) they read.
+    pub reading_params: HashMap<String, HashSet<usize>>,
+    /// Types (by name) with a method that reads from `self`.
+    pub reading_types: HashSet<String>,
+    /// Every method, free function and type name the crate defines.
+    pub methods: HashSet<String>,
+    pub functions: HashSet<String>,
+    pub types: HashSet<String>,
+}
+
+/// How often summaries are refined with what the previous round found (a method that
+/// reads through another method reads).
+const SUMMARY_ROUNDS: usize = 3;
+
+impl Summaries {
+    pub fn of(files: &[ParsedFile]) -> Summaries {
+        let mut summaries = Summaries::default();
+        let mut names = Names(&mut summaries);
+        for file in files {
+            names.visit_file(&file.ast);
+        }
+        for _ in 0..SUMMARY_ROUNDS {
+            let mut round = Round { previous: &summaries, next: Summaries::default(), self_type: None };
+            for file in files {
+                round.visit_file(&file.ast);
+            }
+            let next = round.next;
+            let grew = next.reading_methods.len() > summaries.reading_methods.len()
+                || next.reading_params.values().map(HashSet::len).sum::<usize>()
+                    > summaries.reading_params.values().map(HashSet::len).sum::<usize>();
+            summaries.reading_methods = next.reading_methods;
+            summaries.reading_params = next.reading_params;
+            summaries.reading_types = next.reading_types;
+            if !grew {
+                break;
+            }
+        }
+        summaries
+    }
+}
+
+struct Names<'s>(&'s mut Summaries);
+
+impl<'ast> Visit<'ast> for Names<'_> {
+    fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
+        self.0.functions.insert(item.sig.ident.to_string());
+    }
+    fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
+        self.0.methods.insert(item.sig.ident.to_string());
+    }
+    fn visit_item_struct(&mut self, item: &'ast syn::ItemStruct) {
+        self.0.types.insert(item.ident.to_string());
+    }
+    fn visit_item_enum(&mut self, item: &'ast syn::ItemEnum) {
+        self.0.types.insert(item.ident.to_string());
+    }
+    fn visit_item_trait(&mut self, item: &'ast syn::ItemTrait) {
+        self.0.types.insert(item.ident.to_string());
+        syn::visit::visit_item_trait(self, item);
+    }
+    fn visit_trait_item_fn(&mut self, item: &'ast syn::TraitItemFn) {
+        self.0.methods.insert(item.sig.ident.to_string());
+    }
+}
+
+struct Round<'p> {
+    previous: &'p Summaries,
+    next: Summaries,
+    self_type: Option<String>,
+}
+
+impl Round<'_> {
+    fn function(&mut self, sig: &syn::Signature, body: &syn::Block) {
+        let mut names = Vec::new();
+        let mut has_self = false;
+        for input in &sig.inputs {
+            match input {
+                syn::FnArg::Receiver(_) => has_self = true,
+                syn::FnArg::Typed(pt) => names.push(match &*pt.pat {
+                    syn::Pat::Ident(i) => i.ident.to_string(),
+                    _ => String::new(),
+                }),
+            }
+        }
+        let params = names.len();
+        if has_self {
+            names.push("self".into());
+        }
+        let keys: Vec<Key> = names.iter().map(Key::path).collect();
+        let mut scanner = Scanner::new(&keys, Level::Value(None), Some(self.previous), true);
+        scanner.visit_block(body);
+        let name = sig.ident.to_string();
+        for (i, evidence) in scanner.evidence.iter().enumerate() {
+            if evidence.reads + evidence.seeks == 0 || names[i].is_empty() {
+                continue;
+            }
+            if i == params {
+                self.next.reading_methods.insert(name.clone());
+                if let Some(ty) = &self.self_type {
+                    self.next.reading_types.insert(ty.clone());
+                }
+            } else {
+                self.next.reading_params.entry(name.clone()).or_default().insert(i);
+            }
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Round<'_> {
+    fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
+        self.function(&item.sig, &item.block);
+    }
+    fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
+        let outer = self.self_type.take();
+        self.self_type = match &*item.self_ty {
+            syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+            _ => None,
+        };
+        syn::visit::visit_item_impl(self, item);
+        self.self_type = outer;
+    }
+    fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
+        self.function(&item.sig, &item.block);
+    }
+    fn visit_trait_item_fn(&mut self, item: &'ast syn::TraitItemFn) {
+        if let Some(body) = &item.default {
+            self.function(&item.sig, body);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::Edition;
+    use crate::source::{ModulePath, SourceFile};
+    use std::sync::Arc;
+
+    fn parsed(text: &str) -> Vec<ParsedFile> {
+        let source =
+            Arc::new(SourceFile::new("t.rs".into(), "t.rs".into(), ModulePath::root("src"), true, text.into()));
+        vec![crate::parse::parse(&source, Edition::E2021).expect("test source parses")]
+    }
+
+    fn evidence(text: &str, name: &str) -> Evidence {
+        let files = parsed(text);
+        let summaries = Summaries::of(&files);
+        lock_uses(&files, &[Key::member(name)], &summaries)[0]
+    }
+
+    #[test]
+    fn reads_through_guards_options_and_bindings() {
+        let e = evidence(
+            "fn f(s: &S) { let mut g = s.archive.lock().unwrap(); g.by_name(\"x\").unwrap().read_to_end(&mut v); \
+             if let Some(f) = s.file.lock().as_mut() { f.read_exact(&mut b); } }",
+            "archive",
+        );
+        assert_eq!(e.reads, 1);
+        let e = evidence("fn f(s: &S) { if let Some(f) = s.file.lock().as_mut() { f.read_exact(&mut b); } }", "file");
+        assert_eq!(e.reads, 1);
+    }
+
+    #[test]
+    fn writes_and_descriptors_are_not_reads() {
+        let e = evidence(
+            "fn f(s: &S) { let mut g = s.log.lock(); writeln!(g, \"x\"); g.flush(); let fd = s.log.lock().as_raw_fd(); }",
+            "log",
+        );
+        assert_eq!((e.cursor_reads(), e.writes), (0, 2));
+    }
+
+    #[test]
+    fn positional_reads_know_their_guard() {
+        let e = evidence(
+            "fn f(s: &S) { s.disk.read().read_exact_at(&mut b, 0); s.disk.write().read_at(&mut b, 0); }",
+            "disk",
+        );
+        assert_eq!((e.positional_shared, e.positional_exclusive, e.cursor_reads()), (1, 1, 0));
+    }
+
+    #[test]
+    fn crate_methods_and_functions_are_followed_through_summaries() {
+        let text = "impl Inner { fn load(&mut self, id: u32) { let f = self.files.get_mut(&id).unwrap(); f.seek(p); f.read_exact(&mut b); } \
+                    fn note(&mut self) { self.count += 1; } }\n\
+                    fn slurp(r: &mut File) { r.read_to_end(&mut v); }\n\
+                    fn f(s: &S) { s.inner.lock().load(3); s.other.lock().note(); slurp(&mut s.file.lock()); }";
+        assert_eq!(evidence(text, "inner").reads, 1);
+        assert!(!evidence(text, "other").any());
+        assert_eq!(evidence(text, "file").reads, 1);
+        let files = parsed(text);
+        assert!(Summaries::of(&files).reading_types.contains("Inner"));
+    }
+
+    #[test]
+    fn another_crates_calls_taking_the_value_mutably_count_as_reads() {
+        let e = evidence("fn f(s: &S) { let mut f = s.file.lock(); w.write_from(&mut f, 4); format(&f); }", "file");
+        assert_eq!(e.opaque, 1);
+    }
+}

@@ -1,0 +1,240 @@
+//! The words lockscope knows, in one place: which methods take a lock, and what a
+//! method does to an I/O value. Rules and engine layers ask here; none keeps its own
+//! list.
+
+/// How a lock is taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Acquire {
+    /// `RwLock::read`: readers share it.
+    Shared,
+    /// `lock`, `write`: one holder at a time.
+    Exclusive,
+}
+
+/// Methods that take a lock (no arguments), and how.
+pub const ACQUIRE_METHODS: &[(&str, Acquire)] = &[
+    ("lock", Acquire::Exclusive),
+    ("write", Acquire::Exclusive),
+    ("try_lock", Acquire::Exclusive),
+    ("try_write", Acquire::Exclusive),
+    ("lock_arc", Acquire::Exclusive),
+    ("write_arc", Acquire::Exclusive),
+    ("blocking_lock", Acquire::Exclusive),
+    ("blocking_write", Acquire::Exclusive),
+    ("lock_owned", Acquire::Exclusive),
+    ("write_owned", Acquire::Exclusive),
+    ("try_lock_for", Acquire::Exclusive),
+    ("read", Acquire::Shared),
+    ("try_read", Acquire::Shared),
+    ("read_arc", Acquire::Shared),
+    ("blocking_read", Acquire::Shared),
+    ("read_owned", Acquire::Shared),
+    ("upgradable_read", Acquire::Shared),
+    ("read_recursive", Acquire::Shared),
+];
+
+/// How `method` takes a lock, if it is a lock method called with `args` arguments
+/// (`read()` takes a lock; `read(&mut buf)` reads).
+pub fn acquire(method: &str, args: usize) -> Option<Acquire> {
+    let timed = method.ends_with("_for") || method.ends_with("_until");
+    if args > usize::from(timed) {
+        return None;
+    }
+    ACQUIRE_METHODS.iter().find(|(name, _)| *name == method).map(|&(_, how)| how)
+}
+
+/// What a method call does to an I/O value it is called on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoUse {
+    /// Reads from the cursor (`read_exact`, `BufRead::lines`, `ZipArchive::by_name`).
+    Read,
+    /// Moves the cursor (`seek`): a read when the value is not also written.
+    Seek,
+    /// Reads at an offset through `&self` (`FileExt::read_at`): no cursor, no lock needed.
+    Positional,
+    /// Writes, flushes, syncs.
+    Write,
+    /// Neither reads nor writes through the cursor: descriptors, metadata, `Option` plumbing.
+    Neutral,
+    /// Hands on the same value or a part of it (`as_mut`, `unwrap`, `get_mut`).
+    PassThrough,
+    /// Not a method lockscope knows.
+    Unknown,
+}
+
+const READ_METHODS: &[&str] = &[
+    "read",
+    "read_exact",
+    "read_to_end",
+    "read_to_string",
+    "read_vectored",
+    "read_buf",
+    "read_buf_exact",
+    "read_line",
+    "read_until",
+    "lines",
+    "bytes",
+    "chars",
+    "split",
+    "fill_buf",
+    "consume",
+    "by_name",
+    "by_index",
+    "by_index_raw",
+    "by_name_decrypt",
+    "by_index_decrypt",
+    "by_name_seek",
+    "by_path",
+    "entries",
+    "entries_with_seek",
+    "unpack",
+    "extract",
+    "poll_read",
+    "poll_fill_buf",
+];
+const SEEK_METHODS: &[&str] =
+    &["seek", "rewind", "stream_position", "seek_relative", "stream_len", "poll_seek", "start_seek"];
+const POSITIONAL_METHODS: &[&str] =
+    &["read_at", "read_exact_at", "seek_read", "read_vectored_at", "read_at_volatile", "read_exact_at_volatile"];
+const WRITE_METHODS: &[&str] = &[
+    "write",
+    "write_all",
+    "write_fmt",
+    "write_vectored",
+    "write_str",
+    "flush",
+    "set_len",
+    "sync_all",
+    "sync_data",
+    "write_at",
+    "write_all_at",
+    "seek_write",
+    "start_file",
+    "add_directory",
+    "append",
+    "finish",
+    "poll_write",
+    "poll_flush",
+    "shutdown",
+];
+const NEUTRAL_METHODS: &[&str] = &[
+    "is_some",
+    "is_none",
+    "take",
+    "replace",
+    "insert",
+    "get_or_insert_with",
+    "metadata",
+    "set_permissions",
+    "as_raw_fd",
+    "as_fd",
+    "as_raw_handle",
+    "as_handle",
+    "into_raw_fd",
+    "try_clone",
+    "len",
+    "is_empty",
+    "file_names",
+    "comment",
+    "clone",
+    "fmt",
+    "hash",
+    "eq",
+    "contains_key",
+    "remove",
+    "push",
+    "clear",
+    "keys",
+];
+const PASS_THROUGH_METHODS: &[&str] = &[
+    "unwrap",
+    "expect",
+    "as_mut",
+    "as_ref",
+    "ok_or",
+    "ok_or_else",
+    "map_err",
+    "as_deref",
+    "as_deref_mut",
+    "get",
+    "get_mut",
+    "deref",
+    "deref_mut",
+    "borrow",
+    "borrow_mut",
+    "context",
+    "with_context",
+    "iter_mut",
+    "values_mut",
+    "first_mut",
+    "last_mut",
+    "get_or_insert",
+    "entry",
+    "or_insert",
+    "or_insert_with",
+    "get_ref",
+    "by_ref",
+    "unwrap_or_else",
+    "as_pin_mut",
+];
+
+/// What calling `method` on an I/O value does to it.
+pub fn io_use(method: &str) -> IoUse {
+    let is = |list: &[&str]| list.contains(&method);
+    if is(POSITIONAL_METHODS) {
+        IoUse::Positional
+    } else if is(READ_METHODS) || (method.starts_with("read_") && !method.ends_with("_at")) {
+        IoUse::Read
+    } else if is(SEEK_METHODS) {
+        IoUse::Seek
+    } else if is(WRITE_METHODS) || method.starts_with("write_") {
+        IoUse::Write
+    } else if is(NEUTRAL_METHODS) {
+        IoUse::Neutral
+    } else if is(PASS_THROUGH_METHODS) {
+        IoUse::PassThrough
+    } else {
+        IoUse::Unknown
+    }
+}
+
+/// Free functions and their parameters that read (`io::copy(&mut reader, &mut writer)`
+/// reads its first argument, writes its second); other positions of these are writes.
+pub fn function_reads_argument(function: &str, index: usize) -> Option<bool> {
+    match function {
+        "copy" | "copy_buf" => Some(index == 0),
+        "drop" | "take" | "replace" | "swap" | "forget" | "size_of_val" => Some(false),
+        _ => None,
+    }
+}
+
+/// Macros that write to their first argument.
+pub fn macro_writes_first(name: &str) -> bool {
+    matches!(name, "write" | "writeln")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_with_no_argument_takes_a_lock_and_with_one_reads() {
+        assert_eq!(acquire("read", 0), Some(Acquire::Shared));
+        assert_eq!(acquire("read", 1), None);
+        assert_eq!(acquire("try_lock_for", 1), Some(Acquire::Exclusive));
+        assert_eq!(io_use("read"), IoUse::Read);
+    }
+
+    #[test]
+    fn io_uses() {
+        assert_eq!(io_use("read_u32"), IoUse::Read);
+        assert_eq!(io_use("read_exact_at"), IoUse::Positional);
+        assert_eq!(io_use("seek"), IoUse::Seek);
+        assert_eq!(io_use("write_u8"), IoUse::Write);
+        assert_eq!(io_use("as_raw_fd"), IoUse::Neutral);
+        assert_eq!(io_use("as_mut"), IoUse::PassThrough);
+        assert_eq!(io_use("module_info"), IoUse::Unknown);
+        assert_eq!(function_reads_argument("copy", 0), Some(true));
+        assert_eq!(function_reads_argument("copy", 1), Some(false));
+    }
+}

@@ -11,6 +11,7 @@
 
 use crate::parse::ParsedFile;
 use crate::vocab::{self, Acquire, IoUse};
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use syn::visit::Visit;
 
@@ -91,6 +92,9 @@ enum Level {
 struct Root {
     key: usize,
     level: Level,
+    /// The first field taken of the key's value (`file` in `self.file.read(..)`), as
+    /// an index into [`Scanner::fields`].
+    field: Option<usize>,
 }
 
 /// Methods on a lock handle that hand on the same lock.
@@ -117,17 +121,21 @@ struct Scanner<'s> {
     strict: bool,
     bindings: Vec<HashMap<String, Root>>,
     evidence: Vec<Evidence>,
+    /// Field names met on the way to a use, and which (key, field) pairs were read.
+    fields: RefCell<Vec<String>>,
+    fields_read: HashSet<(usize, usize)>,
 }
 
 impl<'s> Scanner<'s> {
     fn new(keys: &[Key], start: Level, summaries: Option<&'s Summaries>, strict: bool) -> Self {
         let evidence = vec![Evidence::default(); keys.len()];
         let keys = keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
-        Scanner { keys, start, summaries, strict, bindings: vec![HashMap::new()], evidence }
+        let (fields, fields_read) = (RefCell::new(Vec::new()), HashSet::new());
+        Scanner { keys, start, summaries, strict, bindings: vec![HashMap::new()], evidence, fields, fields_read }
     }
 
     fn key(&self, name: String, kind: KeyKind) -> Option<Root> {
-        self.keys.get(&Key { name, kind }).map(|&key| Root { key, level: self.start })
+        self.keys.get(&Key { name, kind }).map(|&key| Root { key, level: self.start, field: None })
     }
 
     fn lookup(&self, name: &str) -> Option<Root> {
@@ -148,6 +156,10 @@ impl<'s> Scanner<'s> {
                 }
             }
             syn::Expr::Field(f) => match self.root(&f.base) {
+                Some(root) if root.field.is_none() && matches!(root.level, Level::Value(_)) => {
+                    let syn::Member::Named(name) = &f.member else { return Some(root) };
+                    Some(Root { field: Some(self.field_index(name.to_string())), ..root })
+                }
                 Some(root) => matches!(root.level, Level::Value(_)).then_some(root),
                 None => {
                     let name = match &f.member {
@@ -184,7 +196,7 @@ impl<'s> Scanner<'s> {
         let Some(root) = self.root(&m.receiver) else {
             // An accessor named like the place (`self.archive()` for field `archive`).
             let accessor = self.keys.get(&Key::member(method)).filter(|_| m.args.is_empty());
-            return accessor.map(|&key| Root { key, level: Level::Lock });
+            return accessor.map(|&key| Root { key, level: Level::Lock, field: None });
         };
         match root.level {
             Level::Lock => match vocab::acquire(&method, m.args.len()) {
@@ -197,8 +209,22 @@ impl<'s> Scanner<'s> {
         }
     }
 
+    fn field_index(&self, name: String) -> usize {
+        let mut fields = self.fields.borrow_mut();
+        match fields.iter().position(|f| *f == name) {
+            Some(i) => i,
+            None => {
+                fields.push(name);
+                fields.len() - 1
+            }
+        }
+    }
+
     fn count(&mut self, root: Root, what: IoUse) {
         let Level::Value(how) = root.level else { return };
+        if let (Some(field), IoUse::Read | IoUse::Seek) = (root.field, what) {
+            self.fields_read.insert((root.key, field));
+        }
         let e = &mut self.evidence[root.key];
         match what {
             IoUse::Read => e.reads += 1,
@@ -225,7 +251,7 @@ impl<'s> Scanner<'s> {
     /// The value passed as argument `index` of `callee`: only a mutable borrow or a move
     /// can read it.
     fn argument(&mut self, callee: &Callee, index: usize, arg: &syn::Expr) {
-        if matches!(arg, syn::Expr::Reference(r) if r.mutability.is_none()) {
+        if matches!(arg, syn::Expr::Reference(r) if r.mutability.is_none()) || vocab::gives_shared_view(arg) {
             return;
         }
         let Some(root) = self.root(arg) else { return };
@@ -426,8 +452,10 @@ pub struct Summaries {
     pub reading_methods: HashSet<String>,
     /// Free functions and methods: which parameters (counted without `self`) they read.
     pub reading_params: HashMap<String, HashSet<usize>>,
-    /// Types (by name) with a method that reads from `self`.
+    /// Types (by name) with a method that reads from `self`, and the fields of `self`
+    /// such methods read (`(Net, tap)` for `self.tap.read(..)`).
     pub reading_types: HashSet<String>,
+    pub reading_fields: HashSet<(String, String)>,
     /// Every method, free function and type name the crate defines.
     pub methods: HashSet<String>,
     pub functions: HashSet<String>,
@@ -457,6 +485,7 @@ impl Summaries {
             summaries.reading_methods = next.reading_methods;
             summaries.reading_params = next.reading_params;
             summaries.reading_types = next.reading_types;
+            summaries.reading_fields = next.reading_fields;
             if !grew {
                 break;
             }
@@ -516,6 +545,16 @@ impl Round<'_> {
         let mut scanner = Scanner::new(&keys, Level::Value(None), Some(self.previous), true);
         scanner.visit_block(body);
         let name = sig.ident.to_string();
+        if has_self {
+            if let Some(ty) = &self.self_type {
+                let fields = scanner.fields.borrow();
+                for &(key, field) in &scanner.fields_read {
+                    if key == params {
+                        self.next.reading_fields.insert((ty.clone(), fields[field].clone()));
+                    }
+                }
+            }
+        }
         for (i, evidence) in scanner.evidence.iter().enumerate() {
             if evidence.reads + evidence.seeks == 0 || names[i].is_empty() {
                 continue;

@@ -208,6 +208,21 @@ pub fn function_reads_argument(function: &str, index: usize) -> Option<bool> {
     }
 }
 
+/// Methods that give a shared view of a value (`cursor.get_ref()`): handing that on
+/// cannot move the value's cursor.
+const SHARED_VIEW_METHODS: &[&str] =
+    &["get_ref", "as_ref", "get", "borrow", "deref", "as_deref", "as_slice", "as_bytes", "as_str", "iter", "len"];
+
+/// Is `expr` a shared view of something (`x.get_ref()`, `&x`)?
+pub fn gives_shared_view(expr: &syn::Expr) -> bool {
+    match expr {
+        syn::Expr::Reference(r) => r.mutability.is_none(),
+        syn::Expr::MethodCall(m) => SHARED_VIEW_METHODS.contains(&m.method.to_string().as_str()),
+        syn::Expr::Paren(p) => gives_shared_view(&p.expr),
+        _ => false,
+    }
+}
+
 /// Macros that write to their first argument.
 pub fn macro_writes_first(name: &str) -> bool {
     matches!(name, "write" | "writeln")

@@ -202,7 +202,19 @@ fn group(candidates: Vec<Candidate<'_>>) -> Vec<Vec<Candidate<'_>>> {
             None => groups.push(vec![other]),
         }
     }
-    groups
+    // `Arc` handles to a locked trait object (`Arc<Mutex<dyn Device>>`) held in several
+    // places are handles to the objects the crate registers once and shares: one
+    // finding, at the first, with the others as notes.
+    let handle = |c: &Candidate<'_>| c.shared && c.lock.contains("dyn ");
+    let mut merged: Vec<Vec<Candidate<'_>>> = Vec::new();
+    for group in groups {
+        let same = |g: &&mut Vec<Candidate<'_>>| handle(&g[0]) && handle(&group[0]) && g[0].lock == group[0].lock;
+        match merged.iter_mut().find(same) {
+            Some(first) => first.extend(group),
+            None => merged.push(group),
+        }
+    }
+    merged
 }
 
 /// For each flagged alias (`type Shared = Arc<Mutex<File>>`), the names of the fields,
@@ -331,6 +343,8 @@ struct Candidate<'a> {
     /// Reachable by the crate's users: a `pub` field of a `pub` type, a `pub` static or
     /// accessor.
     exposed: bool,
+    /// Held through an `Arc`: a handle to a lock that may be built elsewhere.
+    shared: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -404,6 +418,7 @@ impl Candidate<'_> {
                     Role::Parameter => "the same lock is passed in here",
                     Role::Local => "the same lock is held here",
                     Role::Built => "the same lock is built here",
+                    Role::Declaration if o.shared => "another `Arc` handle to a lock of this type is held here",
                     Role::Declaration => "the same lock is declared here",
                 }
                 .into(),
@@ -492,6 +507,10 @@ impl<'a> Checker<'_, 'a> {
     }
 
     fn report(&mut self, region: Region, lock: String, why: Why, rw: bool, site: Site<'a>) {
+        self.report_shared(region, lock, why, rw, site, false);
+    }
+
+    fn report_shared(&mut self, region: Region, lock: String, why: Why, rw: bool, site: Site<'a>, shared: bool) {
         self.candidates.push(Candidate {
             file: self.file.source.clone(),
             region,
@@ -502,6 +521,7 @@ impl<'a> Checker<'_, 'a> {
             place: site.place,
             owner: self.owner.clone(),
             exposed: site.exposed,
+            shared,
         });
     }
 
@@ -510,8 +530,9 @@ impl<'a> Checker<'_, 'a> {
         let cx = self.cx();
         let mut found = Vec::new();
         find_locks(self.symbols, self.alias_flagged, ty, &cx, None, 0, &mut found);
+        let shared = !found.is_empty() && display_type(ty).contains("Arc<");
         for found in found {
-            self.report(found.region, found.lock, found.why, found.rw, site());
+            self.report_shared(found.region, found.lock, found.why, found.rw, site(), shared);
         }
     }
 

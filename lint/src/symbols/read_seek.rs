@@ -5,7 +5,7 @@
 //! they were instantiated with).
 
 use super::known::{self, External, Leaf};
-use super::{DefId, DefKind, ImplRef, Resolved, Symbols};
+use super::{DefId, DefKind, Resolved, Symbols};
 use crate::source::ModulePath;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -277,6 +277,7 @@ impl<'a> Symbols<'a> {
             fields.iter().enumerate().find_map(|(i, field)| {
                 let field_name = field.ident.as_ref().map_or_else(|| i.to_string(), |f| f.to_string());
                 self.type_read_seek(&field.ty, &def_cx, depth + 1)
+                    .filter(|inner| !(inner.leaf == Leaf::File && known::names_a_stream(&field_name)))
                     .map(|inner| inner.behind_field(format!("`{prefix}.{field_name}`"), field_name.clone()))
             })
         };
@@ -384,22 +385,47 @@ impl<'a> Symbols<'a> {
         if read && seek {
             return Some(Why::leaf(format!("`{shown}` has supertraits `Read + Seek`"), Leaf::Generic));
         }
-        // An implementor counts when it reads what it holds in its methods: one that
-        // keeps a pipe `File` as a descriptor makes no reader queue.
-        let reads = |imp: &&ImplRef<'a>| match &*imp.item.self_ty {
-            syn::Type::Path(p) => match self.resolve_path(&imp.module, &p.path) {
-                Resolved::Def(id) => self.summaries().reading_types.contains(&self.def(id).name),
-                _ => true,
-            },
-            _ => true,
-        };
-        self.implementors_of(trait_id).iter().filter(|imp| !imp.in_test).filter(reads).find_map(|imp| {
+        // An implementor counts when its methods read the field that holds the value:
+        // one that keeps a pipe `File` as a descriptor to poll makes no reader queue.
+        self.implementors_of(trait_id).iter().filter(|imp| !imp.in_test).find_map(|imp| {
             let mut env = Env::default();
             env.bind_generics(&imp.item.generics, &imp.module);
             let cx = TyCtx { module: imp.module.clone(), env: Rc::new(env) };
-            self.type_read_seek(&imp.item.self_ty, &cx, depth + 1).map(|inner| {
-                inner.behind(format!("`{shown}` is implemented by `{}`", display_type(&*imp.item.self_ty)))
-            })
+            let implementor = display_type(&*imp.item.self_ty);
+            let via = format!("`{shown}` is implemented by `{implementor}`");
+            if let Some(id) = self.package_struct(&imp.item.self_ty, &imp.module) {
+                return self.read_field_why(id, &cx, depth).map(|inner| inner.behind(via));
+            }
+            self.type_read_seek(&imp.item.self_ty, &cx, depth + 1).map(|inner| inner.behind(via))
+        })
+    }
+
+    /// The package struct a type names, if it names one.
+    fn package_struct(&self, ty: &syn::Type, module: &ModulePath) -> Option<DefId> {
+        let syn::Type::Path(p) = ty else { return None };
+        match self.resolve_path(module, &p.path) {
+            Resolved::Def(id) if matches!(self.def(id).kind, DefKind::Struct(_)) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// A field of a package struct that holds a `Read + Seek` value and that the
+    /// struct's own methods read.
+    fn read_field_why<'t>(&self, id: DefId, cx: &TyCtx<'t>, depth: usize) -> Option<Why>
+    where
+        'a: 't,
+    {
+        let def = self.def(id);
+        let DefKind::Struct(item) = def.kind else { return None };
+        let def_cx = TyCtx { module: def.module.clone(), env: cx.env.clone() };
+        let summaries = self.summaries();
+        item.fields.iter().find_map(|field| {
+            let name = field.ident.as_ref()?.to_string();
+            if !summaries.reading_fields.contains(&(def.name.clone(), name.clone())) {
+                return None;
+            }
+            self.type_read_seek(&field.ty, &def_cx, depth + 1)
+                .map(|inner| inner.behind_field(format!("`{}.{name}`", def.name), name))
         })
     }
 

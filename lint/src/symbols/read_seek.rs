@@ -425,6 +425,7 @@ impl<'a> Symbols<'a> {
                 return None;
             }
             self.type_read_seek(&field.ty, &def_cx, depth + 1)
+                .filter(|inner| !(inner.leaf == Leaf::File && known::names_a_stream(&name)))
                 .map(|inner| inner.behind_field(format!("`{}.{name}`", def.name), name))
         })
     }

@@ -21,6 +21,19 @@ pub struct PackageInput {
     pub files: Vec<FileInput>,
     /// Its `lockscope.toml` / Cargo.toml metadata settings.
     pub config: Config,
+    /// Libraries of the same workspace it depends on by path: their sources are among
+    /// `files` (not reported) under the module tree [`Dependency::target`].
+    pub dependencies: Vec<Dependency>,
+}
+
+/// A path dependency whose names resolve through its sources.
+#[derive(Debug, Clone)]
+pub struct Dependency {
+    /// The name code uses for it (`ckb_util`).
+    pub name: String,
+    /// The label of its module tree among the package's files (`dep/ckb_util`).
+    pub target: String,
+    pub edition: Edition,
 }
 
 #[derive(Debug)]
@@ -58,24 +71,51 @@ fn discover_workspace(manifest_path: Option<&Path>) -> Result<Discovered, RunErr
     let cwd = std::env::current_dir().map_err(|e| RunError(format!("cannot read the current folder: {e}")))?;
     let workspace = manifest::find_workspace(manifest_path, &cwd).map_err(|e| RunError(e.0))?;
     let workspace_root = workspace.root;
+    let display = |path: &Path| path.strip_prefix(&workspace_root).unwrap_or(path).to_string_lossy().into_owned();
+    // Each member's library, by folder: what its dependents resolve names through.
+    let libraries: BTreeMap<&Path, (&manifest::Package, &manifest::Target)> = workspace
+        .packages
+        .iter()
+        .filter_map(|p| {
+            p.targets.iter().find(|t| t.kind == manifest::TargetKind::Lib).map(|lib| (p.root.as_path(), (p, lib)))
+        })
+        .collect();
     let mut packages = Vec::new();
-    for package in workspace.packages {
+    for package in &workspace.packages {
         let config = Config::for_package(&package.root)?;
         let roots: Vec<(PathBuf, ModulePath)> =
             package.targets.iter().map(|t| (t.root.clone(), ModulePath::root(&t.label()))).collect();
-        let files = target_sources(&roots, config.max_file_size)
+        let mut files: Vec<FileInput> = target_sources(&roots, config.max_file_size)
             .into_iter()
-            .map(|(path, module)| {
-                let display = path.strip_prefix(&workspace_root).unwrap_or(&path).to_string_lossy().into_owned();
-                FileInput { module, display, path, report: true }
-            })
+            .map(|(path, module)| FileInput { module, display: display(&path), path, report: true })
             .collect();
+        let mut dependencies = Vec::new();
+        for (name, dir) in &package.path_deps {
+            let Some((dep, lib)) = libraries.get(dir.as_path()) else { continue };
+            let target = format!("dep/{}", lib.name);
+            if !dependencies.iter().any(|d: &Dependency| d.target == target) {
+                let root = [(lib.root.clone(), ModulePath::root(&target))];
+                files.extend(target_sources(&root, config.max_file_size).into_iter().map(|(path, module)| FileInput {
+                    module,
+                    display: display(&path),
+                    path,
+                    report: false,
+                }));
+            }
+            // Code names a dependency by its key, or by its library's name when not renamed.
+            for alias in [name, &lib.name] {
+                if !dependencies.iter().any(|d: &Dependency| &d.name == alias) {
+                    dependencies.push(Dependency { name: alias.clone(), target: target.clone(), edition: dep.edition });
+                }
+            }
+        }
         packages.push(PackageInput {
-            root: package.root,
-            lib_name: package.lib_name,
+            root: package.root.clone(),
+            lib_name: package.lib_name.clone(),
             edition: package.edition,
             files,
             config,
+            dependencies,
         });
     }
     Ok(Discovered { packages, workspace_root: Some(workspace_root) })
@@ -148,7 +188,7 @@ fn discover_paths(paths: &[PathBuf]) -> Result<Discovered, RunError> {
         let package = manifest::read_package(&root);
         let lib_name = package.as_ref().and_then(|p| p.lib_name.clone());
         let edition = package.map(|p| p.edition).unwrap_or_default();
-        packages.push(PackageInput { root, lib_name, edition, files: inputs, config });
+        packages.push(PackageInput { root, lib_name, edition, files: inputs, config, dependencies: Vec::new() });
     }
     for (dir, files) in loose {
         let inputs = files
@@ -161,7 +201,14 @@ fn discover_paths(paths: &[PathBuf]) -> Result<Discovered, RunError> {
             })
             .collect();
         let config = Config::for_package(&dir)?;
-        packages.push(PackageInput { root: dir, lib_name: None, edition: Edition::default(), files: inputs, config });
+        packages.push(PackageInput {
+            root: dir,
+            lib_name: None,
+            edition: Edition::default(),
+            files: inputs,
+            config,
+            dependencies: Vec::new(),
+        });
     }
     Ok(Discovered { packages, workspace_root: None })
 }

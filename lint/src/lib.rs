@@ -245,7 +245,8 @@ fn lint_package(rules: &[&'static dyn Rule], prefilter: &WordFilter, package: Pa
     let analysis_started = Instant::now();
     let files: Vec<ParsedFile> = parsed.into_iter().flatten().map(|p| p.file).collect();
     if !files.is_empty() {
-        let info = symbols::CrateInfo { lib_name: package.lib_name, edition: package.edition };
+        let dependencies = package.dependencies.iter().map(|d| (d.name.clone(), d.target.clone(), d.edition)).collect();
+        let info = symbols::CrateInfo { lib_name: package.lib_name, edition: package.edition, dependencies };
         let mut symbols = Symbols::build(&files, info);
         symbols.read_seek_types = package.config.read_seek_types;
         let cx = PackageContext { symbols: &symbols, files: &files };

@@ -82,6 +82,8 @@ pub struct Package {
     pub lib_name: Option<String>,
     pub edition: Edition,
     pub targets: Vec<Target>,
+    /// `path = "…"` dependencies: the name code uses for each (`ckb_util`) and its folder.
+    pub path_deps: Vec<(String, PathBuf)>,
 }
 
 #[derive(Debug)]
@@ -142,6 +144,7 @@ struct RawWorkspace {
     #[serde(default)]
     exclude: Vec<String>,
     package: Option<RawWorkspacePackage>,
+    dependencies: Option<toml::Table>,
 }
 
 #[derive(Deserialize, Default)]
@@ -234,7 +237,10 @@ pub fn find_workspace(start: Option<&Path>, cwd: &Path) -> Result<Workspace, Man
         deps.retain(|d| d.starts_with(&root) && !seen.contains(d));
         deps.reverse();
         work.extend(deps);
-        packages.push(package_of(&dir, &raw, ws_edition.as_deref())?);
+        let mut package = package_of(&dir, &raw, ws_edition.as_deref())?;
+        let ws_deps = root_raw.workspace.as_ref().and_then(|w| w.dependencies.as_ref());
+        package.path_deps = named_path_dependencies(&raw, &dir, ws_deps.map(|t| (t, root.as_path())));
+        packages.push(package);
     }
     Ok(Workspace { root, packages })
 }
@@ -281,6 +287,19 @@ fn expand_members(root: &Path, members: &[String]) -> Vec<PathBuf> {
 /// The folders of the `path = "…"` dependencies of a manifest (all dependency tables,
 /// target-specific ones included).
 fn path_dependencies(raw: &RawManifest, dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    for (_, dep) in named_path_dependencies(raw, dir, None) {
+        if !out.contains(&dep) {
+            out.push(dep);
+        }
+    }
+    out
+}
+
+/// The `path` dependencies of a manifest with the names code uses for them (the table
+/// key, `-` as `_`), also those taken from `[workspace.dependencies]` with
+/// `workspace = true` (`ws`: that table and the folder it is relative to).
+fn named_path_dependencies(raw: &RawManifest, dir: &Path, ws: Option<(&toml::Table, &Path)>) -> Vec<(String, PathBuf)> {
     let mut tables: Vec<&toml::Table> =
         [&raw.dependencies, &raw.dev_dependencies, &raw.build_dependencies].into_iter().flatten().collect();
     for target in raw.target.iter().flat_map(|t| t.values()).filter_map(toml::Value::as_table) {
@@ -289,11 +308,18 @@ fn path_dependencies(raw: &RawManifest, dir: &Path) -> Vec<PathBuf> {
         }
     }
     let mut out = Vec::new();
-    for spec in tables.into_iter().flat_map(|t| t.values()) {
-        if let Some(path) = spec.get("path").and_then(toml::Value::as_str) {
-            let dep = absolute(&dir.join(path));
-            if dep.join("Cargo.toml").is_file() && !out.contains(&dep) {
-                out.push(dep);
+    for (name, spec) in tables.into_iter().flatten() {
+        let own = spec.get("path").and_then(toml::Value::as_str).map(|p| absolute(&dir.join(p)));
+        let inherited = || {
+            let (table, root) = ws?;
+            spec.get("workspace").and_then(toml::Value::as_bool).filter(|&w| w)?;
+            let path = table.get(name)?.get("path")?.as_str()?;
+            Some(absolute(&root.join(path)))
+        };
+        if let Some(dep) = own.or_else(inherited).filter(|d| d.join("Cargo.toml").is_file()) {
+            let name = name.replace('-', "_");
+            if !out.iter().any(|(n, _)| *n == name) {
+                out.push((name, dep));
             }
         }
     }
@@ -399,7 +425,7 @@ fn package_of(dir: &Path, raw: &RawManifest, ws_edition: Option<&str>) -> Result
     if let Some(root) = build {
         targets.push(Target { kind: TargetKind::Build, name: "build-script-build".into(), root });
     }
-    Ok(Package { root: dir.to_path_buf(), name, lib_name, edition, targets })
+    Ok(Package { root: dir.to_path_buf(), name, lib_name, edition, targets, path_deps: Vec::new() })
 }
 
 /// A target whose root file another target already has is the same crate declared twice.

@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use syn::visit::Visit;
 
 /// What was seen done to a value behind a lock.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Evidence {
     pub reads: usize,
     pub seeks: usize,
@@ -25,9 +25,16 @@ pub struct Evidence {
     /// Positional reads under an exclusive guard, or with no guard seen.
     pub positional_exclusive: usize,
     pub writes: usize,
-    /// Calls lockscope cannot see into that get the value mutably (another crate's
-    /// method or function): taken as reads.
+    /// The value handed mutably to another crate's function or method
+    /// (`serde_json::from_reader(&mut *guard)`): taken as a read.
     pub opaque: usize,
+    /// Another crate's methods called on the value (`pdb.module_info()`): reads when the
+    /// value is another crate's reader whose methods lockscope does not know.
+    pub opaque_methods: usize,
+    /// Fields of the value read directly through the guard (`guard.files.read(..)`).
+    pub fields_read: Vec<String>,
+    /// Methods of the crate called on the value (`guard.load(..)`).
+    pub crate_calls: Vec<String>,
 }
 
 impl Evidence {
@@ -38,11 +45,17 @@ impl Evidence {
         self.positional_exclusive += other.positional_exclusive;
         self.writes += other.writes;
         self.opaque += other.opaque;
+        self.opaque_methods += other.opaque_methods;
+        self.fields_read.extend(other.fields_read.iter().cloned());
+        self.crate_calls.extend(other.crate_calls.iter().cloned());
     }
 
-    /// Reads through the cursor: reads, opaque calls, and seeks of a value never written.
-    pub fn cursor_reads(&self) -> usize {
-        self.reads + self.opaque + if self.writes == 0 { self.seeks } else { 0 }
+    /// Reads through the cursor: reads, values handed to other crates, seeks of a value
+    /// never written, and (`unknown_methods_read`: the value is another crate's reader
+    /// lockscope knows nothing of) that crate's methods.
+    pub fn cursor_reads(&self, unknown_methods_read: bool) -> usize {
+        let methods = if unknown_methods_read { self.opaque_methods } else { 0 };
+        self.reads + self.opaque + methods + if self.writes == 0 { self.seeks } else { 0 }
     }
 
     pub fn positional(&self) -> usize {
@@ -51,7 +64,7 @@ impl Evidence {
 
     /// Any use that reads or writes.
     pub fn any(&self) -> bool {
-        self.cursor_reads() + self.positional() + self.writes + self.seeks > 0
+        self.cursor_reads(true) + self.positional() + self.writes + self.seeks > 0
     }
 }
 
@@ -224,6 +237,8 @@ impl<'s> Scanner<'s> {
         let Level::Value(how) = root.level else { return };
         if let (Some(field), IoUse::Read | IoUse::Seek) = (root.field, what) {
             self.fields_read.insert((root.key, field));
+            let name = self.fields.borrow()[field].clone();
+            self.evidence[root.key].fields_read.push(name);
         }
         let e = &mut self.evidence[root.key];
         match what {
@@ -232,7 +247,7 @@ impl<'s> Scanner<'s> {
             IoUse::Positional if how == Some(Acquire::Shared) => e.positional_shared += 1,
             IoUse::Positional => e.positional_exclusive += 1,
             IoUse::Write => e.writes += 1,
-            IoUse::Unknown => e.opaque += 1,
+            IoUse::Unknown => e.opaque_methods += 1,
             IoUse::Neutral | IoUse::PassThrough => {}
         }
     }
@@ -271,7 +286,10 @@ impl<'s> Scanner<'s> {
                 IoUse::Neutral
             }
             _ if self.strict => IoUse::Neutral,
-            _ => IoUse::Unknown,
+            _ => {
+                self.evidence[root.key].opaque += 1;
+                return;
+            }
         };
         self.count(root, what);
     }
@@ -332,8 +350,16 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
         }
         if let Some(root) = self.root(&call.receiver) {
             if matches!(root.level, Level::Value(_)) {
+                let own = self.summaries.is_some_and(|s| s.methods.contains(&method));
+                if own && root.field.is_none() {
+                    self.evidence[root.key].crate_calls.push(method.clone());
+                }
                 let what = match vocab::io_use(&method) {
                     _ if vocab::acquire(&method, call.args.len()).is_some() => IoUse::PassThrough,
+                    // `serial.read(offset as u8)`: a register read, not `Read::read(&mut buf)`.
+                    IoUse::Read if method == "read" && !vocab::buffer_arguments(&call.args) => IoUse::Unknown,
+                    // The crate's own `read_block`: what its body does, not what its name says.
+                    IoUse::Read if own && !vocab::is_std_read(&method) => self.unknown_method(&method),
                     IoUse::Unknown => self.unknown_method(&method),
                     known => known,
                 };
@@ -402,6 +428,17 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
         syn::visit::visit_expr_for_loop(self, expr);
     }
 
+    fn visit_item_macro(&mut self, item: &'ast syn::ItemMacro) {
+        // A `macro_rules!` body is code too: uses written only there are still uses.
+        if item.mac.path.is_ident("macro_rules") {
+            for body in macro_rule_bodies(&item.mac.tokens) {
+                self.visit_file(&body);
+            }
+            return;
+        }
+        syn::visit::visit_item_macro(self, item);
+    }
+
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
         let name = mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
         let parsed = mac.parse_body_with(syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated);
@@ -416,6 +453,38 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
             self.visit_expr(arg);
         }
     }
+}
+
+/// The bodies of a `macro_rules!` that parse as items once `$` is taken out of their
+/// metavariables (`impl Log for $t { … }`): what most generated impls look like.
+fn macro_rule_bodies(tokens: &proc_macro2::TokenStream) -> Vec<syn::File> {
+    use proc_macro2::{Delimiter, TokenStream, TokenTree};
+    fn strip_dollars(tokens: TokenStream) -> TokenStream {
+        tokens
+            .into_iter()
+            .filter(|t| !matches!(t, TokenTree::Punct(p) if p.as_char() == '$'))
+            .map(|t| match t {
+                TokenTree::Group(g) => {
+                    let mut inner = proc_macro2::Group::new(g.delimiter(), strip_dollars(g.stream()));
+                    inner.set_span(g.span());
+                    TokenTree::Group(inner)
+                }
+                other => other,
+            })
+            .collect()
+    }
+    let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    trees
+        .windows(3)
+        .filter_map(|w| match w {
+            [TokenTree::Punct(eq), TokenTree::Punct(gt), TokenTree::Group(body)]
+                if eq.as_char() == '=' && gt.as_char() == '>' && body.delimiter() == Delimiter::Brace =>
+            {
+                syn::parse2::<syn::File>(strip_dollars(body.stream())).ok()
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Evidence for each named lock place, from every parsed file.
@@ -575,6 +644,13 @@ impl<'ast> Visit<'ast> for Round<'_> {
     fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
         self.function(&item.sig, &item.block);
     }
+    fn visit_item_macro(&mut self, item: &'ast syn::ItemMacro) {
+        if item.mac.path.is_ident("macro_rules") {
+            for body in macro_rule_bodies(&item.mac.tokens) {
+                self.visit_file(&body);
+            }
+        }
+    }
     fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
         let outer = self.self_type.take();
         self.self_type = match &*item.self_ty {
@@ -610,7 +686,7 @@ mod tests {
     fn evidence(text: &str, name: &str) -> Evidence {
         let files = parsed(text);
         let summaries = Summaries::of(&files);
-        lock_uses(&files, &[Key::member(name)], &summaries)[0]
+        lock_uses(&files, &[Key::member(name)], &summaries).swap_remove(0)
     }
 
     #[test]
@@ -631,7 +707,7 @@ mod tests {
             "fn f(s: &S) { let mut g = s.log.lock(); writeln!(g, \"x\"); g.flush(); let fd = s.log.lock().as_raw_fd(); }",
             "log",
         );
-        assert_eq!((e.cursor_reads(), e.writes), (0, 2));
+        assert_eq!((e.cursor_reads(true), e.writes), (0, 2));
     }
 
     #[test]
@@ -640,7 +716,7 @@ mod tests {
             "fn f(s: &S) { s.disk.read().read_exact_at(&mut b, 0); s.disk.write().read_at(&mut b, 0); }",
             "disk",
         );
-        assert_eq!((e.positional_shared, e.positional_exclusive, e.cursor_reads()), (1, 1, 0));
+        assert_eq!((e.positional_shared, e.positional_exclusive, e.cursor_reads(true)), (1, 1, 0));
     }
 
     #[test]
@@ -660,5 +736,23 @@ mod tests {
     fn another_crates_calls_taking_the_value_mutably_count_as_reads() {
         let e = evidence("fn f(s: &S) { let mut f = s.file.lock(); w.write_from(&mut f, 4); format(&f); }", "file");
         assert_eq!(e.opaque, 1);
+        let e = evidence("fn f(s: &S) { s.pdb.lock().module_info(); s.pdb.lock().get(k).cloned(); }", "pdb");
+        assert_eq!((e.opaque_methods, e.cursor_reads(false), e.cursor_reads(true)), (1, 0, 1));
+    }
+
+    #[test]
+    fn uses_inside_macro_rules_bodies_count() {
+        let e = evidence(
+            "macro_rules! imp { ($t:ty) => { impl Log for $t { fn log(&self) { write!(self.stream.lock(), \"x\"); } } }; }",
+            "stream",
+        );
+        assert_eq!(e.writes, 1);
+    }
+
+    #[test]
+    fn a_read_with_a_register_offset_is_not_a_buffer_read() {
+        let e =
+            evidence("fn f(s: &S, buf: &mut [u8]) { s.dev.lock().read(off as u8); s.dev.lock().read(buf); }", "dev");
+        assert_eq!((e.reads, e.opaque_methods), (1, 1));
     }
 }

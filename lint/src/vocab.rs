@@ -145,8 +145,21 @@ const NEUTRAL_METHODS: &[&str] = &[
     "push",
     "clear",
     "keys",
+    "cloned",
+    "copied",
+    "to_owned",
+    "to_vec",
+    "lock_shared",
+    "lock_exclusive",
+    "try_lock_shared",
+    "try_lock_exclusive",
+    "unlock",
+    "set_modified",
+    "set_times",
 ];
 const PASS_THROUGH_METHODS: &[&str] = &[
+    "ok",
+    "into_inner",
     "unwrap",
     "expect",
     "as_mut",
@@ -177,6 +190,12 @@ const PASS_THROUGH_METHODS: &[&str] = &[
     "unwrap_or_else",
     "as_pin_mut",
 ];
+
+/// One of the standard library's (or zip's, tar's) reading methods by its exact name,
+/// as opposed to a method that only starts with `read_`.
+pub fn is_std_read(method: &str) -> bool {
+    READ_METHODS.contains(&method)
+}
 
 /// What calling `method` on an I/O value does to it.
 pub fn io_use(method: &str) -> IoUse {
@@ -221,6 +240,12 @@ pub fn gives_shared_view(expr: &syn::Expr) -> bool {
         syn::Expr::Paren(p) => gives_shared_view(&p.expr),
         _ => false,
     }
+}
+
+/// Could these be the buffer arguments of a `Read` method (`&mut buf`, `buf`,
+/// `buf.as_mut_slice()`), rather than an offset or a register number (`off as u8`, `4`)?
+pub fn buffer_arguments(args: &syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>) -> bool {
+    args.iter().all(|arg| !matches!(arg, syn::Expr::Cast(_) | syn::Expr::Lit(_) | syn::Expr::Binary(_)))
 }
 
 /// Macros that write to their first argument.

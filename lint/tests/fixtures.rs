@@ -51,6 +51,7 @@ fn fixture_packages(folder: &Path) -> Vec<PackageInput> {
                     edition,
                     files: inputs,
                     config: Default::default(),
+                    dependencies: Vec::new(),
                 })
             } else if entry.extension().is_some_and(|e| e == "rs") {
                 let file = FileInput {
@@ -65,6 +66,7 @@ fn fixture_packages(folder: &Path) -> Vec<PackageInput> {
                     edition: lockscope_lint::manifest::Edition::E2021,
                     files: vec![file],
                     config: Default::default(),
+                    dependencies: Vec::new(),
                 })
             } else {
                 None

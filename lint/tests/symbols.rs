@@ -19,7 +19,9 @@ fn describe(symbols: &Symbols<'_>, resolved: &Resolved) -> String {
     match resolved {
         Resolved::Def(id) => {
             let def = symbols.def(*id);
-            let mut path = vec!["crate".to_string()];
+            // Items of a workspace dependency show its module tree (`dep/util::…`).
+            let root = if &*def.module.target == "src" { "crate".to_string() } else { def.module.target.to_string() };
+            let mut path = vec![root];
             path.extend(def.module.segments.iter().cloned());
             path.push(def.name.clone());
             let forms = symbols.forms(*id).count();
@@ -35,11 +37,14 @@ fn describe(symbols: &Symbols<'_>, resolved: &Resolved) -> String {
     }
 }
 
-/// (probe, expected, actual) for every probe of one case crate.
+/// (probe, expected, actual) for every probe of one case (a crate, or a workspace).
 fn probe_case(dir: &Path) -> Vec<(String, String, String)> {
     let scope = Scope::Workspace { manifest_path: Some(dir.join("Cargo.toml")) };
     let discovered = discover(&scope).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    let [package] = discovered.packages.as_slice() else { panic!("{}: one package expected", dir.display()) };
+    discovered.packages.iter().flat_map(probe_package).collect()
+}
+
+fn probe_package(package: &lockscope_lint::discover::PackageInput) -> Vec<(String, String, String)> {
     let files: Vec<ParsedFile> = package
         .files
         .iter()
@@ -50,12 +55,16 @@ fn probe_case(dir: &Path) -> Vec<(String, String, String)> {
             parse(&source, package.edition).unwrap_or_else(|e| panic!("{}: {}", input.display, e.message))
         })
         .collect();
-    let info = CrateInfo { lib_name: package.lib_name.clone(), edition: package.edition };
+    let dependencies = package.dependencies.iter().map(|d| (d.name.clone(), d.target.clone(), d.edition)).collect();
+    let info = CrateInfo { lib_name: package.lib_name.clone(), edition: package.edition, dependencies };
     let symbols = Symbols::build(&files, info);
     let mut probes = Vec::new();
     for def in &symbols.defs {
         let DefKind::Alias(alias) = def.kind else { continue };
         if !def.name.starts_with("Probe") {
+            continue;
+        }
+        if !files[def.file].source.report {
             continue;
         }
         let syn::Type::Path(ty) = &*alias.ty else { panic!("{}: a probe names a path", def.name) };

@@ -1,6 +1,7 @@
 //! # mutex_read_seek
 //!
-//! Flags a lock (`Mutex`, `RwLock`, …) whose guarded value is `Read + Seek`.
+//! Flags a lock (`Mutex`, `RwLock`, …) whose guarded value is `Read + Seek` and is read
+//! through the lock.
 //!
 //! ## Why is this bad?
 //!
@@ -56,12 +57,35 @@
 //! signatures and impl self types; a lock is also caught where it is built, as in
 //! `let archive = Mutex::new(ZipArchive::new(cursor)?);`.
 //!
+//! ## Only locks that are read
+//!
+//! A lock is flagged when its value is read through it somewhere in the crate: a read
+//! or `BufRead` method, a seek (of a value that is not also written), `by_name` or
+//! `by_index`, `io::copy` from it, the value handed mutably to another crate's function,
+//! or a call of the crate's own function or method whose body reads it (for `dyn Trait`
+//! values: the implementors' methods). A `pub` field or accessor of a `pub` type with no
+//! uses in the crate counts as read: its callers may read. Not flagged: a lock only
+//! written through (a log), only used as a descriptor (`as_raw_fd`, `metadata`), or never
+//! read; an `RwLock` whose readers take the shared lock and read positionally
+//! (`read_exact_at`). A `Mutex` read only positionally is flagged with help that says the
+//! lock is not needed.
+//!
+//! One lock is one finding, at its declaration; its accessor, a constructor parameter
+//! and the `Mutex::new` in a constructor are notes on it. `Arc` handles to one locked
+//! trait object (`Arc<Mutex<dyn Device>>`) held in several structs are one finding too.
+//!
 //! ## Known limits
 //!
-//! - A lock whose value is only ever written through it (a log file) is not flagged;
-//!   lockscope decides that from the uses it can see by name in the package.
-//! - Names are resolved without compiling: through `use` (renames and globs), aliases
-//!   and full paths across the package's files. Macro-generated types are not seen.
+//! - Uses are matched by name (a field, static or accessor), not by type: a use of
+//!   another field of the same name counts for this one. Uses inside `macro_rules!`
+//!   bodies are not seen, so a public lock used only there counts as exposed.
+//! - A `File` reached through a field whose name says it is a stream (`tap_file`,
+//!   `resize_pipe`, `serial_out`, `evt_fd`) is taken as not seekable.
+//! - Names are resolved without compiling: through `use` (renames, globs, `self` in
+//!   groups, 2015 paths), `extern crate` renames, aliases, `#[cfg]` forms and full paths
+//!   across the package's files. Types a workspace crate re-exports are not followed,
+//!   except locks: any crate's `Mutex`/`RwLock` is taken as a lock. Macro-generated types
+//!   are not seen.
 //!
 //! Silence one finding with `// lockscope: allow(mutex_read_seek) reason` on the line
 //! or the line above.
@@ -140,7 +164,7 @@ impl Rule for MutexReadSeek {
         keys.sort();
         keys.dedup();
         let named = uses::lock_uses(cx.files, &keys, summaries);
-        let by_name = |key: &Key| keys.binary_search(key).ok().map(|i| named[i]);
+        let by_name = |key: &Key| keys.binary_search(key).ok().map(|i| named[i].clone());
         let evidence = |c: &Candidate<'_>| -> Evidence {
             let mut e = match &c.place {
                 Place::Named(name) => by_name(name).unwrap_or_default(),
@@ -161,11 +185,21 @@ impl Rule for MutexReadSeek {
             let exposed = group.iter().any(|c| c.exposed);
             let mut members = group.into_iter();
             let Some(lock) = members.next() else { continue };
-            let verdict = if seen.cursor_reads() > 0 {
+            // Through a package type (`Mutex<Inner>` → `Inner.files` → …), the value is
+            // read only if that field is: by the type's own methods, or directly.
+            let field_read = match &lock.why.outer {
+                Some((owner, field)) => {
+                    summaries.reading_fields.contains(&(owner.clone(), field.clone()))
+                        || seen.fields_read.contains(field)
+                }
+                None => true,
+            };
+            let reads = seen.cursor_reads(unknown_methods_read(&lock.why));
+            let verdict = if reads > 0 && field_read {
                 Verdict::Read
             } else if seen.positional_exclusive > 0 || (seen.positional_shared > 0 && !lock.rw) {
                 Verdict::Positional
-            } else if !seen.any() && exposed {
+            } else if !seen.any() && exposed && (field_read || exposes_field(cx.symbols, &lock.why)) {
                 Verdict::Read
             } else {
                 continue;
@@ -173,6 +207,19 @@ impl Rule for MutexReadSeek {
             out.push(lock.into_finding(verdict, members.collect()));
         }
     }
+}
+
+/// Does a public lock's value expose the field that holds the reader (`pub files`)?
+fn exposes_field(symbols: &Symbols<'_>, why: &Why) -> bool {
+    why.outer.as_ref().is_some_and(|(owner, field)| symbols.public_field(owner, field))
+}
+
+/// Are methods lockscope does not know, called on the guarded value, reads? Not for a
+/// standard file or cursor or a zip archive (their API is known), yes for another crate's
+/// reader (`pdb::PDB<Cursor<…>>`) or a generic one.
+fn unknown_methods_read(why: &Why) -> bool {
+    let known_api = why.outer.is_none() && matches!(why.leaf, Leaf::File | Leaf::Bytes) && why.chain.len() <= 2;
+    !known_api
 }
 
 /// What the uses of a flagged lock show.

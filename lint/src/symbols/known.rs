@@ -103,7 +103,7 @@ pub fn classify(path: &[String]) -> External {
 pub fn names_a_stream(field: &str) -> bool {
     const STREAM_WORDS: &[&str] = &[
         "pipe", "tap", "tun", "tty", "pty", "sock", "socket", "fifo", "serial", "uart", "console", "stdin", "stdout",
-        "stderr", "evt", "event", "eventfd", "irq", "uffd", "vhost", "kvm", "hidraw", "epoll", "signal",
+        "stderr", "evt", "event", "eventfd", "irq", "uffd", "vhost", "kvm", "hidraw", "epoll", "signal", "fd",
     ];
     field.to_ascii_lowercase().split('_').any(|word| STREAM_WORDS.contains(&word))
 }

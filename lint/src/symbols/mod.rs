@@ -75,6 +75,9 @@ pub struct CrateInfo {
     pub lib_name: Option<String>,
     /// Import paths start at the crate root in 2015, relative to the module after.
     pub edition: Edition,
+    /// Workspace libraries this crate depends on by path, whose sources are among the
+    /// files under their own module tree: (name in code, module tree label, edition).
+    pub dependencies: Vec<(String, String, Edition)>,
 }
 
 /// What a path names.
@@ -102,6 +105,7 @@ pub struct Symbols<'a> {
     implementors: HashMap<DefId, Vec<ImplRef<'a>>>,
     lib_name: Option<String>,
     edition: Edition,
+    dependencies: Vec<(String, String, Edition)>,
     /// `extern crate a as b;` at a crate root: `b` names the crate `a` everywhere in it
     /// (`self` for `extern crate self as b;`).
     extern_aliases: HashMap<String, String>,
@@ -128,6 +132,7 @@ impl<'a> Symbols<'a> {
             implementors: HashMap::new(),
             lib_name: info.lib_name,
             edition: info.edition,
+            dependencies: info.dependencies,
             extern_aliases: HashMap::new(),
             read_seek_types: Vec::new(),
             resolved: RefCell::new(HashMap::new()),
@@ -174,6 +179,18 @@ impl<'a> Symbols<'a> {
     /// What the crate's functions and methods read, computed on first use.
     pub fn summaries(&self) -> &Summaries {
         self.summaries.get_or_init(|| Summaries::of(self.files))
+    }
+
+    /// Is `field` a `pub` field of a package struct named `type_name`? (Callers of the
+    /// crate can reach what it holds.)
+    pub fn public_field(&self, type_name: &str, field: &str) -> bool {
+        let named = |f: &syn::Field| f.ident.as_ref().is_some_and(|i| i == field);
+        self.by_name.get(type_name).into_iter().flatten().any(|&id| match self.defs[id].kind {
+            DefKind::Struct(s) => s.fields.iter().any(|f| named(f) && matches!(f.vis, syn::Visibility::Public(_))),
+            // A variant's fields are as public as the enum.
+            DefKind::Enum(e) => e.variants.iter().flat_map(|v| &v.fields).any(named),
+            _ => false,
+        })
     }
 
     /// A definition and its other forms under `#[cfg(…)]` alternatives.
@@ -255,18 +272,30 @@ impl<'a> Symbols<'a> {
         self.external(segs)
     }
 
-    /// A path into another crate, through `extern crate a as b;` renames.
+    /// A path into another crate, through `extern crate a as b;` renames, and into the
+    /// sources of a workspace library this crate depends on (`use ckb_util::Mutex` is
+    /// what `ckb_util` re-exports).
     fn external(&self, segs: &[String]) -> Resolved {
         let Some(first) = segs.first() else { return Resolved::Unknown };
-        match self.extern_aliases.get(first) {
-            Some(krate) if krate == "self" => self.resolve_in(&ModulePath::root("src"), &segs[1..], 0),
-            Some(krate) => {
-                let mut full = vec![krate.clone()];
-                full.extend_from_slice(&segs[1..]);
-                Resolved::External(full)
+        let full = match self.extern_aliases.get(first) {
+            Some(krate) if krate == "self" => return self.resolve_in(&ModulePath::root("src"), &segs[1..], 0),
+            Some(krate) => std::iter::once(krate.clone()).chain(segs[1..].iter().cloned()).collect(),
+            None => segs.to_vec(),
+        };
+        if let Some((_, target, _)) = self.dependencies.iter().find(|(name, _, _)| *name == full[0]) {
+            if let found @ (Resolved::Def(_) | Resolved::External(_)) =
+                self.resolve_in(&ModulePath::root(target), &full[1..], 1)
+            {
+                return found;
             }
-            None => Resolved::External(segs.to_vec()),
         }
+        Resolved::External(full)
+    }
+
+    /// The edition a module's crate was written in: a dependency's own, else this crate's.
+    fn edition_of(&self, module: &ModulePath) -> Edition {
+        let dependency = self.dependencies.iter().find(|(_, target, _)| **target == *module.target);
+        dependency.map_or(self.edition, |(_, _, edition)| *edition)
     }
 
     /// A 2015 import path (`use file::File;`): an item, module or import of the crate
@@ -529,7 +558,7 @@ impl<'a> Visit<'a> for Collector<'_, 'a> {
         let module = self.current();
         // Where the path starts: 2015 imports and `::a` start at the crate root; in
         // 2018 and later `::a` is an extern crate and `a` is relative to the module.
-        let mut prefix = match (self.symbols.edition, item.leading_colon.is_some()) {
+        let mut prefix = match (self.symbols.edition_of(&module), item.leading_colon.is_some()) {
             (Edition::E2015, _) => vec![FROM_CRATE_ROOT.to_string()],
             (_, true) => vec![EXTERN.to_string()],
             (_, false) => Vec::new(),

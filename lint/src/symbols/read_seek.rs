@@ -20,19 +20,20 @@ pub struct Why {
     /// From outermost to innermost, each a short code-formatted phrase.
     pub chain: Vec<String>,
     pub leaf: Leaf,
-    /// The innermost field of a package type on the chain (`file` in
-    /// `Inner.file`): where the value is used, to tell a write-only one.
-    pub field: Option<String>,
+    /// The outermost field of a package type on the chain, with its type (`(Inner,
+    /// files)` for `Mutex<Inner>` → `Inner.files` → …): the value is read through the
+    /// lock only if something reads that field.
+    pub outer: Option<(String, String)>,
 }
 
 impl Why {
     fn leaf(step: String, leaf: Leaf) -> Self {
-        Why { chain: vec![step], leaf, field: None }
+        Why { chain: vec![step], leaf, outer: None }
     }
 
-    /// Behind a field of a package type; the innermost such field is remembered.
-    fn behind_field(mut self, step: String, field: String) -> Self {
-        self.field.get_or_insert(field);
+    /// Behind a field of a package type; the outermost such field is remembered.
+    fn behind_field(mut self, step: String, owner: &str, field: String) -> Self {
+        self.outer = Some((owner.to_string(), field));
         self.behind(step)
     }
 
@@ -278,7 +279,7 @@ impl<'a> Symbols<'a> {
                 let field_name = field.ident.as_ref().map_or_else(|| i.to_string(), |f| f.to_string());
                 self.type_read_seek(&field.ty, &def_cx, depth + 1)
                     .filter(|inner| !(inner.leaf == Leaf::File && known::names_a_stream(&field_name)))
-                    .map(|inner| inner.behind_field(format!("`{prefix}.{field_name}`"), field_name.clone()))
+                    .map(|inner| inner.behind_field(format!("`{prefix}.{field_name}`"), &name, field_name.clone()))
             })
         };
         match &def.kind {
@@ -289,7 +290,7 @@ impl<'a> Symbols<'a> {
             DefKind::Union(u) => u.fields.named.iter().find_map(|field| {
                 let field_name = field.ident.as_ref().map(|f| f.to_string()).unwrap_or_default();
                 self.type_read_seek(&field.ty, &def_cx, depth + 1)
-                    .map(|inner| inner.behind_field(format!("`{name}.{field_name}`"), field_name.clone()))
+                    .map(|inner| inner.behind_field(format!("`{name}.{field_name}`"), &name, field_name.clone()))
             }),
             DefKind::Enum(e) => e.variants.iter().find_map(|v| field_why(&v.fields, &format!("{name}::{}", v.ident))),
             DefKind::Trait(_) => None,
@@ -426,7 +427,7 @@ impl<'a> Symbols<'a> {
             }
             self.type_read_seek(&field.ty, &def_cx, depth + 1)
                 .filter(|inner| !(inner.leaf == Leaf::File && known::names_a_stream(&name)))
-                .map(|inner| inner.behind_field(format!("`{}.{name}`", def.name), name))
+                .map(|inner| inner.behind_field(format!("`{}.{name}`", def.name), &def.name, name))
         })
     }
 

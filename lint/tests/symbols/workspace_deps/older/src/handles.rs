@@ -1,0 +1,1 @@
+pub use std::fs::File as Handle;

@@ -35,6 +35,8 @@ pub struct Evidence {
     pub fields_read: Vec<String>,
     /// Methods of the crate called on the value (`guard.load(..)`).
     pub crate_calls: Vec<String>,
+    /// Times the lock was taken (`lock()`, `read()`, …).
+    pub acquired: usize,
 }
 
 impl Evidence {
@@ -46,6 +48,7 @@ impl Evidence {
         self.writes += other.writes;
         self.opaque += other.opaque;
         self.opaque_methods += other.opaque_methods;
+        self.acquired += other.acquired;
         self.fields_read.extend(other.fields_read.iter().cloned());
         self.crate_calls.extend(other.crate_calls.iter().cloned());
     }
@@ -235,7 +238,7 @@ impl<'s> Scanner<'s> {
 
     fn count(&mut self, root: Root, what: IoUse) {
         let Level::Value(how) = root.level else { return };
-        if let (Some(field), IoUse::Read | IoUse::Seek) = (root.field, what) {
+        if let (Some(field), IoUse::Read) = (root.field, what) {
             self.fields_read.insert((root.key, field));
             let name = self.fields.borrow()[field].clone();
             self.evidence[root.key].fields_read.push(name);
@@ -282,10 +285,12 @@ impl<'s> Scanner<'s> {
             (None, Some(s)) if callee.in_crate && s.reading_params.get(name).is_some_and(|p| p.contains(&index)) => {
                 IoUse::Read
             }
+            (None, Some(s)) if callee.in_crate && s.positional_params.get(name).is_some_and(|p| p.contains(&index)) => {
+                IoUse::Positional
+            }
             (None, Some(s)) if callee.in_crate && (s.functions.contains(name) || s.methods.contains(name)) => {
                 IoUse::Neutral
             }
-            _ if self.strict => IoUse::Neutral,
             _ => {
                 self.evidence[root.key].opaque += 1;
                 return;
@@ -349,6 +354,9 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
             return self.visit_expr(&call.receiver);
         }
         if let Some(root) = self.root(&call.receiver) {
+            if root.level == Level::Lock && vocab::acquire(&method, call.args.len()).is_some() {
+                self.evidence[root.key].acquired += 1;
+            }
             if matches!(root.level, Level::Value(_)) {
                 let own = self.summaries.is_some_and(|s| s.methods.contains(&method));
                 if own && root.field.is_none() {
@@ -519,12 +527,17 @@ pub fn lock_uses_in_block(block: &syn::Block, name: &str, summaries: &Summaries)
 pub struct Summaries {
     /// Methods whose body reads from `self` (or from a value inside it).
     pub reading_methods: HashSet<String>,
-    /// Free functions and methods: which parameters (counted without `self`) they read.
+    /// Free functions and methods: which parameters (counted without `self`) they read,
+    /// and which they read only at offsets (`read_exact_at`).
     pub reading_params: HashMap<String, HashSet<usize>>,
+    pub positional_params: HashMap<String, HashSet<usize>>,
     /// Types (by name) with a method that reads from `self`, and the fields of `self`
     /// such methods read (`(Net, tap)` for `self.tap.read(..)`).
     pub reading_types: HashSet<String>,
     pub reading_fields: HashSet<(String, String)>,
+    /// For each method of a type (`(Inner, load)`): the fields of `self` it reads and the
+    /// methods it calls on `self`.
+    pub method_facts: HashMap<(String, String), MethodFacts>,
     /// Every method, free function and type name the crate defines.
     pub methods: HashSet<String>,
     pub functions: HashSet<String>,
@@ -548,18 +561,51 @@ impl Summaries {
                 round.visit_file(&file.ast);
             }
             let next = round.next;
+            let size = |params: &HashMap<String, HashSet<usize>>| params.values().map(HashSet::len).sum::<usize>();
             let grew = next.reading_methods.len() > summaries.reading_methods.len()
-                || next.reading_params.values().map(HashSet::len).sum::<usize>()
-                    > summaries.reading_params.values().map(HashSet::len).sum::<usize>();
+                || size(&next.reading_params) > size(&summaries.reading_params)
+                || size(&next.positional_params) > size(&summaries.positional_params);
             summaries.reading_methods = next.reading_methods;
             summaries.reading_params = next.reading_params;
+            summaries.positional_params = next.positional_params;
             summaries.reading_types = next.reading_types;
             summaries.reading_fields = next.reading_fields;
+            summaries.method_facts = next.method_facts;
             if !grew {
                 break;
             }
         }
         summaries
+    }
+}
+
+/// What one method does with `self`.
+#[derive(Debug, Default, Clone)]
+pub struct MethodFacts {
+    pub fields_read: HashSet<String>,
+    pub self_calls: Vec<String>,
+}
+
+/// How many methods deep a read of a field through `self` calls is followed.
+const MAX_SELF_CALLS: usize = 4;
+
+impl Summaries {
+    /// Does method `method` of type `owner` read field `field` of `self`, itself or
+    /// through the other methods it calls on `self`?
+    pub fn method_reads_field(&self, owner: &str, method: &str, field: &str) -> bool {
+        let mut seen = HashSet::new();
+        let mut work = vec![(method.to_string(), 0)];
+        while let Some((method, depth)) = work.pop() {
+            if depth > MAX_SELF_CALLS || !seen.insert(method.clone()) {
+                continue;
+            }
+            let Some(facts) = self.method_facts.get(&(owner.to_string(), method)) else { continue };
+            if facts.fields_read.contains(field) {
+                return true;
+            }
+            work.extend(facts.self_calls.iter().map(|m| (m.clone(), depth + 1)));
+        }
+        false
     }
 }
 
@@ -617,15 +663,25 @@ impl Round<'_> {
         if has_self {
             if let Some(ty) = &self.self_type {
                 let fields = scanner.fields.borrow();
+                let mut facts = MethodFacts::default();
                 for &(key, field) in &scanner.fields_read {
                     if key == params {
                         self.next.reading_fields.insert((ty.clone(), fields[field].clone()));
+                        facts.fields_read.insert(fields[field].clone());
                     }
                 }
+                facts.self_calls = scanner.evidence[params].crate_calls.clone();
+                self.next.method_facts.insert((ty.clone(), name.clone()), facts);
             }
         }
         for (i, evidence) in scanner.evidence.iter().enumerate() {
-            if evidence.reads + evidence.seeks == 0 || names[i].is_empty() {
+            // A parameter handed mutably to another crate counts, as it does for locks;
+            // `self`'s fields so handed do not (serialisers, formatters).
+            let opaque = if i == params { 0 } else { evidence.opaque };
+            if i != params && evidence.positional() > 0 && !names[i].is_empty() {
+                self.next.positional_params.entry(name.clone()).or_default().insert(i);
+            }
+            if evidence.reads + evidence.seeks + opaque == 0 || names[i].is_empty() {
                 continue;
             }
             if i == params {

@@ -200,7 +200,9 @@ pub fn is_std_read(method: &str) -> bool {
 /// What calling `method` on an I/O value does to it.
 pub fn io_use(method: &str) -> IoUse {
     let is = |list: &[&str]| list.contains(&method);
-    if is(POSITIONAL_METHODS) {
+    // `read_at`, `read_exact_at`, `read_vectored_at_volatile`: reads at an offset.
+    let at_offset = method.starts_with("read") && method.split('_').any(|w| w == "at");
+    if is(POSITIONAL_METHODS) || at_offset {
         IoUse::Positional
     } else if is(READ_METHODS) || (method.starts_with("read_") && !method.ends_with("_at")) {
         IoUse::Read
@@ -269,6 +271,7 @@ mod tests {
     fn io_uses() {
         assert_eq!(io_use("read_u32"), IoUse::Read);
         assert_eq!(io_use("read_exact_at"), IoUse::Positional);
+        assert_eq!(io_use("read_vectored_at_volatile"), IoUse::Positional);
         assert_eq!(io_use("seek"), IoUse::Seek);
         assert_eq!(io_use("write_u8"), IoUse::Write);
         assert_eq!(io_use("as_raw_fd"), IoUse::Neutral);

@@ -434,3 +434,28 @@ fn profile_joins_findings_with_measured_waits_and_sorts_by_them() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("cannot read report nope.json"));
 }
+
+#[test]
+fn names_a_workspace_dependency_re_exports_resolve_through_its_sources() {
+    let app = "use std::sync::Mutex;\nuse util::Handle;\npub struct S {\n    f: Mutex<Handle>,\n}\nimpl S {\n    pub fn first(&self) -> u8 {\n        let mut b = [0];\n        self.f.lock().unwrap().read(&mut b).ok();\n        b[0]\n    }\n}\n";
+    let dir = Scratch::new(
+        "workspace-deps",
+        &[
+            ("Cargo.toml", "[workspace]\nmembers = [\"app\", \"util\"]\n"),
+            (
+                "app/Cargo.toml",
+                "[package]\nname = \"app\"\nedition = \"2021\"\n[dependencies]\nutil = { path = \"../util\" }\n",
+            ),
+            ("app/src/lib.rs", app),
+            ("util/Cargo.toml", "[package]\nname = \"util\"\nedition = \"2021\"\n"),
+            ("util/src/lib.rs", "mod io;\npub use io::Handle;\n"),
+            ("util/src/io.rs", "pub use std::fs::File as Handle;\n"),
+        ],
+    );
+    let out = lockscope(&["lint", "--format", "json"], &dir.0);
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    let findings = stdout(&out);
+    assert!(findings.contains("\"path\":\"app/src/lib.rs\"") && findings.contains("`Handle`"), "{findings}");
+    // The dependency's own files are read for names, not reported twice.
+    assert_eq!(findings.lines().count(), 1, "{findings}");
+}

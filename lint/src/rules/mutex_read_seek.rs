@@ -63,8 +63,8 @@
 //! or `BufRead` method, a seek (of a value that is not also written), `by_name` or
 //! `by_index`, `io::copy` from it, the value handed mutably to another crate's function,
 //! or a call of the crate's own function or method whose body reads it (for `dyn Trait`
-//! values: the implementors' methods). A `pub` field or accessor of a `pub` type with no
-//! uses in the crate counts as read: its callers may read. Not flagged: a lock only
+//! values: the implementors' methods). A `pub` field or accessor of a `pub` type that the
+//! crate itself never locks counts as read: its callers may read. Not flagged: a lock only
 //! written through (a log), only used as a descriptor (`as_raw_fd`, `metadata`), or never
 //! read; an `RwLock` whose readers take the shared lock and read positionally
 //! (`read_exact_at`). A `Mutex` read only positionally is flagged with help that says the
@@ -186,20 +186,23 @@ impl Rule for MutexReadSeek {
             let mut members = group.into_iter();
             let Some(lock) = members.next() else { continue };
             // Through a package type (`Mutex<Inner>` → `Inner.files` → …), the value is
-            // read only if that field is: by the type's own methods, or directly.
-            let field_read = match &lock.why.outer {
+            // read when that field is: directly through the guard, or by a method of the
+            // type called on it.
+            let (reads, field_read) = match &lock.why.outer {
                 Some((owner, field)) => {
-                    summaries.reading_fields.contains(&(owner.clone(), field.clone()))
-                        || seen.fields_read.contains(field)
+                    let direct = seen.fields_read.iter().filter(|f| *f == field).count();
+                    let by_methods =
+                        seen.crate_calls.iter().filter(|m| summaries.method_reads_field(owner, m, field)).count();
+                    let read_anywhere = summaries.reading_fields.contains(&(owner.clone(), field.clone()));
+                    (direct + by_methods, read_anywhere || direct > 0)
                 }
-                None => true,
+                None => (seen.cursor_reads(unknown_methods_read(&lock.why)), true),
             };
-            let reads = seen.cursor_reads(unknown_methods_read(&lock.why));
-            let verdict = if reads > 0 && field_read {
+            let verdict = if reads > 0 {
                 Verdict::Read
             } else if seen.positional_exclusive > 0 || (seen.positional_shared > 0 && !lock.rw) {
                 Verdict::Positional
-            } else if !seen.any() && exposed && (field_read || exposes_field(cx.symbols, &lock.why)) {
+            } else if seen.acquired == 0 && exposed && (field_read || exposes_field(cx.symbols, &lock.why)) {
                 Verdict::Read
             } else {
                 continue;

@@ -185,6 +185,11 @@ impl Rule for MutexReadSeek {
             let exposed = group.iter().any(|c| c.exposed);
             let mut members = group.into_iter();
             let Some(lock) = members.next() else { continue };
+            // `fd: Mutex<File>`, `to_guest_pipe: Mutex<File>`: a stream, which cannot seek.
+            let named_stream = lock.place.name().is_some_and(known::names_a_stream);
+            if named_stream && lock.why.leaf == Leaf::File && lock.why.outer.is_none() {
+                continue;
+            }
             // Through a package type (`Mutex<Inner>` → `Inner.files` → …), the value is
             // read when that field is: directly through the guard, or by a method of the
             // type called on it.

@@ -366,8 +366,10 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
                     _ if vocab::acquire(&method, call.args.len()).is_some() => IoUse::PassThrough,
                     // `serial.read(offset as u8)`: a register read, not `Read::read(&mut buf)`.
                     IoUse::Read if method == "read" && !vocab::buffer_arguments(&call.args) => IoUse::Unknown,
-                    // The crate's own `read_block`: what its body does, not what its name says.
+                    // The crate's own `read_block` or `read_at`: what its body does, not what
+                    // its name says (a `read_at` may seek and read under the lock).
                     IoUse::Read if own && !vocab::is_std_read(&method) => self.unknown_method(&method),
+                    IoUse::Positional if own && self.unknown_method(&method) == IoUse::Read => IoUse::Read,
                     IoUse::Unknown => self.unknown_method(&method),
                     known => known,
                 };

@@ -131,6 +131,7 @@ impl Rule for MutexReadSeek {
 
     fn check(&self, cx: &PackageContext<'_, '_>, out: &mut Vec<Finding>) {
         let mut candidates = Vec::new();
+        let mut copies = Vec::new();
         let alias_flagged = RefCell::new(HashMap::new());
         for file in cx.files.iter().filter(|f| f.source.report) {
             let mut checker = Checker {
@@ -139,6 +140,7 @@ impl Rule for MutexReadSeek {
                 modules: vec![file.source.module.clone()],
                 envs: vec![Rc::new(Env::default())],
                 candidates: &mut candidates,
+                copies: &mut copies,
                 alias_flagged: &alias_flagged,
                 locals: Vec::new(),
                 owner: None,
@@ -179,7 +181,7 @@ impl Rule for MutexReadSeek {
             }
             e
         };
-        for group in group(candidates) {
+        for group in group(candidates, &copies) {
             let mut seen = Evidence::default();
             group.iter().for_each(|c| seen.merge(&evidence(c)));
             let exposed = group.iter().any(|c| c.exposed);
@@ -242,7 +244,7 @@ enum Verdict {
 /// One group per lock: a declaration with the other places that mention the same lock
 /// (its accessor, a constructor parameter, the `Mutex::new` in a constructor) as related
 /// notes; other candidates alone.
-fn group(candidates: Vec<Candidate<'_>>) -> Vec<Vec<Candidate<'_>>> {
+fn group<'a>(candidates: Vec<Candidate<'a>>, copies: &[HandleCopy]) -> Vec<Vec<Candidate<'a>>> {
     let (declarations, others): (Vec<_>, Vec<_>) = candidates.into_iter().partition(|c| c.role == Role::Declaration);
     let mut groups: Vec<Vec<Candidate<'_>>> = declarations.into_iter().map(|d| vec![d]).collect();
     for other in others {
@@ -269,7 +271,53 @@ fn group(candidates: Vec<Candidate<'_>>) -> Vec<Vec<Candidate<'_>>> {
             None => merged.push(group),
         }
     }
+    // A field filled with a clone of another's handle (`Session { archive:
+    // self.archive.clone() }`) holds the same lock.
+    for copy in copies {
+        let at = |(owner, field): &(String, String)| {
+            merged.iter().position(|g| {
+                g[0].role == Role::Declaration
+                    && g[0].owner.as_deref() == Some(owner.as_str())
+                    && g[0].place.name() == Some(field.as_str())
+            })
+        };
+        if let (Some(from), Some(to)) = (at(&copy.from), at(&copy.to)) {
+            if from != to {
+                let moved = merged.remove(to);
+                let from = if to < from { from - 1 } else { from };
+                merged[from].extend(moved);
+            }
+        }
+    }
     merged
+}
+
+/// `Target { field: self.source.clone() }` written in an impl of `Owner`: the field
+/// `(Target, field)` gets a handle to the lock in `(Owner, source)`.
+struct HandleCopy {
+    from: (String, String),
+    to: (String, String),
+}
+
+/// The field of `self` an expression clones a handle of: `self.g.clone()`,
+/// `Arc::clone(&self.g)`.
+fn cloned_self_field(expr: &syn::Expr) -> Option<String> {
+    let inner = match expr {
+        syn::Expr::MethodCall(m) if m.method == "clone" && m.args.is_empty() => &*m.receiver,
+        syn::Expr::Call(c) if c.args.len() == 1 => match (&*c.func, c.args.first()) {
+            (syn::Expr::Path(f), Some(arg)) if f.path.segments.last().is_some_and(|s| s.ident == "clone") => arg,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let inner = match inner {
+        syn::Expr::Reference(r) => &*r.expr,
+        other => other,
+    };
+    let syn::Expr::Field(f) = inner else { return None };
+    let syn::Expr::Path(base) = &*f.base else { return None };
+    let syn::Member::Named(name) = &f.member else { return None };
+    base.path.is_ident("self").then(|| name.to_string())
 }
 
 /// For each flagged alias (`type Shared = Arc<Mutex<File>>`), the names of the fields,
@@ -473,7 +521,7 @@ impl Candidate<'_> {
                     Role::Parameter => "the same lock is passed in here",
                     Role::Local => "the same lock is held here",
                     Role::Built => "the same lock is built here",
-                    Role::Declaration if o.shared => "another `Arc` handle to a lock of this type is held here",
+                    Role::Declaration if o.shared => "another `Arc` handle to this lock is held here",
                     Role::Declaration => "the same lock is declared here",
                 }
                 .into(),
@@ -504,6 +552,7 @@ struct Checker<'c, 'a> {
     modules: Vec<ModulePath>,
     envs: Vec<Rc<Env<'a>>>,
     candidates: &'c mut Vec<Candidate<'a>>,
+    copies: &'c mut Vec<HandleCopy>,
     /// Aliases whose definition is already flagged: their uses are not flagged again.
     alias_flagged: &'c RefCell<HashMap<DefId, bool>>,
     /// Types of `let` bindings and parameters seen so far in the current function.
@@ -912,8 +961,15 @@ impl<'a> Visit<'a> for Checker<'_, 'a> {
     }
 
     fn visit_expr_struct(&mut self, expr: &'a syn::ExprStruct) {
+        let target = match expr.path.segments.last().map(|s| s.ident.to_string()) {
+            Some(name) if name == "Self" => self.owner.clone(),
+            other => other,
+        };
         for field in &expr.fields {
             let syn::Member::Named(name) = &field.member else { continue };
+            if let (Some(owner), Some(target), Some(source)) = (&self.owner, &target, cloned_self_field(&field.expr)) {
+                self.copies.push(HandleCopy { from: (owner.clone(), source), to: (target.clone(), name.to_string()) });
+            }
             // A field whose declared type holds a lock is judged at its declaration.
             if !declared_field_has_lock(self.symbols, &self.module(), &expr.path, name) {
                 self.scan_construction(&field.expr, Place::Named(Key::member(name.to_string())));

@@ -221,7 +221,17 @@ impl<'s> Scanner<'s> {
             },
             // A lock inside the value (`self.inner.lock()` in a method summary).
             Level::Value(_) if vocab::acquire(&method, m.args.len()).is_some() => Some(root),
-            Level::Value(_) => (vocab::io_use(&method) == IoUse::PassThrough).then_some(root),
+            Level::Value(_) => {
+                // The crate's accessor of a field (`fn file_mut(&mut self) -> &mut File`).
+                let accessor = self.summaries.and_then(|s| s.accessors.get(&method)).and_then(Option::as_ref);
+                match accessor {
+                    Some(field) if root.field.is_none() => {
+                        Some(Root { field: Some(self.field_index(field.clone())), ..root })
+                    }
+                    Some(_) => Some(root),
+                    None => (vocab::io_use(&method) == IoUse::PassThrough).then_some(root),
+                }
+            }
         }
     }
 
@@ -293,6 +303,10 @@ impl<'s> Scanner<'s> {
             }
             _ => {
                 self.evidence[root.key].opaque += 1;
+                if let Some(field) = root.field {
+                    let name = self.fields.borrow()[field].clone();
+                    self.evidence[root.key].fields_read.push(name);
+                }
                 return;
             }
         };
@@ -540,6 +554,9 @@ pub struct Summaries {
     /// For each method of a type (`(Inner, load)`): the fields of `self` it reads and the
     /// methods it calls on `self`.
     pub method_facts: HashMap<(String, String), MethodFacts>,
+    /// Methods that return a field of `self` (`file_mut` → `file`), by name; `None` when
+    /// methods of that name return different fields.
+    pub accessors: HashMap<String, Option<String>>,
     /// Every method, free function and type name the crate defines.
     pub methods: HashSet<String>,
     pub functions: HashSet<String>,
@@ -566,13 +583,15 @@ impl Summaries {
             let size = |params: &HashMap<String, HashSet<usize>>| params.values().map(HashSet::len).sum::<usize>();
             let grew = next.reading_methods.len() > summaries.reading_methods.len()
                 || size(&next.reading_params) > size(&summaries.reading_params)
-                || size(&next.positional_params) > size(&summaries.positional_params);
+                || size(&next.positional_params) > size(&summaries.positional_params)
+                || next.accessors.len() > summaries.accessors.len();
             summaries.reading_methods = next.reading_methods;
             summaries.reading_params = next.reading_params;
             summaries.positional_params = next.positional_params;
             summaries.reading_types = next.reading_types;
             summaries.reading_fields = next.reading_fields;
             summaries.method_facts = next.method_facts;
+            summaries.accessors = next.accessors;
             if !grew {
                 break;
             }
@@ -662,6 +681,19 @@ impl Round<'_> {
         let mut scanner = Scanner::new(&keys, Level::Value(None), Some(self.previous), true);
         scanner.visit_block(body);
         let name = sig.ident.to_string();
+        let tail = body.stmts.last().and_then(|stmt| match stmt {
+            syn::Stmt::Expr(expr, None) => Some(expr),
+            _ => None,
+        });
+        if let Some(root) = tail.filter(|_| has_self).and_then(|e| scanner.root(e)) {
+            if let (true, Some(field)) = (root.key == params, root.field) {
+                let field = scanner.fields.borrow()[field].clone();
+                let entry = self.next.accessors.entry(name.clone()).or_insert_with(|| Some(field.clone()));
+                if entry.as_ref() != Some(&field) {
+                    *entry = None;
+                }
+            }
+        }
         if has_self {
             if let Some(ty) = &self.self_type {
                 let fields = scanner.fields.borrow();

@@ -459,3 +459,46 @@ fn names_a_workspace_dependency_re_exports_resolve_through_its_sources() {
     // The dependency's own files are read for names, not reported twice.
     assert_eq!(findings.lines().count(), 1, "{findings}");
 }
+
+#[test]
+fn one_lock_is_one_finding_with_its_other_places_as_notes_in_every_format() {
+    let source = "use std::sync::Mutex;\nuse std::fs::File;\nuse std::io::Read;\npub struct S {\n    f: Mutex<File>,\n}\nimpl S {\n    pub fn new(f: Mutex<File>) -> Self {\n        S { f }\n    }\n    pub fn handle(&self) -> &Mutex<File> {\n        &self.f\n    }\n    pub fn first(&self) -> u8 {\n        let mut b = [0];\n        self.handle().lock().unwrap().read(&mut b).ok();\n        b[0]\n    }\n}\n";
+    let dir = Scratch::new("related", &[("a.rs", source)]);
+
+    let out = lockscope(&["lint", "a.rs", "--format", "json"], &dir.0);
+    let lines: Vec<serde_json::Value> =
+        stdout(&out).lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    assert_eq!(lines.len(), 1, "{}", stdout(&out));
+    let related = lines[0]["related"].as_array().expect("related");
+    let at: Vec<(u64, &str)> =
+        related.iter().map(|r| (r["line"].as_u64().unwrap_or(0), r["message"].as_str().unwrap_or(""))).collect();
+    assert_eq!(at, [(8, "the same lock is passed in here"), (11, "the same lock is handed out by this accessor")]);
+
+    let out = lockscope(&["lint", "a.rs"], &dir.0);
+    assert!(
+        stdout(&out).contains("= note: the same lock is handed out by this accessor at a.rs:11:30"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = lockscope(&["lint", "a.rs", "--format", "sarif"], &dir.0);
+    let log: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("sarif");
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("sarif-schema-2.1.0.json")).expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    assert!(validator.is_valid(&log), "{log}");
+    let locations = log["runs"][0]["results"][0]["relatedLocations"].as_array().expect("relatedLocations");
+    assert_eq!(locations.len(), 2);
+    assert_eq!(locations[1]["physicalLocation"]["region"]["startLine"], 11);
+
+    let out = lockscope(&["lint", "a.rs", "--message-format", "json"], &dir.0);
+    let message: serde_json::Value =
+        serde_json::from_str(stdout(&out).lines().next().unwrap_or("")).expect("cargo json");
+    let notes: Vec<&str> = message["message"]["children"]
+        .as_array()
+        .expect("children")
+        .iter()
+        .filter_map(|c| c["level"].as_str())
+        .collect();
+    assert_eq!(notes, ["note", "note", "help"]);
+}

@@ -345,6 +345,39 @@ impl<'s> Scanner<'s> {
         }
     }
 
+    /// Names a pattern binds to fields that are lock places: `Source::File(file)` binds
+    /// `file` to field `0`, `Source::Disk { image, .. }` binds `image` to field `image`.
+    fn bind_fields(&mut self, pat: &syn::Pat) {
+        let ident = |p: &syn::Pat| match p {
+            syn::Pat::Ident(i) => Some(i.ident.to_string()),
+            _ => None,
+        };
+        let mut found = Vec::new();
+        match pat {
+            syn::Pat::TupleStruct(t) => {
+                for (i, elem) in t.elems.iter().enumerate() {
+                    found.extend(ident(elem).map(|name| (name, i.to_string())));
+                }
+            }
+            syn::Pat::Struct(s) => {
+                for field in &s.fields {
+                    if let syn::Member::Named(member) = &field.member {
+                        found.extend(ident(&field.pat).map(|name| (name, member.to_string())));
+                    }
+                }
+            }
+            syn::Pat::Or(or) => or.cases.iter().for_each(|case| self.bind_fields(case)),
+            _ => {}
+        }
+        for (name, member) in found {
+            if let Some(root) = self.key(member, KeyKind::Member) {
+                if let Some(scope) = self.bindings.last_mut() {
+                    scope.insert(name, root);
+                }
+            }
+        }
+    }
+
     fn in_function(&mut self, f: impl FnOnce(&mut Self)) {
         self.bindings.push(HashMap::new());
         f(self);
@@ -425,22 +458,25 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
             if let Some((_, diverge)) = &init.diverge {
                 self.visit_expr(diverge);
             }
-            if let Some(root) = self.root(&init.expr) {
-                self.bind(&local.pat, root);
+            match self.root(&init.expr) {
+                Some(root) => self.bind(&local.pat, root),
+                None => self.bind_fields(&local.pat),
             }
         }
     }
 
     fn visit_expr_let(&mut self, expr: &'ast syn::ExprLet) {
         self.visit_expr(&expr.expr);
-        if let Some(root) = self.root(&expr.expr) {
-            self.bind(&expr.pat, root);
+        match self.root(&expr.expr) {
+            Some(root) => self.bind(&expr.pat, root),
+            None => self.bind_fields(&expr.pat),
         }
     }
 
     fn visit_expr_match(&mut self, expr: &'ast syn::ExprMatch) {
-        if let Some(root) = self.root(&expr.expr) {
-            expr.arms.iter().for_each(|arm| self.bind(&arm.pat, root));
+        match self.root(&expr.expr) {
+            Some(root) => expr.arms.iter().for_each(|arm| self.bind(&arm.pat, root)),
+            None => expr.arms.iter().for_each(|arm| self.bind_fields(&arm.pat)),
         }
         syn::visit::visit_expr_match(self, expr);
     }

@@ -131,7 +131,7 @@ impl Rule for MutexReadSeek {
 
     fn check(&self, cx: &PackageContext<'_, '_>, out: &mut Vec<Finding>) {
         let mut candidates = Vec::new();
-        let mut copies = Vec::new();
+        let mut flows = HandleFlows::default();
         let alias_flagged = RefCell::new(HashMap::new());
         for file in cx.files.iter().filter(|f| f.source.report) {
             let mut checker = Checker {
@@ -140,12 +140,13 @@ impl Rule for MutexReadSeek {
                 modules: vec![file.source.module.clone()],
                 envs: vec![Rc::new(Env::default())],
                 candidates: &mut candidates,
-                copies: &mut copies,
+                flows: &mut flows,
                 alias_flagged: &alias_flagged,
                 locals: Vec::new(),
                 owner: None,
                 body: None,
                 public_fn: false,
+                sig: None,
                 depth: 0,
             };
             checker.visit_file(&file.ast);
@@ -181,6 +182,7 @@ impl Rule for MutexReadSeek {
             }
             e
         };
+        let copies = flows.resolved();
         for group in group(candidates, &copies) {
             let mut seen = Evidence::default();
             group.iter().for_each(|c| seen.merge(&evidence(c)));
@@ -274,14 +276,18 @@ fn group<'a>(candidates: Vec<Candidate<'a>>, copies: &[HandleCopy]) -> Vec<Vec<C
     // A field filled with a clone of another's handle (`Session { archive:
     // self.archive.clone() }`) holds the same lock.
     for copy in copies {
-        let at = |(owner, field): &(String, String)| {
+        let at = |owner: Option<&str>, field: &str, lock: Option<&str>| {
             merged.iter().position(|g| {
                 g[0].role == Role::Declaration
-                    && g[0].owner.as_deref() == Some(owner.as_str())
-                    && g[0].place.name() == Some(field.as_str())
+                    && owner.map_or(true, |o| g[0].owner.as_deref() == Some(o))
+                    && g[0].place.name() == Some(field)
+                    && lock.map_or(true, |l| without_lifetimes(&g[0].lock) == without_lifetimes(l))
             })
         };
-        if let (Some(from), Some(to)) = (at(&copy.from), at(&copy.to)) {
+        let to = at(Some(&copy.to.0), &copy.to.1, None);
+        let lock = to.map(|i| merged[i][0].lock.clone());
+        let from = at(copy.from.0.as_deref(), &copy.from.1, lock.as_deref().filter(|_| copy.from.0.is_none()));
+        if let (Some(from), Some(to)) = (from, to) {
             if from != to {
                 let moved = merged.remove(to);
                 let from = if to < from { from - 1 } else { from };
@@ -293,15 +299,63 @@ fn group<'a>(candidates: Vec<Candidate<'a>>, copies: &[HandleCopy]) -> Vec<Vec<C
 }
 
 /// `Target { field: self.source.clone() }` written in an impl of `Owner`: the field
-/// `(Target, field)` gets a handle to the lock in `(Owner, source)`.
+/// `(Target, field)` gets a handle to the lock in `(Owner, source)` (`None`: a field of
+/// that name of some other value, `other.source.clone()`).
 struct HandleCopy {
-    from: (String, String),
+    from: SourceField,
     to: (String, String),
 }
 
-/// The field of `self` an expression clones a handle of: `self.g.clone()`,
-/// `Arc::clone(&self.g)`.
-fn cloned_self_field(expr: &syn::Expr) -> Option<String> {
+/// How handles travel through constructors: `Target::new(self.g.clone())` in an impl of
+/// `Owner`, and `fn new(h: …) -> Self { Self { field: h } }`.
+#[derive(Default)]
+struct HandleFlows {
+    copies: Vec<HandleCopy>,
+    /// Handles passed as arguments: where to, and which field they clone.
+    passed: Vec<(Parameter, SourceField)>,
+    /// Constructor parameters stored in a field of the struct they build.
+    stored: Vec<(Parameter, (String, String))>,
+}
+
+/// `(Target, function, index)`: a parameter of `Target::function`.
+type Parameter = (String, String, usize);
+/// `(Owner, field)`; owner `None` when the field is another value's.
+type SourceField = (Option<String>, String);
+
+impl HandleFlows {
+    /// Every copy, with handles passed to constructors that store them.
+    fn resolved(self) -> Vec<HandleCopy> {
+        let mut copies = self.copies;
+        for (call, from) in self.passed {
+            for (param, to) in &self.stored {
+                if *param == call {
+                    copies.push(HandleCopy { from: from.clone(), to: to.clone() });
+                }
+            }
+        }
+        copies
+    }
+}
+
+/// A type as shown, with its lifetimes erased: `Mutex<Pdb<'d>>` and `Mutex<Pdb<'data>>`
+/// are one type in two impls.
+fn without_lifetimes(shown: &str) -> String {
+    let mut out = String::with_capacity(shown.len());
+    let mut chars = shown.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            while chars.peek().is_some_and(|c| c.is_alphanumeric() || *c == '_') {
+                chars.next();
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The field an expression clones a handle of (`self.g.clone()`, `Arc::clone(&x.g)`), and
+/// whether it is a field of `self`.
+fn cloned_field(expr: &syn::Expr) -> Option<(bool, String)> {
     let inner = match expr {
         syn::Expr::MethodCall(m) if m.method == "clone" && m.args.is_empty() => &*m.receiver,
         syn::Expr::Call(c) if c.args.len() == 1 => match (&*c.func, c.args.first()) {
@@ -317,7 +371,7 @@ fn cloned_self_field(expr: &syn::Expr) -> Option<String> {
     let syn::Expr::Field(f) = inner else { return None };
     let syn::Expr::Path(base) = &*f.base else { return None };
     let syn::Member::Named(name) = &f.member else { return None };
-    base.path.is_ident("self").then(|| name.to_string())
+    Some((base.path.is_ident("self"), name.to_string()))
 }
 
 /// For each flagged alias (`type Shared = Arc<Mutex<File>>`), the names of the fields,
@@ -552,7 +606,7 @@ struct Checker<'c, 'a> {
     modules: Vec<ModulePath>,
     envs: Vec<Rc<Env<'a>>>,
     candidates: &'c mut Vec<Candidate<'a>>,
-    copies: &'c mut Vec<HandleCopy>,
+    flows: &'c mut HandleFlows,
     /// Aliases whose definition is already flagged: their uses are not flagged again.
     alias_flagged: &'c RefCell<HashMap<DefId, bool>>,
     /// Types of `let` bindings and parameters seen so far in the current function.
@@ -563,6 +617,8 @@ struct Checker<'c, 'a> {
     body: Option<&'a syn::Block>,
     /// The function being read is `pub`.
     public_fn: bool,
+    /// Its signature, to tell a constructor's parameters.
+    sig: Option<&'a syn::Signature>,
     depth: usize,
 }
 
@@ -737,6 +793,7 @@ impl<'a> Checker<'_, 'a> {
     }
 
     fn visit_signature_types(&mut self, sig: &'a syn::Signature) {
+        self.sig = Some(sig);
         for input in &sig.inputs {
             if let syn::FnArg::Typed(pt) = input {
                 let body = self.body;
@@ -768,10 +825,10 @@ impl<'a> Checker<'_, 'a> {
     ) {
         self.push_env(|env, module| env.bind_generics(generics, module));
         self.locals.push(HashMap::new());
-        let outer = (self.body.take(), self.public_fn);
+        let outer = (self.body.take(), self.public_fn, self.sig.take());
         (self.body, self.public_fn) = (body, public);
         f(self);
-        (self.body, self.public_fn) = outer;
+        (self.body, self.public_fn, self.sig) = outer;
         self.locals.pop();
         self.envs.pop();
     }
@@ -967,8 +1024,23 @@ impl<'a> Visit<'a> for Checker<'_, 'a> {
         };
         for field in &expr.fields {
             let syn::Member::Named(name) = &field.member else { continue };
-            if let (Some(owner), Some(target), Some(source)) = (&self.owner, &target, cloned_self_field(&field.expr)) {
-                self.copies.push(HandleCopy { from: (owner.clone(), source), to: (target.clone(), name.to_string()) });
+            let to = || (target.clone().unwrap_or_default(), name.to_string());
+            if let Some((of_self, source)) = cloned_field(&field.expr) {
+                let owner = if of_self { self.owner.clone() } else { None };
+                if !of_self || owner.is_some() {
+                    self.flows.copies.push(HandleCopy { from: (owner, source), to: to() });
+                }
+            }
+            // `Self { field: param }` in a constructor: what it was passed is stored here.
+            if let (syn::Expr::Path(p), Some(sig), Some(owner)) = (&field.expr, self.sig, &self.owner) {
+                let mut params = sig.inputs.iter().filter_map(|input| match input {
+                    syn::FnArg::Typed(pt) => pat_ident(&pt.pat),
+                    syn::FnArg::Receiver(_) => None,
+                });
+                if let Some(index) = params.position(|param| p.path.is_ident(&param)) {
+                    let call = (owner.clone(), sig.ident.to_string(), index);
+                    self.flows.stored.push((call, to()));
+                }
             }
             // A field whose declared type holds a lock is judged at its declaration.
             if !declared_field_has_lock(self.symbols, &self.module(), &expr.path, name) {
@@ -976,6 +1048,21 @@ impl<'a> Visit<'a> for Checker<'_, 'a> {
             }
         }
         syn::visit::visit_expr_struct(self, expr);
+    }
+
+    fn visit_expr_call(&mut self, call: &'a syn::ExprCall) {
+        if let syn::Expr::Path(func) = &*call.func {
+            let segments: Vec<String> = func.path.segments.iter().map(|s| s.ident.to_string()).collect();
+            if let [.., ty, function] = segments.as_slice() {
+                let target = if ty == "Self" { self.owner.clone() } else { Some(ty.clone()) };
+                for (index, arg) in call.args.iter().enumerate() {
+                    let (Some(target), Some((of_self, source))) = (&target, cloned_field(arg)) else { continue };
+                    let owner = if of_self { self.owner.clone() } else { None };
+                    self.flows.passed.push(((target.clone(), function.clone(), index), (owner, source)));
+                }
+            }
+        }
+        syn::visit::visit_expr_call(self, call);
     }
 
     fn visit_expr_closure(&mut self, closure: &'a syn::ExprClosure) {

@@ -92,9 +92,10 @@ fn discover_workspace(manifest_path: Option<&Path>) -> Result<Discovered, RunErr
         let mut dependencies = Vec::new();
         for (name, dir) in &package.path_deps {
             let Some((dep, lib)) = libraries.get(dir.as_path()) else { continue };
-            let target = format!("dep/{}", lib.name);
+            let tree = ModulePath::dependency(&lib.name);
+            let target = tree.target.to_string();
             if !dependencies.iter().any(|d: &Dependency| d.target == target) {
-                let root = [(lib.root.clone(), ModulePath::root(&target))];
+                let root = [(lib.root.clone(), tree)];
                 files.extend(target_sources(&root, config.max_file_size).into_iter().map(|(path, module)| FileInput {
                     module,
                     display: display(&path),

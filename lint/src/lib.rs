@@ -188,10 +188,15 @@ fn lint_package(rules: &[&'static dyn Rule], prefilter: &WordFilter, package: Pa
     for input in package.files {
         match input::read_regular(&input.path, limit).and_then(input::utf8) {
             Ok(text) => {
-                if prefilter.wants(text.as_bytes()) {
+                // A dependency's files are parsed only for the names the crate needs.
+                let dependency = input.module.is_dependency();
+                if !dependency && prefilter.wants(text.as_bytes()) {
                     to_parse.push(sources.len());
                 }
-                stats.bytes += text.len() as u64;
+                if !dependency {
+                    stats.bytes += text.len() as u64;
+                    stats.files += 1;
+                }
                 let source = Arc::new(SourceFile::new(input.path, input.display, input.module, input.report, text));
                 if source.report {
                     findings.extend(diagnostic::unknown_suppressions(&source, |name| rules::by_name(name).is_some()));
@@ -209,7 +214,6 @@ fn lint_package(rules: &[&'static dyn Rule], prefilter: &WordFilter, package: Pa
             Err(_) => {}
         }
     }
-    stats.files += sources.len();
     stats.scan = scan_started.elapsed();
 
     // Parse in rounds: first the files a rule looks at, then the files that define the
@@ -217,6 +221,7 @@ fn lint_package(rules: &[&'static dyn Rule], prefilter: &WordFilter, package: Pa
     let mut parsed: Vec<Option<Parsed>> = sources.iter().map(|_| None).collect();
     let mut attempted = vec![false; sources.len()];
     let mut searched = HashSet::new();
+    let dependency_names: HashSet<&str> = package.dependencies.iter().map(|d| d.name.as_str()).collect();
     for _round in 0..MAX_PARSE_ROUNDS {
         if to_parse.is_empty() {
             break;
@@ -237,7 +242,7 @@ fn lint_package(rules: &[&'static dyn Rule], prefilter: &WordFilter, package: Pa
         }
         stats.parse += round.elapsed();
         let search = Instant::now();
-        to_parse = files_defining_needed_names(&sources, &parsed, &attempted, &mut searched);
+        to_parse = files_defining_needed_names(&sources, &parsed, &attempted, &mut searched, &dependency_names);
         to_parse.extend(files_using_followed_names(prefilter, &sources, &parsed, &attempted, &to_parse, &mut searched));
         stats.scan += search.elapsed();
     }
@@ -297,38 +302,97 @@ fn parse_one(
 /// The unparsed files of a package that may define a name the parsed files need:
 /// files that mention (as a whole word) a name the rules asked for or one their
 /// definitions refer to, and files that define (`struct X`, `type X`) a name asked
-/// for shallowly.
+/// for shallowly. Of the workspace libraries the package depends on, only files that
+/// define or re-export a needed name the package takes from them.
 fn files_defining_needed_names(
     sources: &[Arc<SourceFile>],
     parsed: &[Option<Parsed>],
     attempted: &[bool],
     searched: &mut HashSet<String>,
+    dependencies: &HashSet<&str>,
 ) -> Vec<usize> {
-    let parsed: Vec<&Parsed> = parsed.iter().flatten().collect();
-    let mut needed: HashSet<&str> = parsed.iter().flat_map(|p| p.needed.iter().map(String::as_str)).collect();
-    let mut work: Vec<&str> = needed.iter().copied().collect();
-    while let Some(name) = work.pop() {
-        for p in &parsed {
-            for next in p.graph.edges.get(name).into_iter().flatten() {
-                if needed.insert(next.as_str()) {
-                    work.push(next.as_str());
-                }
-            }
-        }
+    let (own, deps): (Vec<&Parsed>, Vec<&Parsed>) =
+        parsed.iter().flatten().partition(|p| !p.file.source.module.is_dependency());
+    let needed = closure(own.iter().flat_map(|p| p.needed.iter().map(String::as_str)), &own);
+    // What the package's files take from a dependency (a glob takes anything), and, in
+    // the dependency, the names its re-exports of those stand for.
+    let imported: Vec<&(String, String, String)> = own
+        .iter()
+        .flat_map(|p| p.graph.imports.iter())
+        .filter(|(first, _, _)| dependencies.contains(first.as_str()))
+        .collect();
+    let glob = imported.iter().any(|(_, name, _)| name == "*");
+    let mut seeds: HashSet<&str> = needed
+        .iter()
+        .copied()
+        .filter(|n| glob || imported.iter().any(|(_, name, local)| local == n || name == n))
+        .collect();
+    for (_, name, local) in imported.iter().filter(|(_, _, local)| needed.contains(local.as_str())) {
+        seeds.insert(name);
+        seeds.insert(local);
     }
+    let mut needed_in_deps = closure_within(seeds.into_iter(), &deps, MAX_DEPENDENCY_DEPTH);
+    let reexported: Vec<&str> = deps
+        .iter()
+        .flat_map(|p| &p.graph.imports)
+        .filter(|(_, _, local)| needed_in_deps.contains(local.as_str()))
+        .map(|(_, name, _)| name.as_str())
+        .collect();
+    needed_in_deps.extend(reexported);
+
     let mut words: Vec<String> =
         needed.into_iter().filter(|n| searched.insert(n.to_string())).map(str::to_string).collect();
-    for name in parsed.iter().flat_map(|p| &p.needed_shallow) {
+    for name in own.iter().flat_map(|p| &p.needed_shallow) {
         if searched.insert(format!("struct {name}")) {
             words.push(format!("struct {name}"));
             words.push(format!("type {name}"));
         }
     }
-    if words.is_empty() {
-        return Vec::new();
+    let dep_words: Vec<String> =
+        needed_in_deps.into_iter().filter(|n| searched.insert(format!("dependency {n}"))).map(str::to_string).collect();
+    let own_matcher = prefilter::word_matcher(&words);
+    let dep_matcher = prefilter::word_matcher(&dep_words);
+    (0..sources.len())
+        .filter(|&i| !attempted[i])
+        .filter(|&i| {
+            let text = sources[i].text.as_bytes();
+            // Of a dependency, only what defines or re-exports a needed name matters.
+            match (&own_matcher, &dep_matcher, sources[i].module.is_dependency()) {
+                (_, Some(m), true) => prefilter::defines_word(m, text),
+                (Some(m), _, false) => mentions_word(m, text),
+                _ => false,
+            }
+        })
+        .collect()
+}
+
+/// How many definitions deep names are followed into a workspace dependency: its types'
+/// fields' types' fields, which is where a reader it wraps sits.
+const MAX_DEPENDENCY_DEPTH: usize = 3;
+
+/// `seeds` and every name the definitions of `files` reach from them.
+fn closure<'p>(seeds: impl Iterator<Item = &'p str>, files: &[&'p Parsed]) -> HashSet<&'p str> {
+    closure_within(seeds, files, usize::MAX)
+}
+
+/// `seeds` and the names the definitions of `files` reach from them in at most `depth`
+/// steps.
+fn closure_within<'p>(seeds: impl Iterator<Item = &'p str>, files: &[&'p Parsed], depth: usize) -> HashSet<&'p str> {
+    let mut needed: HashSet<&str> = seeds.collect();
+    let mut work: Vec<(&str, usize)> = needed.iter().map(|&n| (n, 0)).collect();
+    while let Some((name, steps)) = work.pop() {
+        if steps >= depth {
+            continue;
+        }
+        for p in files {
+            for next in p.graph.edges.get(name).into_iter().flatten() {
+                if needed.insert(next.as_str()) {
+                    work.push((next.as_str(), steps + 1));
+                }
+            }
+        }
     }
-    let Some(matcher) = prefilter::word_matcher(&words) else { return Vec::new() };
-    (0..sources.len()).filter(|&i| !attempted[i] && mentions_word(&matcher, sources[i].text.as_bytes())).collect()
+    needed
 }
 
 /// The unparsed files that mention a name a parsed file asked to follow (an alias of
@@ -352,7 +416,7 @@ fn files_using_followed_names(
         return Vec::new();
     };
     (0..sources.len())
-        .filter(|&i| !attempted[i] && !already.contains(&i))
+        .filter(|&i| !attempted[i] && !already.contains(&i) && !sources[i].module.is_dependency())
         .filter(|&i| {
             let text = sources[i].text.as_bytes();
             mentions_word(&names, text) && prefilter.wants_with_followed(text)

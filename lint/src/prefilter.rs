@@ -88,9 +88,35 @@ pub fn whole_words<'m>(matcher: &'m AhoCorasick, bytes: &'m [u8]) -> impl Iterat
     })
 }
 
+/// Does `bytes` define, implement or re-export one of the matcher's words: on a `pub use`
+/// line, or after `struct`/`enum`/`union`/`type`/`trait`/`impl` on its line? (A private
+/// `use` only imports it.)
+pub fn defines_word(matcher: &AhoCorasick, bytes: &[u8]) -> bool {
+    whole_words(matcher, bytes).any(|m| {
+        let line_start = bytes[..m.start()].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let before = String::from_utf8_lossy(&bytes[line_start..m.start()]);
+        let before = before.trim_start();
+        let words: Vec<&str> = before.split(|c: char| !c.is_alphanumeric() && c != '_').collect();
+        before.starts_with("pub use ")
+            || before.starts_with("pub(crate) use ")
+            || words.iter().any(|w| matches!(*w, "struct" | "enum" | "union" | "type" | "trait" | "impl"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn definitions_and_imports_of_a_word() {
+        let m = word_matcher(&["Reader"]).expect("matcher");
+        assert!(defines_word(&m, b"fn f() {}\npub struct Reader<R> {"));
+        assert!(defines_word(&m, b"pub use io::{Reader, Writer};"));
+        assert!(defines_word(&m, b"    pub type Reader = File;"));
+        assert!(defines_word(&m, b"impl Reader for Disk {"));
+        assert!(!defines_word(&m, b"fn read(r: &mut Reader) {}\nlet x: Reader = y;"));
+        assert!(!defines_word(&m, b"use crate::io::Reader;"));
+    }
 
     #[test]
     fn whole_identifiers_only() {

@@ -14,9 +14,21 @@ pub struct ModulePath {
     pub segments: Vec<String>,
 }
 
+const DEPENDENCY_PREFIX: &str = "dep/";
+
 impl ModulePath {
     pub fn root(target: &str) -> Self {
         ModulePath { target: Arc::from(target), segments: Vec::new() }
+    }
+
+    /// The module tree of a workspace library this crate depends on (`dep/my_util`): read
+    /// for the names it defines, never linted.
+    pub fn dependency(lib_name: &str) -> Self {
+        ModulePath::root(&format!("{DEPENDENCY_PREFIX}{lib_name}"))
+    }
+
+    pub fn is_dependency(&self) -> bool {
+        self.target.starts_with(DEPENDENCY_PREFIX)
     }
 
     pub fn child(&self, name: &str) -> Self {

@@ -28,6 +28,8 @@ pub struct Evidence {
     /// The value handed mutably to another crate's function or method
     /// (`serde_json::from_reader(&mut *guard)`): taken as a read.
     pub opaque: usize,
+    /// Of `opaque`, the times the whole value was handed on (not one of its fields).
+    pub opaque_whole: usize,
     /// Another crate's methods called on the value (`pdb.module_info()`): reads when the
     /// value is another crate's reader whose methods lockscope does not know.
     pub opaque_methods: usize,
@@ -47,6 +49,7 @@ impl Evidence {
         self.positional_exclusive += other.positional_exclusive;
         self.writes += other.writes;
         self.opaque += other.opaque;
+        self.opaque_whole += other.opaque_whole;
         self.opaque_methods += other.opaque_methods;
         self.acquired += other.acquired;
         self.fields_read.extend(other.fields_read.iter().cloned());
@@ -69,6 +72,13 @@ impl Evidence {
     pub fn any(&self) -> bool {
         self.cursor_reads(true) + self.positional() + self.writes + self.seeks > 0
     }
+}
+
+/// The key name of a tuple field: `Logger.0` for field `0` of `struct Logger(…)` or of a
+/// variant `Logger(…)`. Numbered fields are told apart by their type, or they would all
+/// be one place named `0`.
+pub fn tuple_field(owner: &str, index: usize) -> String {
+    format!("{owner}.{index}")
 }
 
 /// A named place a lock is reached by.
@@ -136,6 +146,8 @@ struct Scanner<'s> {
     /// Only definite reads count (building summaries): unknown calls are not reads.
     strict: bool,
     bindings: Vec<HashMap<String, Root>>,
+    /// The type of the impl block being read (for `self.0`).
+    self_type: Option<String>,
     evidence: Vec<Evidence>,
     /// Field names met on the way to a use, and which (key, field) pairs were read.
     fields: RefCell<Vec<String>>,
@@ -147,7 +159,8 @@ impl<'s> Scanner<'s> {
         let evidence = vec![Evidence::default(); keys.len()];
         let keys = keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
         let (fields, fields_read) = (RefCell::new(Vec::new()), HashSet::new());
-        Scanner { keys, start, summaries, strict, bindings: vec![HashMap::new()], evidence, fields, fields_read }
+        let bindings = vec![HashMap::new()];
+        Scanner { keys, start, summaries, strict, bindings, self_type: None, evidence, fields, fields_read }
     }
 
     fn key(&self, name: String, kind: KeyKind) -> Option<Root> {
@@ -180,7 +193,12 @@ impl<'s> Scanner<'s> {
                 None => {
                     let name = match &f.member {
                         syn::Member::Named(name) => name.to_string(),
-                        syn::Member::Unnamed(index) => index.index.to_string(),
+                        // `self.0` in an impl of `Logger`; another value's `x.0` is unknown.
+                        syn::Member::Unnamed(index) => {
+                            let of_self = matches!(&*f.base, syn::Expr::Path(p) if p.path.is_ident("self"));
+                            let owner = self.self_type.as_deref().filter(|_| of_self)?;
+                            tuple_field(owner, index.index as usize)
+                        }
                     };
                     self.key(name, KeyKind::Member)
                 }
@@ -303,9 +321,12 @@ impl<'s> Scanner<'s> {
             }
             _ => {
                 self.evidence[root.key].opaque += 1;
-                if let Some(field) = root.field {
-                    let name = self.fields.borrow()[field].clone();
-                    self.evidence[root.key].fields_read.push(name);
+                match root.field {
+                    Some(field) => {
+                        let name = self.fields.borrow()[field].clone();
+                        self.evidence[root.key].fields_read.push(name);
+                    }
+                    None => self.evidence[root.key].opaque_whole += 1,
                 }
                 return;
             }
@@ -355,8 +376,9 @@ impl<'s> Scanner<'s> {
         let mut found = Vec::new();
         match pat {
             syn::Pat::TupleStruct(t) => {
+                let Some(owner) = t.path.segments.last().map(|s| s.ident.to_string()) else { return };
                 for (i, elem) in t.elems.iter().enumerate() {
-                    found.extend(ident(elem).map(|name| (name, i.to_string())));
+                    found.extend(ident(elem).map(|name| (name, tuple_field(&owner, i))));
                 }
             }
             syn::Pat::Struct(s) => {
@@ -388,6 +410,16 @@ impl<'s> Scanner<'s> {
 impl<'ast> Visit<'ast> for Scanner<'_> {
     fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
         self.in_function(|this| syn::visit::visit_item_fn(this, item));
+    }
+
+    fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
+        let outer = self.self_type.take();
+        self.self_type = match &*item.self_ty {
+            syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+            _ => None,
+        };
+        syn::visit::visit_item_impl(self, item);
+        self.self_type = outer;
     }
 
     fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {

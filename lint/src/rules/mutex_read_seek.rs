@@ -203,7 +203,8 @@ impl Rule for MutexReadSeek {
                     let by_methods =
                         seen.crate_calls.iter().filter(|m| summaries.method_reads_field(owner, m, field)).count();
                     let read_anywhere = summaries.reading_fields.contains(&(owner.clone(), field.clone()));
-                    (direct + by_methods, read_anywhere || direct > 0)
+                    // The whole value handed to another crate may be read there, field and all.
+                    (direct + by_methods + seen.opaque_whole, read_anywhere || direct > 0)
                 }
                 None => (seen.cursor_reads(unknown_methods_read(&lock.why)), true),
             };
@@ -697,8 +698,11 @@ impl<'a> Checker<'_, 'a> {
     }
 
     /// A field (or variant field) of the type being read.
-    fn scan_field(&mut self, field: &'a syn::Field, exposed: bool, index: usize) {
-        let name = field.ident.as_ref().map_or_else(|| index.to_string(), ToString::to_string);
+    /// A field (or variant field) of the type being read; a tuple field is named by its
+    /// struct or variant (`Logger.0`), as [`uses`] names it.
+    fn scan_field(&mut self, field: &'a syn::Field, exposed: bool, tuple: &syn::Ident, index: usize) {
+        let name =
+            field.ident.as_ref().map_or_else(|| uses::tuple_field(&tuple.to_string(), index), ToString::to_string);
         self.scan_type(&field.ty, || Site {
             role: Role::Declaration,
             place: Place::Named(Key::member(&name)),
@@ -865,7 +869,7 @@ impl<'a> Visit<'a> for Checker<'_, 'a> {
         let outer = self.owner.replace(item.ident.to_string());
         let public = is_pub(&item.vis);
         for (i, field) in item.fields.iter().enumerate() {
-            self.scan_field(field, public && is_pub(&field.vis), i);
+            self.scan_field(field, public && is_pub(&field.vis), &item.ident, i);
         }
         self.owner = outer;
         self.envs.pop();
@@ -877,7 +881,7 @@ impl<'a> Visit<'a> for Checker<'_, 'a> {
         let public = is_pub(&item.vis);
         for variant in &item.variants {
             for (i, field) in variant.fields.iter().enumerate() {
-                self.scan_field(field, public, i);
+                self.scan_field(field, public, &variant.ident, i);
             }
         }
         self.owner = outer;
@@ -889,7 +893,7 @@ impl<'a> Visit<'a> for Checker<'_, 'a> {
         let outer = self.owner.replace(item.ident.to_string());
         let public = is_pub(&item.vis);
         for (i, field) in item.fields.named.iter().enumerate() {
-            self.scan_field(field, public && is_pub(&field.vis), i);
+            self.scan_field(field, public && is_pub(&field.vis), &item.ident, i);
         }
         self.owner = outer;
         self.envs.pop();

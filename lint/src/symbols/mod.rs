@@ -656,6 +656,26 @@ fn flatten_use(tree: &syn::UseTree, prefix: &mut Vec<String>, scope: &mut Scope)
     }
 }
 
+/// The leaves of a `use` tree with the tree's first segment: `(first, name, local)`.
+fn use_leaves(tree: &syn::UseTree, first: Option<&str>, out: &mut Vec<(String, String, String)>) {
+    match tree {
+        syn::UseTree::Path(p) => {
+            let name = p.ident.to_string();
+            use_leaves(&p.tree, Some(first.unwrap_or(&name)), out);
+        }
+        syn::UseTree::Name(n) => {
+            let name = n.ident.to_string();
+            out.push((first.unwrap_or(&name).to_string(), name.clone(), name));
+        }
+        syn::UseTree::Rename(r) => {
+            let name = r.ident.to_string();
+            out.push((first.unwrap_or(&name).to_string(), name, r.rename.to_string()));
+        }
+        syn::UseTree::Glob(_) => out.extend(first.map(|f| (f.to_string(), "*".into(), "*".into()))),
+        syn::UseTree::Group(g) => g.items.iter().for_each(|item| use_leaves(item, first, out)),
+    }
+}
+
 /// Which names a file's items refer to, so the engine can load the files that define
 /// the names a rule needs (and, transitively, what those definitions need) without
 /// parsing a whole package.
@@ -664,6 +684,10 @@ pub struct NameGraph {
     /// Item name -> the type and trait names its definition mentions. For
     /// `impl Trait for X`, `Trait -> X` (implementors) and `X -> Trait`.
     pub edges: HashMap<String, Vec<String>>,
+    /// Names the file takes from other crates or modules: `(first segment, name there,
+    /// name here)` for each `use` leaf (`use util::io::Reader as R` gives `(util, Reader,
+    /// R)`; a glob gives `*`) and each path of two or more segments (`util::Reader`).
+    pub imports: Vec<(String, String, String)>,
 }
 
 impl NameGraph {
@@ -749,5 +773,18 @@ impl<'a> Visit<'a> for GraphBuilder {
             }
         }
         syn::visit::visit_item_impl(self, item);
+    }
+    fn visit_item_use(&mut self, item: &'a syn::ItemUse) {
+        let mut leaves = Vec::new();
+        use_leaves(&item.tree, None, &mut leaves);
+        self.graph.imports.extend(leaves);
+    }
+    fn visit_path(&mut self, path: &'a syn::Path) {
+        if let (Some(first), Some(last), true) = (path.segments.first(), path.segments.last(), path.segments.len() > 1)
+        {
+            let name = last.ident.to_string();
+            self.graph.imports.push((first.ident.to_string(), name.clone(), name));
+        }
+        syn::visit::visit_path(self, path);
     }
 }

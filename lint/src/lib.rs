@@ -8,6 +8,7 @@
 pub mod config;
 pub mod diagnostic;
 pub mod discover;
+pub mod flow;
 pub mod input;
 pub mod manifest;
 pub mod parse;

@@ -33,6 +33,26 @@ pub const ACQUIRE_METHODS: &[(&str, Acquire)] = &[
     ("read_recursive", Acquire::Shared),
 ];
 
+/// Methods that return the value they are called on, still owned (a `LockResult`'s
+/// `unwrap`, a poisoned lock's `into_inner`), as opposed to a borrow of it.
+pub fn hands_on_ownership(method: &str) -> bool {
+    matches!(
+        method,
+        "unwrap"
+            | "expect"
+            | "unwrap_or_else"
+            | "ok"
+            | "map_err"
+            | "context"
+            | "with_context"
+            | "into_inner"
+            | "unwrap_unchecked"
+    )
+}
+
+/// Words a file that takes a lock mentions (a prefilter's half).
+pub const LOCK_WORDS: &[&str] = &["Mutex", "RwLock", "ReentrantMutex", "FairMutex", "lock", "try_lock"];
+
 /// How `method` takes a lock, if it is a lock method called with `args` arguments
 /// (`read()` takes a lock; `read(&mut buf)` reads).
 pub fn acquire(method: &str, args: usize) -> Option<Acquire> {

@@ -159,7 +159,10 @@ fn rules_and_explain() {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let rules = lockscope(&["rules"], here);
     assert_eq!(rules.status.code(), Some(0));
-    assert!(stdout(&rules).starts_with("mutex_read_seek  Flags a lock"), "{}", stdout(&rules));
+    let listing = stdout(&rules);
+    let listed: Vec<&str> = listing.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    assert_eq!(listed, ["mutex_read_seek", "aliased_buffer", "guard_across_await", "syntax_error"]);
+    assert!(stdout(&rules).starts_with("mutex_read_seek     Flags a lock"), "{}", stdout(&rules));
 
     let explain = lockscope(&["explain", "mutex_read_seek"], here);
     assert_eq!(explain.status.code(), Some(0));
@@ -167,12 +170,17 @@ fn rules_and_explain() {
     for section in ["# mutex_read_seek", "## Why is this bad?", "## Example", "## Use instead", "## Known limits"] {
         assert!(doc.contains(section), "{doc}");
     }
+    let explain = lockscope(&["explain", "guard_across_await"], here);
+    let doc = stdout(&explain);
+    for section in ["# guard_across_await", "## Why is this bad?", "## Example", "## Use instead", "## Known limits"] {
+        assert!(doc.contains(section), "{doc}");
+    }
     assert_eq!(lockscope(&["explain", "nope"], here).status.code(), Some(2));
 
     // Each rule's summary is its doc's whole first sentence, even when it wraps.
     let listed = stdout(&rules);
     assert!(
-        listed.contains("aliased_buffer   Flags a use of a buffer") && listed.contains("what it points to.\n"),
+        listed.contains("aliased_buffer      Flags a use of a buffer") && listed.contains("what it points to.\n"),
         "{listed}"
     );
 }
@@ -329,7 +337,7 @@ fn sarif_output_validates_against_the_sarif_schema() {
     let run = &log["runs"][0];
     let rule_ids: Vec<&str> =
         run["tool"]["driver"]["rules"].as_array().expect("rules").iter().filter_map(|r| r["id"].as_str()).collect();
-    assert_eq!(rule_ids, ["mutex_read_seek", "aliased_buffer", "syntax_error"]);
+    assert_eq!(rule_ids, ["mutex_read_seek", "aliased_buffer", "guard_across_await", "syntax_error"]);
     let results = run["results"].as_array().expect("results");
     let found: Vec<(&str, &str)> = results
         .iter()

@@ -120,3 +120,8 @@ fn mutex_read_seek() {
 fn aliased_buffer() {
     check_rule("aliased_buffer");
 }
+
+#[test]
+fn guard_across_await() {
+    check_rule("guard_across_await");
+}

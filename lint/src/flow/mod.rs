@@ -352,10 +352,8 @@ impl Walker<'_> {
                 if let Some(what) = self.tracker.makes(expr) {
                     return Some(self.make(expr, what));
                 }
-                let method = m.method.to_string();
-                // `guard.unwrap()`, `guard.expect(..)`: the same value.
-                let same = matches!(vocab::io_use(&method), vocab::IoUse::PassThrough) || method == "unwrap_or_else";
-                receiver.filter(|_| same)
+                // `m.lock().unwrap()`: the same value, still owned; `guard.get(k)` borrows.
+                receiver.filter(|_| vocab::hands_on_ownership(&m.method.to_string()))
             }
             syn::Expr::Call(call) => {
                 let drop_call = matches!(&*call.func, syn::Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "drop"));

@@ -2,6 +2,7 @@
 //! documentation (`cargo lockscope explain RULE` prints it).
 
 pub mod aliased_buffer;
+pub mod guard_across_await;
 pub mod mutex_read_seek;
 pub mod syntax_error;
 
@@ -52,7 +53,12 @@ pub trait Rule: Sync {
 
 /// Every rule, in the order `rules` lists them.
 pub fn all() -> &'static [&'static dyn Rule] {
-    &[&mutex_read_seek::MutexReadSeek, &aliased_buffer::AliasedBuffer, &syntax_error::SyntaxError]
+    &[
+        &mutex_read_seek::MutexReadSeek,
+        &aliased_buffer::AliasedBuffer,
+        &guard_across_await::GuardAcrossAwait,
+        &syntax_error::SyntaxError,
+    ]
 }
 
 pub fn by_name(name: &str) -> Option<&'static dyn Rule> {

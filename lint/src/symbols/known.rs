@@ -17,6 +17,17 @@ pub fn is_lock(path: &[String]) -> bool {
     path.len() > 1 && lock_name && in_place
 }
 
+/// A lock whose waiters yield to the executor (`tokio::sync::Mutex`): holding its guard
+/// across an `.await` is what it is for.
+pub fn is_async_lock(path: &[String]) -> bool {
+    let Some(krate) = path.first() else { return false };
+    match krate.as_str() {
+        "tokio" | "async_lock" | "async_std" | "smol" => true,
+        "futures" | "futures_util" => path.iter().any(|s| s == "lock"),
+        _ => false,
+    }
+}
+
 /// A collection many threads change at once without an outer lock (`DashMap`, lock-free
 /// queues): a handle to one is a handle to shared mutable state.
 pub fn is_concurrent_collection(path: &[String]) -> bool {

@@ -293,7 +293,7 @@ impl<'a> Symbols<'a> {
     }
 
     /// The edition a module's crate was written in: a dependency's own, else this crate's.
-    fn edition_of(&self, module: &ModulePath) -> Edition {
+    pub fn edition_of(&self, module: &ModulePath) -> Edition {
         let dependency = self.dependencies.iter().find(|(_, target, _)| **target == *module.target);
         dependency.map_or(self.edition, |(_, _, edition)| *edition)
     }

@@ -455,11 +455,16 @@ impl Walker<'_> {
                     _ => None,
                 };
                 self.state.depth += 1;
+                let before_cond = self.live_ids();
                 let made = match scrutinee {
                     Some(l) => self.expr(&l.expr),
                     None => self.expr(&w.cond),
                 };
                 self.own_statement_values_by(Owner::Scrutinee(depth), scrutinee.is_some());
+                if scrutinee.is_none() {
+                    // A plain condition's temporaries drop before the body runs.
+                    self.drop_made_since(&before_cond, end(w.cond.span()));
+                }
                 if let Some(l) = scrutinee {
                     self.bind_pattern(&l.pat, made);
                 }
@@ -594,6 +599,7 @@ impl Walker<'_> {
             syn::Expr::Let(l) => Some(l),
             _ => None,
         };
+        let before_cond = self.live_ids();
         let made = match scrutinee {
             Some(l) => self.expr(&l.expr),
             None => self.expr(&i.cond),
@@ -602,7 +608,7 @@ impl Walker<'_> {
         // end of the `else` before 2024); a plain condition's die before the branch.
         self.own_statement_values_by(Owner::Scrutinee(depth), scrutinee.is_some());
         if scrutinee.is_none() {
-            self.drop_cond_temporaries(i.cond.span());
+            self.drop_made_since(&before_cond, end(i.cond.span()));
         }
         let before = self.state.clone();
         if let Some(l) = scrutinee {
@@ -627,8 +633,18 @@ impl Walker<'_> {
         then_tail.or(else_tail)
     }
 
-    fn drop_cond_temporaries(&mut self, span: proc_macro2::Span) {
-        self.drop_where(end(span), DropWhy::StatementEnd, |o| *o == Owner::Statement);
+    /// Drop the statement temporaries made since `before` (a condition's).
+    fn drop_made_since(&mut self, before: &[ValueId], at: Position) {
+        let made: Vec<ValueId> = self
+            .state
+            .live
+            .iter()
+            .filter(|(id, o)| *o == Owner::Statement && !before.contains(id))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in made.into_iter().rev() {
+            self.drop_value(id, at, DropWhy::StatementEnd);
+        }
     }
 
     fn match_expr(&mut self, m: &syn::ExprMatch) -> Option<ValueId> {

@@ -132,3 +132,8 @@ fn a_guard_moved_into_an_async_block_is_alive_across_its_awaits() {
         Edition::E2021
     ));
 }
+
+#[test]
+fn a_plain_while_condition_drops_its_temporaries_before_the_body() {
+    insta::assert_snapshot!(events("while m.lock().unwrap().is_none() {\n    tick().await;\n}", Edition::E2021));
+}

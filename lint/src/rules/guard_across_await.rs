@@ -184,6 +184,7 @@ struct Guards<'n> {
     /// Starts of lock calls that are awaited (`m.lock().await`): async locks' futures.
     awaited: HashSet<(usize, usize)>,
     async_locks: &'n HashSet<String>,
+    async_locals: HashSet<String>,
 }
 
 impl<'n> Guards<'n> {
@@ -195,10 +196,36 @@ impl<'n> Guards<'n> {
                 self.0.insert((start.line, start.column));
                 syn::visit::visit_expr_await(self, a);
             }
+            // `assert_eq!(m.lock().await.len(), 1)`: the engine reads macro arguments too.
+            fn visit_macro(&mut self, mac: &syn::Macro) {
+                let args =
+                    mac.parse_body_with(syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated);
+                for arg in args.iter().flatten() {
+                    self.visit_expr(arg);
+                }
+            }
         }
         let mut awaited = Awaited(HashSet::new());
         awaited.visit_block(body);
-        Guards { awaited: awaited.0, async_locks }
+        // Locals taken from an async-aware lock's place (`let store = STORE.get_or_init(..)`).
+        struct Locals<'n> {
+            async_locks: &'n HashSet<String>,
+            found: HashSet<String>,
+        }
+        impl Visit<'_> for Locals<'_> {
+            fn visit_local(&mut self, local: &syn::Local) {
+                let from_async = local.init.as_ref().and_then(|i| receiver_name(&i.expr));
+                if let (Some(name), syn::Pat::Ident(p)) = (from_async, &local.pat) {
+                    if self.async_locks.contains(&name) || self.found.contains(&name) {
+                        self.found.insert(p.ident.to_string());
+                    }
+                }
+                syn::visit::visit_local(self, local);
+            }
+        }
+        let mut locals = Locals { async_locks, found: HashSet::new() };
+        locals.visit_block(body);
+        Guards { awaited: awaited.0, async_locks, async_locals: locals.found }
     }
 }
 
@@ -217,7 +244,7 @@ impl Tracker for Guards<'_> {
         }
         let receiver = display_type(&m.receiver).replace(" . ", ".").replace(". ", ".").replace(" (", "(");
         let name = receiver_name(&m.receiver);
-        if name.is_some_and(|n| self.async_locks.contains(&n)) {
+        if name.is_some_and(|n| self.async_locks.contains(&n) || self.async_locals.contains(&n)) {
             return None;
         }
         Some(format!("guard of `{receiver}`"))
@@ -232,7 +259,8 @@ fn receiver_name(expr: &syn::Expr) -> Option<String> {
             syn::Member::Unnamed(_) => None,
         },
         syn::Expr::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
-        syn::Expr::MethodCall(m) if m.args.is_empty() => receiver_name(&m.receiver),
+        syn::Expr::MethodCall(m) => receiver_name(&m.receiver),
+        syn::Expr::Try(t) => receiver_name(&t.expr),
         syn::Expr::Paren(p) => receiver_name(&p.expr),
         syn::Expr::Reference(r) => receiver_name(&r.expr),
         _ => None,

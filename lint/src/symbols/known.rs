@@ -22,7 +22,7 @@ pub fn is_lock(path: &[String]) -> bool {
 pub fn is_async_lock(path: &[String]) -> bool {
     let Some(krate) = path.first() else { return false };
     match krate.as_str() {
-        "tokio" | "async_lock" | "async_std" | "smol" => true,
+        "tokio" | "async_lock" | "async_std" | "smol" | "futures_intrusive" | "maitake_sync" => true,
         "futures" | "futures_util" => path.iter().any(|s| s == "lock"),
         _ => false,
     }

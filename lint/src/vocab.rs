@@ -50,6 +50,101 @@ pub fn hands_on_ownership(method: &str) -> bool {
     )
 }
 
+/// Words a file doing blocking work mentions (a prefilter's half).
+pub const BLOCKING_WORDS: &[&str] = &[
+    "fs",
+    "File",
+    "OpenOptions",
+    "read_dir",
+    "TcpStream",
+    "UdpSocket",
+    "reqwest",
+    "ureq",
+    "Command",
+    "sleep",
+    "recv",
+    "recv_timeout",
+    "join",
+    "GzDecoder",
+    "ZlibDecoder",
+    "DeflateDecoder",
+    "zstd",
+    "decode_all",
+];
+
+/// Free functions that block, by their last two path segments (`fs::read`), with the
+/// name to show.
+const BLOCKING_FUNCTIONS: &[(&str, &str, &str)] = &[
+    ("fs", "read", "std::fs::read"),
+    ("fs", "read_to_string", "std::fs::read_to_string"),
+    ("fs", "write", "std::fs::write"),
+    ("fs", "read_dir", "std::fs::read_dir"),
+    ("fs", "copy", "std::fs::copy"),
+    ("fs", "rename", "std::fs::rename"),
+    ("fs", "remove_file", "std::fs::remove_file"),
+    ("fs", "remove_dir_all", "std::fs::remove_dir_all"),
+    ("fs", "create_dir_all", "std::fs::create_dir_all"),
+    ("fs", "metadata", "std::fs::metadata"),
+    ("fs", "canonicalize", "std::fs::canonicalize"),
+    ("File", "open", "File::open"),
+    ("File", "create", "File::create"),
+    ("TcpStream", "connect", "TcpStream::connect"),
+    ("TcpStream", "connect_timeout", "TcpStream::connect_timeout"),
+    ("UdpSocket", "bind", "UdpSocket::bind"),
+    ("thread", "sleep", "std::thread::sleep"),
+    ("blocking", "get", "reqwest::blocking::get"),
+    ("ureq", "get", "ureq::get"),
+    ("ureq", "post", "ureq::post"),
+    ("zstd", "decode_all", "zstd::decode_all"),
+    ("stream", "decode_all", "zstd::stream::decode_all"),
+];
+
+/// Does evaluating `expr` block the thread on the disk, the network, a child process, a
+/// timer, another thread or an inflater? What to call it if so. (Awaited calls are the
+/// caller's to leave out.)
+pub fn blocking_call(expr: &syn::Expr) -> Option<String> {
+    match expr {
+        syn::Expr::Call(call) => {
+            let syn::Expr::Path(func) = &*call.func else { return None };
+            let segments: Vec<String> = func.path.segments.iter().map(|s| s.ident.to_string()).collect();
+            let (last, before) = match segments.as_slice() {
+                [.., before, last] => (last.as_str(), before.as_str()),
+                [last] if last == "sleep" => return Some("std::thread::sleep".into()),
+                _ => return None,
+            };
+            BLOCKING_FUNCTIONS
+                .iter()
+                .find(|(b, l, _)| *b == before && *l == last)
+                .map(|(_, _, shown)| shown.to_string())
+        }
+        syn::Expr::MethodCall(m) => {
+            let method = m.method.to_string();
+            let chain = quote::ToTokens::to_token_stream(&m.receiver).to_string();
+            match method.as_str() {
+                // `Command::new(..).output()`, `child.wait()` of a spawned command.
+                "output" | "status" if chain.contains("Command") => Some(format!("Command::{method}")),
+                "wait" | "wait_with_output" if chain.contains("spawn") || chain.contains("child") => {
+                    Some(format!("Child::{method}"))
+                }
+                "open" if chain.contains("OpenOptions") || chain.contains("options") => {
+                    Some("OpenOptions::open".into())
+                }
+                // A blocking receive or join.
+                "recv" | "recv_timeout" | "recv_deadline" if m.args.len() <= 1 => Some(format!("Receiver::{method}")),
+                "join" if m.args.is_empty() => Some("JoinHandle::join".into()),
+                // Inflating a compressed stream.
+                "read_to_end" | "read_to_string" if chain.contains("Decoder") || chain.contains("decoder") => {
+                    Some(format!("Decoder::{method}"))
+                }
+                "call" if chain.contains("ureq") => Some("ureq::Request::call".into()),
+                "send" if chain.contains("blocking") => Some("reqwest::blocking::RequestBuilder::send".into()),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 /// Words a file that takes a lock mentions (a prefilter's half).
 pub const LOCK_WORDS: &[&str] = &["Mutex", "RwLock", "ReentrantMutex", "FairMutex", "lock", "try_lock"];
 

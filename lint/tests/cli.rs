@@ -161,7 +161,7 @@ fn rules_and_explain() {
     assert_eq!(rules.status.code(), Some(0));
     let listing = stdout(&rules);
     let listed: Vec<&str> = listing.lines().filter_map(|l| l.split_whitespace().next()).collect();
-    assert_eq!(listed, ["mutex_read_seek", "aliased_buffer", "guard_across_await", "syntax_error"]);
+    assert_eq!(listed, ["mutex_read_seek", "aliased_buffer", "guard_across_await", "lock_across_io", "syntax_error"]);
     assert!(stdout(&rules).starts_with("mutex_read_seek     Flags a lock"), "{}", stdout(&rules));
 
     let explain = lockscope(&["explain", "mutex_read_seek"], here);
@@ -170,10 +170,13 @@ fn rules_and_explain() {
     for section in ["# mutex_read_seek", "## Why is this bad?", "## Example", "## Use instead", "## Known limits"] {
         assert!(doc.contains(section), "{doc}");
     }
-    let explain = lockscope(&["explain", "guard_across_await"], here);
-    let doc = stdout(&explain);
-    for section in ["# guard_across_await", "## Why is this bad?", "## Example", "## Use instead", "## Known limits"] {
-        assert!(doc.contains(section), "{doc}");
+    for rule in ["guard_across_await", "lock_across_io"] {
+        let doc = stdout(&lockscope(&["explain", rule], here));
+        for section in
+            [&format!("# {rule}")[..], "## Why is this bad?", "## Example", "## Use instead", "## Known limits"]
+        {
+            assert!(doc.contains(section), "{doc}");
+        }
     }
     assert_eq!(lockscope(&["explain", "nope"], here).status.code(), Some(2));
 
@@ -337,7 +340,7 @@ fn sarif_output_validates_against_the_sarif_schema() {
     let run = &log["runs"][0];
     let rule_ids: Vec<&str> =
         run["tool"]["driver"]["rules"].as_array().expect("rules").iter().filter_map(|r| r["id"].as_str()).collect();
-    assert_eq!(rule_ids, ["mutex_read_seek", "aliased_buffer", "guard_across_await", "syntax_error"]);
+    assert_eq!(rule_ids, ["mutex_read_seek", "aliased_buffer", "guard_across_await", "lock_across_io", "syntax_error"]);
     let results = run["results"].as_array().expect("results");
     let found: Vec<(&str, &str)> = results
         .iter()

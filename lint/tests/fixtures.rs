@@ -125,3 +125,8 @@ fn aliased_buffer() {
 fn guard_across_await() {
     check_rule("guard_across_await");
 }
+
+#[test]
+fn lock_across_io() {
+    check_rule("lock_across_io");
+}

@@ -13,6 +13,7 @@
 //! What it finds is a list of [`Event`]s in evaluation order; rules read them. The
 //! engine is tested alone by snapshots of those events (`flow/tests.rs`).
 
+pub mod guards;
 #[cfg(test)]
 mod tests;
 

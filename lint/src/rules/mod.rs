@@ -3,6 +3,7 @@
 
 pub mod aliased_buffer;
 pub mod guard_across_await;
+pub mod lock_across_io;
 pub mod mutex_read_seek;
 pub mod syntax_error;
 
@@ -57,6 +58,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &mutex_read_seek::MutexReadSeek,
         &aliased_buffer::AliasedBuffer,
         &guard_across_await::GuardAcrossAwait,
+        &lock_across_io::LockAcrossIo,
         &syntax_error::SyntaxError,
     ]
 }

@@ -1,0 +1,244 @@
+//! Lock guards for the flow engine: which calls take a lock's guard, which locks are
+//! async-aware or guard nothing (`Mutex<()>`), and which calls block. Rules that follow
+//! guards ([`crate::rules::guard_across_await`], [`crate::rules::lock_across_io`]) share
+//! this [`Tracker`].
+
+use super::Tracker;
+use crate::parse::ParsedFile;
+use crate::source::{ModulePath, Region};
+use crate::symbols::read_seek::display_type;
+use crate::symbols::{known, Resolved, Symbols};
+use crate::vocab;
+use std::collections::HashSet;
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+
+/// Every function body of a file (free functions, methods, trait defaults).
+pub fn bodies(file: &syn::File) -> Vec<&syn::Block> {
+    #[derive(Default)]
+    struct Bodies<'a>(Vec<&'a syn::Block>);
+    impl<'a> Visit<'a> for Bodies<'a> {
+        fn visit_item_fn(&mut self, item: &'a syn::ItemFn) {
+            self.0.push(&item.block);
+        }
+        fn visit_impl_item_fn(&mut self, item: &'a syn::ImplItemFn) {
+            self.0.push(&item.block);
+        }
+        fn visit_trait_item_fn(&mut self, item: &'a syn::TraitItemFn) {
+            if let Some(block) = &item.default {
+                self.0.push(block);
+            }
+        }
+    }
+    let mut bodies = Bodies::default();
+    bodies.visit_file(file);
+    bodies.0
+}
+
+/// What the crate declares its locks as, by the name they are reached by (a field,
+/// static, parameter or annotated local).
+#[derive(Default)]
+pub struct LockPlaces {
+    /// Declared only with async-aware lock types (`tokio::sync::Mutex`).
+    async_names: HashSet<String>,
+    /// Declared only as locks around `()`: held to serialise work, not to guard data.
+    unit_names: HashSet<String>,
+}
+
+impl LockPlaces {
+    pub fn of(symbols: &Symbols<'_>, files: &[ParsedFile]) -> Self {
+        let mut declared = Declared::default_for(symbols);
+        for file in files {
+            declared.module = file.source.module.clone();
+            declared.visit_file(&file.ast);
+        }
+        let blocking = declared.blocking;
+        let guarded = declared.guarded;
+        LockPlaces {
+            async_names: declared.asynchronous.into_iter().filter(|n| !blocking.contains(n)).collect(),
+            unit_names: declared.unit.into_iter().filter(|n| !guarded.contains(n)).collect(),
+        }
+    }
+}
+
+struct Declared<'s, 'a> {
+    symbols: &'s Symbols<'a>,
+    module: ModulePath,
+    asynchronous: HashSet<String>,
+    blocking: HashSet<String>,
+    unit: HashSet<String>,
+    guarded: HashSet<String>,
+}
+
+impl<'s, 'a> Declared<'s, 'a> {
+    fn default_for(symbols: &'s Symbols<'a>) -> Self {
+        Declared {
+            symbols,
+            module: ModulePath::root("src"),
+            asynchronous: HashSet::new(),
+            blocking: HashSet::new(),
+            unit: HashSet::new(),
+            guarded: HashSet::new(),
+        }
+    }
+
+    fn note(&mut self, name: Option<String>, ty: &syn::Type) {
+        let Some(name) = name else { return };
+        struct Paths<'p>(Vec<&'p syn::Path>);
+        impl<'p> Visit<'p> for Paths<'p> {
+            fn visit_path(&mut self, p: &'p syn::Path) {
+                self.0.push(p);
+                syn::visit::visit_path(self, p);
+            }
+        }
+        let mut paths = Paths(Vec::new());
+        paths.visit_type(ty);
+        for path in paths.0 {
+            let Resolved::External(full) = self.symbols.resolve_path(&self.module, path) else { continue };
+            if !known::is_lock(&full) {
+                continue;
+            }
+            if known::is_async_lock(&full) {
+                self.asynchronous.insert(name.clone());
+            } else {
+                self.blocking.insert(name.clone());
+            }
+            let guards_unit = crate::symbols::read_seek::type_args(path)
+                .last()
+                .is_some_and(|t| matches!(t, syn::Type::Tuple(t) if t.elems.is_empty()));
+            if guards_unit {
+                self.unit.insert(name.clone());
+            } else {
+                self.guarded.insert(name.clone());
+            }
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Declared<'_, '_> {
+    fn visit_field(&mut self, f: &'ast syn::Field) {
+        self.note(f.ident.as_ref().map(ToString::to_string), &f.ty);
+    }
+    fn visit_item_static(&mut self, s: &'ast syn::ItemStatic) {
+        self.note(Some(s.ident.to_string()), &s.ty);
+    }
+    fn visit_pat_type(&mut self, p: &'ast syn::PatType) {
+        if let syn::Pat::Ident(i) = &*p.pat {
+            self.note(Some(i.ident.to_string()), &p.ty);
+        }
+        syn::visit::visit_pat_type(self, p);
+    }
+}
+
+/// Which guards one body takes, and (for [`Guards::watching_blocking_calls`]) which of
+/// its calls block.
+pub struct Guards<'p> {
+    /// Starts of calls that are awaited (`m.lock().await`, `sleep(d).await`).
+    awaited: HashSet<(usize, usize)>,
+    places: &'p LockPlaces,
+    /// Locals taken from an async-aware lock's place (`let store = STORE.get_or_init(..)`).
+    async_locals: HashSet<String>,
+    /// Follow guards of `Mutex<()>` too (held to serialise work).
+    unit_locks: bool,
+    blocking_calls: bool,
+}
+
+impl<'p> Guards<'p> {
+    /// Guards of blocking locks (not async-aware ones), `Mutex<()>` included.
+    pub fn of(body: &syn::Block, places: &'p LockPlaces) -> Self {
+        let mut awaited = Awaited(HashSet::new());
+        awaited.visit_block(body);
+        let mut locals = Locals { places, found: HashSet::new() };
+        locals.visit_block(body);
+        Guards { awaited: awaited.0, places, async_locals: locals.found, unit_locks: true, blocking_calls: false }
+    }
+
+    /// Also report blocking calls, and leave out guards of `Mutex<()>`.
+    pub fn watching_blocking_calls(mut self) -> Self {
+        self.blocking_calls = true;
+        self.unit_locks = false;
+        self
+    }
+
+    fn awaited(&self, expr: &syn::Expr) -> bool {
+        let start = Region::of(expr.span()).start;
+        self.awaited.contains(&(start.line, start.column))
+    }
+}
+
+struct Awaited(HashSet<(usize, usize)>);
+
+impl Visit<'_> for Awaited {
+    fn visit_expr_await(&mut self, a: &syn::ExprAwait) {
+        let start = Region::of(a.base.span()).start;
+        self.0.insert((start.line, start.column));
+        syn::visit::visit_expr_await(self, a);
+    }
+    // `assert_eq!(m.lock().await.len(), 1)`: the engine reads macro arguments too.
+    fn visit_macro(&mut self, mac: &syn::Macro) {
+        let args = mac.parse_body_with(syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated);
+        for arg in args.iter().flatten() {
+            self.visit_expr(arg);
+        }
+    }
+}
+
+struct Locals<'p> {
+    places: &'p LockPlaces,
+    found: HashSet<String>,
+}
+
+impl Visit<'_> for Locals<'_> {
+    fn visit_local(&mut self, local: &syn::Local) {
+        let from = local.init.as_ref().and_then(|i| receiver_name(&i.expr));
+        if let (Some(name), syn::Pat::Ident(p)) = (from, &local.pat) {
+            if self.places.async_names.contains(&name) || self.found.contains(&name) {
+                self.found.insert(p.ident.to_string());
+            }
+        }
+        syn::visit::visit_local(self, local);
+    }
+}
+
+impl Tracker for Guards<'_> {
+    fn makes(&self, expr: &syn::Expr) -> Option<String> {
+        let syn::Expr::MethodCall(m) = expr else { return None };
+        let method = m.method.to_string();
+        vocab::acquire(&method, m.args.len())?;
+        // tokio's `blocking_lock` gives an async-aware guard.
+        if method.starts_with("blocking_") || self.awaited(expr) {
+            return None;
+        }
+        let name = receiver_name(&m.receiver);
+        let is = |set: &HashSet<String>| name.as_ref().is_some_and(|n| set.contains(n));
+        if is(&self.places.async_names) || is(&self.async_locals) || (!self.unit_locks && is(&self.places.unit_names)) {
+            return None;
+        }
+        let receiver = display_type(&m.receiver).replace(" . ", ".").replace(". ", ".").replace(" (", "(");
+        Some(format!("guard of `{receiver}`"))
+    }
+
+    fn watches(&self, expr: &syn::Expr) -> Option<String> {
+        if !self.blocking_calls || self.awaited(expr) {
+            return None;
+        }
+        vocab::blocking_call(expr)
+    }
+}
+
+/// The name a lock is reached by: `state` in `self.state.lock()`, `m` in `m.lock()`,
+/// `STORE` in `STORE.get_or_init(..)`.
+pub fn receiver_name(expr: &syn::Expr) -> Option<String> {
+    match expr {
+        syn::Expr::Field(f) => match &f.member {
+            syn::Member::Named(n) => Some(n.to_string()),
+            syn::Member::Unnamed(_) => None,
+        },
+        syn::Expr::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        syn::Expr::MethodCall(m) => receiver_name(&m.receiver),
+        syn::Expr::Try(t) => receiver_name(&t.expr),
+        syn::Expr::Paren(p) => receiver_name(&p.expr),
+        syn::Expr::Reference(r) => receiver_name(&r.expr),
+        _ => None,
+    }
+}

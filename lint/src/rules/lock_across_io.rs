@@ -1,0 +1,137 @@
+//! # lock_across_io
+//!
+//! Flags blocking work (disk, network, a subprocess, a sleep, a blocking receive or
+//! join, decompression) done while a lock's guard is alive.
+//!
+//! ## Why is this bad?
+//!
+//! Every other thread that wants the lock waits for the disk, the network or the
+//! inflater, not for the few instructions the lock protects. A cache filled under its
+//! lock by reading files turns a fast lookup into a queue behind the slowest read; a
+//! sleep under a lock stalls everyone for the whole sleep.
+//!
+//! ## Example
+//!
+//! ```text
+//! fn get(&self, key: &str) -> Vec<u8> {
+//!     let mut cache = self.cache.lock().unwrap();
+//!     cache.entry(key.into()).or_insert_with(|| std::fs::read(key).unwrap()).clone()
+//! }
+//! ```
+//!
+//! ## Use instead
+//!
+//! Copy what you need out of the guard and drop it before the blocking call, or fill the
+//! cache in two steps: look up under the lock, do the I/O unlocked, insert under the lock.
+//!
+//! ```text
+//! fn get(&self, key: &str) -> Vec<u8> {
+//!     if let Some(hit) = self.cache.lock().unwrap().get(key) {
+//!         return hit.clone();
+//!     }
+//!     let bytes = std::fs::read(key).unwrap();
+//!     self.cache.lock().unwrap().insert(key.into(), bytes.clone());
+//!     bytes
+//! }
+//! ```
+//!
+//! ## What counts
+//!
+//! Blocking work: `std::fs` functions, `File::open`/`create`, `OpenOptions::open`,
+//! `TcpStream::connect`, `UdpSocket::bind`, `reqwest::blocking`, `ureq`,
+//! `Command::output`/`status`, waiting on a spawned child, `thread::sleep`, a blocking
+//! `recv` or `JoinHandle::join`, `zstd::decode_all` and reading a `…Decoder` to its end.
+//! An awaited call (`tokio::time::sleep(d).await`) is not blocking. The guard's liveness
+//! comes from the flow engine (`lint/src/flow`): a statement temporary
+//! (`m.lock().unwrap().len()`) is gone by the next statement, `drop(guard)` ends it.
+//!
+//! Not flagged: work after the guard is dropped; a lock declared around `()`
+//! (`Mutex<()>`), held to serialise the work on purpose; printing and logging (macros);
+//! I/O on the guarded value itself (`file.lock().write_all(..)`: the lock exists to order
+//! it; reads of a guarded `Read + Seek` value are `mutex_read_seek`'s).
+//!
+//! ## Known limits
+//!
+//! - Blocking calls are recognised by their path (`fs::read`, `File::open`) and method
+//!   names (`recv`, `join` with no argument), not by type: a crate's own method named
+//!   `recv` that does not block would be reported.
+//! - Guards of async-aware locks are not followed, nor guards returned by helpers.
+//!
+//! Silence one finding with `// lockscope: allow(lock_across_io) reason` on the line or
+//! the line above.
+
+use super::{PackageContext, Rule};
+use crate::diagnostic::{Finding, Related, Severity};
+use crate::flow::guards::{self, Guards, LockPlaces};
+use crate::flow::{self, EventKind};
+use crate::prefilter::Prefilter;
+use crate::source::Region;
+use crate::vocab;
+
+pub struct LockAcrossIo;
+
+const NAME: &str = "lock_across_io";
+
+impl Rule for LockAcrossIo {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn doc(&self) -> String {
+        super::module_doc(include_str!("lock_across_io.rs"))
+    }
+
+    fn prefilter(&self) -> Prefilter {
+        Prefilter { any: &[], pairs: &[(vocab::LOCK_WORDS, vocab::BLOCKING_WORDS)], with_followed: &[] }
+    }
+
+    fn needed_names(&self, _file: &syn::File, _out: &mut Vec<String>) {}
+
+    fn check(&self, cx: &PackageContext<'_, '_>, out: &mut Vec<Finding>) {
+        let places = LockPlaces::of(cx.symbols, cx.files);
+        for file in cx.files.iter().filter(|f| f.source.report) {
+            let edition = cx.symbols.edition_of(&file.source.module);
+            for body in guards::bodies(&file.ast) {
+                let tracker = Guards::of(body, &places).watching_blocking_calls();
+                for flow in flow::analyze(body, &tracker, edition) {
+                    for event in &flow.events {
+                        let EventKind::Watched(call, live) = &event.kind else { continue };
+                        let guards: Vec<&flow::Value> = live.iter().map(|&id| &flow.values[id]).collect();
+                        if let Some(finding) = finding(file, event.at, call, &guards) {
+                            out.push(finding);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn finding(
+    file: &crate::parse::ParsedFile,
+    at: crate::source::Position,
+    call: &str,
+    guards: &[&flow::Value],
+) -> Option<Finding> {
+    let first = guards.first()?;
+    let held = |g: &flow::Value| match g.names.last() {
+        Some(name) => format!("the {} (`{name}`, taken at line {})", g.what, g.made.start.line),
+        None => format!("the {} (taken at line {})", g.what, g.made.start.line),
+    };
+    let region = Region { start: at, end: crate::source::Position { line: at.line, column: at.column + 1 } };
+    Some(Finding {
+        rule: NAME,
+        severity: Severity::Warning,
+        file: file.source.clone(),
+        region,
+        message: format!("`{call}` runs while {} is alive", held(first)),
+        label: "every thread that wants this lock waits for this call".into(),
+        help: Some(
+            "copy what you need out of the guard and drop it before the blocking call, or fill the cache in two steps (look up under the lock, do the work unlocked, insert under the lock)".into(),
+        ),
+        related: guards
+            .iter()
+            .map(|g| Related { file: file.source.clone(), region: g.made, message: "the guard is taken here".into() })
+            .collect(),
+    })
+}

@@ -13,26 +13,52 @@ use std::collections::HashSet;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 
-/// Every function body of a file (free functions, methods, trait defaults).
-pub fn bodies(file: &syn::File) -> Vec<&syn::Block> {
-    #[derive(Default)]
-    struct Bodies<'a>(Vec<&'a syn::Block>);
+/// The names locks are taken through in `file` (`FORK_MTX` in `FORK_MTX.lock()`,
+/// `entries` in `self.entries.lock()`): where they are declared says whether the lock
+/// is async-aware or guards `()`, so those files are needed.
+pub fn lock_receivers(file: &syn::File, out: &mut Vec<String>) {
+    struct Receivers<'o>(&'o mut Vec<String>);
+    impl Visit<'_> for Receivers<'_> {
+        fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
+            if vocab::acquire(&m.method.to_string(), m.args.len()).is_some() {
+                self.0.extend(receiver_name(&m.receiver));
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+    }
+    Receivers(out).visit_file(file);
+}
+
+/// Every function body of a file (free functions, methods, trait defaults); without
+/// `tests`, not those of `#[test]` functions or `#[cfg(test)]` modules.
+pub fn bodies(file: &syn::File, tests: bool) -> Vec<&syn::Block> {
+    struct Bodies<'a> {
+        found: Vec<&'a syn::Block>,
+        tests: bool,
+    }
     impl<'a> Visit<'a> for Bodies<'a> {
+        fn visit_item_mod(&mut self, item: &'a syn::ItemMod) {
+            if self.tests || !crate::symbols::is_cfg_test(&item.attrs) {
+                syn::visit::visit_item_mod(self, item);
+            }
+        }
         fn visit_item_fn(&mut self, item: &'a syn::ItemFn) {
-            self.0.push(&item.block);
+            if self.tests || !crate::symbols::is_test_fn(&item.attrs) {
+                self.found.push(&item.block);
+            }
         }
         fn visit_impl_item_fn(&mut self, item: &'a syn::ImplItemFn) {
-            self.0.push(&item.block);
+            self.found.push(&item.block);
         }
         fn visit_trait_item_fn(&mut self, item: &'a syn::TraitItemFn) {
             if let Some(block) = &item.default {
-                self.0.push(block);
+                self.found.push(block);
             }
         }
     }
-    let mut bodies = Bodies::default();
+    let mut bodies = Bodies { found: Vec::new(), tests };
     bodies.visit_file(file);
-    bodies.0
+    bodies.found
 }
 
 /// What the crate declares its locks as, by the name they are reached by (a field,
@@ -116,6 +142,13 @@ impl<'s, 'a> Declared<'s, 'a> {
 }
 
 impl<'ast> Visit<'ast> for Declared<'_, '_> {
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        if mac.path.segments.last().is_some_and(|s| s.ident == "lazy_static") {
+            for (name, ty) in mac.parse_body_with(crate::symbols::parse_lazy_statics).unwrap_or_default() {
+                self.note(Some(name), &ty);
+            }
+        }
+    }
     fn visit_field(&mut self, f: &'ast syn::Field) {
         self.note(f.ident.as_ref().map(ToString::to_string), &f.ty);
     }

@@ -330,7 +330,7 @@ impl<'ast> Visit<'ast> for Items<'_, '_> {
     }
 
     fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
-        if is_test_fn(&item.attrs) {
+        if crate::symbols::is_test_fn(&item.attrs) {
             return;
         }
         if shares_anything(&item.block) {
@@ -369,11 +369,6 @@ impl<'ast> Visit<'ast> for Items<'_, '_> {
             }
         }
     }
-}
-
-/// `#[test]`, `#[tokio::test]`, `#[bench]`: tests of concurrent code race on purpose.
-fn is_test_fn(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().any(|a| a.path().segments.last().is_some_and(|s| s.ident == "test" || s.ident == "bench"))
 }
 
 /// Does a body call anything that can share (a spawn, an insertion, a send)? Most

@@ -87,13 +87,15 @@ impl Rule for GuardAcrossAwait {
         Prefilter { any: &[], pairs: &[(&["await"], vocab::LOCK_WORDS)], with_followed: &[] }
     }
 
-    fn needed_names(&self, _file: &syn::File, _out: &mut Vec<String>) {}
+    fn needed_names(&self, file: &syn::File, out: &mut Vec<String>) {
+        guards::lock_receivers(file, out);
+    }
 
     fn check(&self, cx: &PackageContext<'_, '_>, out: &mut Vec<Finding>) {
         let places = LockPlaces::of(cx.symbols, cx.files);
         for file in cx.files.iter().filter(|f| f.source.report) {
             let edition = cx.symbols.edition_of(&file.source.module);
-            for body in guards::bodies(&file.ast).into_iter().filter(|b| has_await(b)) {
+            for body in guards::bodies(&file.ast, true).into_iter().filter(|b| has_await(b)) {
                 let tracker = Guards::of(body, &places);
                 for flow in flow::analyze(body, &tracker, edition) {
                     let mut reported = HashSet::new();

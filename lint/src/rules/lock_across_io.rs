@@ -45,7 +45,9 @@
 //! comes from the flow engine (`lint/src/flow`): a statement temporary
 //! (`m.lock().unwrap().len()`) is gone by the next statement, `drop(guard)` ends it.
 //!
-//! Not flagged: work after the guard is dropped; a lock declared around `()`
+//! Not flagged: tests (`#[test]` functions, `#[cfg(test)]` modules, `tests/` and
+//! `benches/`), which hold locks across sleeps and joins on purpose to make contention;
+//! work after the guard is dropped; a lock declared around `()`
 //! (`Mutex<()>`), held to serialise the work on purpose; printing and logging (macros);
 //! I/O on the guarded value itself (`file.lock().write_all(..)`: the lock exists to order
 //! it; reads of a guarded `Read + Seek` value are `mutex_read_seek`'s).
@@ -85,13 +87,20 @@ impl Rule for LockAcrossIo {
         Prefilter { any: &[], pairs: &[(vocab::LOCK_WORDS, vocab::BLOCKING_WORDS)], with_followed: &[] }
     }
 
-    fn needed_names(&self, _file: &syn::File, _out: &mut Vec<String>) {}
+    fn needed_names(&self, file: &syn::File, out: &mut Vec<String>) {
+        guards::lock_receivers(file, out);
+    }
 
     fn check(&self, cx: &PackageContext<'_, '_>, out: &mut Vec<Finding>) {
         let places = LockPlaces::of(cx.symbols, cx.files);
-        for file in cx.files.iter().filter(|f| f.source.report) {
+        // Tests hold locks across sleeps and joins on purpose, to make contention.
+        let test_target = |f: &&crate::parse::ParsedFile| {
+            let target = &*f.source.module.target;
+            target.starts_with("tests") || target.starts_with("benches")
+        };
+        for file in cx.files.iter().filter(|f| f.source.report && !test_target(f)) {
             let edition = cx.symbols.edition_of(&file.source.module);
-            for body in guards::bodies(&file.ast) {
+            for body in guards::bodies(&file.ast, false) {
                 let tracker = Guards::of(body, &places).watching_blocking_calls();
                 for flow in flow::analyze(body, &tracker, edition) {
                     for event in &flow.events {

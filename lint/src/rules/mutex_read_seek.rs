@@ -839,7 +839,7 @@ impl<'a> Checker<'_, 'a> {
 
     /// `lazy_static! { static ref NAME: Type = expr; }`: the types are ordinary statics.
     fn visit_lazy_static(&mut self, mac: &syn::Macro) {
-        let Ok(statics) = mac.parse_body_with(parse_lazy_statics) else { return };
+        let Ok(statics) = mac.parse_body_with(crate::symbols::parse_lazy_statics) else { return };
         for (name, ty) in statics {
             // The parsed tokens live only here, so leak-free scanning needs an owned type.
             let ty: &syn::Type = &ty;
@@ -1245,22 +1245,4 @@ fn alias_is_flagged<'a>(symbols: &Symbols<'a>, cache: &RefCell<HashMap<DefId, bo
     let flagged = !found.is_empty();
     cache.borrow_mut().insert(id, flagged);
     flagged
-}
-
-fn parse_lazy_statics(input: syn::parse::ParseStream<'_>) -> syn::Result<Vec<(String, syn::Type)>> {
-    let mut statics = Vec::new();
-    while !input.is_empty() {
-        input.call(syn::Attribute::parse_outer)?;
-        input.parse::<syn::Visibility>()?;
-        input.parse::<syn::Token![static]>()?;
-        input.parse::<syn::Token![ref]>()?;
-        let name: syn::Ident = input.parse()?;
-        input.parse::<syn::Token![:]>()?;
-        let ty: syn::Type = input.parse()?;
-        input.parse::<syn::Token![=]>()?;
-        input.parse::<syn::Expr>()?;
-        input.parse::<syn::Token![;]>()?;
-        statics.push((name.to_string(), ty));
-    }
-    Ok(statics)
 }

@@ -609,6 +609,11 @@ impl<'a> Visit<'a> for Collector<'_, 'a> {
     }
 }
 
+/// `#[test]`, `#[tokio::test]`, `#[bench]`: tests of concurrent code race on purpose.
+pub fn is_test_fn(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| a.path().segments.last().is_some_and(|s| s.ident == "test" || s.ident == "bench"))
+}
+
 /// `#[cfg(test)]`, or `#[cfg(all(test, …))]`.
 pub fn is_cfg_test(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|a| {
@@ -787,4 +792,23 @@ impl<'a> Visit<'a> for GraphBuilder {
         }
         syn::visit::visit_path(self, path);
     }
+}
+
+/// The statics of a `lazy_static! { static ref NAME: Type = expr; … }` body.
+pub fn parse_lazy_statics(input: syn::parse::ParseStream<'_>) -> syn::Result<Vec<(String, syn::Type)>> {
+    let mut statics = Vec::new();
+    while !input.is_empty() {
+        input.call(syn::Attribute::parse_outer)?;
+        input.parse::<syn::Visibility>()?;
+        input.parse::<syn::Token![static]>()?;
+        input.parse::<syn::Token![ref]>()?;
+        let name: syn::Ident = input.parse()?;
+        input.parse::<syn::Token![:]>()?;
+        let ty: syn::Type = input.parse()?;
+        input.parse::<syn::Token![=]>()?;
+        input.parse::<syn::Expr>()?;
+        input.parse::<syn::Token![;]>()?;
+        statics.push((name.to_string(), ty));
+    }
+    Ok(statics)
 }

@@ -349,7 +349,9 @@ impl Walker<'_> {
                 for arg in &m.args {
                     self.argument(arg);
                 }
-                self.watch(expr);
+                // Work on the guarded value itself (`rx.lock().recv()`) is what its lock
+                // is for: that guard is not counted as alive during it.
+                self.watch_except(expr, receiver);
                 if let Some(what) = self.tracker.makes(expr) {
                     return Some(self.make(expr, what));
                 }
@@ -574,8 +576,13 @@ impl Walker<'_> {
     }
 
     fn watch(&mut self, expr: &syn::Expr) {
+        self.watch_except(expr, None);
+    }
+
+    fn watch_except(&mut self, expr: &syn::Expr, except: Option<ValueId>) {
         if let Some(what) = self.tracker.watches(expr) {
-            let live = self.live_ids();
+            let mut live = self.live_ids();
+            live.retain(|id| Some(*id) != except);
             self.event(start(expr.span()), EventKind::Watched(what, live));
         }
     }

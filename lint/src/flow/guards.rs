@@ -69,6 +69,9 @@ pub struct LockPlaces {
     async_names: HashSet<String>,
     /// Declared only as locks around `()`: held to serialise work, not to guard data.
     unit_names: HashSet<String>,
+    /// Declared only with types that are no lock (an `EventFd`, whose `read()` is no
+    /// guard).
+    not_locks: HashSet<String>,
 }
 
 impl LockPlaces {
@@ -80,9 +83,12 @@ impl LockPlaces {
         }
         let blocking = declared.blocking;
         let guarded = declared.guarded;
+        let locks: HashSet<&String> = blocking.iter().chain(&declared.asynchronous).collect();
+        let not_locks = declared.other.iter().filter(|n| !locks.contains(n)).cloned().collect();
         LockPlaces {
-            async_names: declared.asynchronous.into_iter().filter(|n| !blocking.contains(n)).collect(),
+            async_names: declared.asynchronous.iter().filter(|n| !blocking.contains(*n)).cloned().collect(),
             unit_names: declared.unit.into_iter().filter(|n| !guarded.contains(n)).collect(),
+            not_locks,
         }
     }
 }
@@ -94,6 +100,7 @@ struct Declared<'s, 'a> {
     blocking: HashSet<String>,
     unit: HashSet<String>,
     guarded: HashSet<String>,
+    other: HashSet<String>,
 }
 
 impl<'s, 'a> Declared<'s, 'a> {
@@ -105,11 +112,21 @@ impl<'s, 'a> Declared<'s, 'a> {
             blocking: HashSet::new(),
             unit: HashSet::new(),
             guarded: HashSet::new(),
+            other: HashSet::new(),
         }
     }
 
     fn note(&mut self, name: Option<String>, ty: &syn::Type) {
         let Some(name) = name else { return };
+        let module = self.module.clone();
+        if !self.note_locks(&name, ty, &module, 0) {
+            self.other.insert(name);
+        }
+    }
+
+    /// Record the locks `ty` (written in `module`) holds under `name`, through aliases;
+    /// whether it holds any.
+    fn note_locks(&mut self, name: &str, ty: &syn::Type, module: &ModulePath, depth: usize) -> bool {
         struct Paths<'p>(Vec<&'p syn::Path>);
         impl<'p> Visit<'p> for Paths<'p> {
             fn visit_path(&mut self, p: &'p syn::Path) {
@@ -119,27 +136,50 @@ impl<'s, 'a> Declared<'s, 'a> {
         }
         let mut paths = Paths(Vec::new());
         paths.visit_type(ty);
-        for path in paths.0 {
-            let Resolved::External(full) = self.symbols.resolve_path(&self.module, path) else { continue };
+        let mut any_lock = false;
+        for path in &paths.0 {
+            let full = match self.symbols.resolve_path(module, path) {
+                Resolved::External(full) => full,
+                // A crate's own wrapper around a lock is a lock.
+                Resolved::Def(id) if self.symbols.lock_wrapper(id).is_some() => {
+                    any_lock = true;
+                    self.blocking.insert(name.to_string());
+                    continue;
+                }
+                Resolved::Def(id) if depth < MAX_ALIAS_DEPTH => {
+                    let def = self.symbols.def(id);
+                    if let crate::symbols::DefKind::Alias(alias) = def.kind {
+                        let alias_module = def.module.clone();
+                        any_lock |= self.note_locks(name, &alias.ty, &alias_module, depth + 1);
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
             if !known::is_lock(&full) {
                 continue;
             }
+            any_lock = true;
             if known::is_async_lock(&full) {
-                self.asynchronous.insert(name.clone());
+                self.asynchronous.insert(name.to_string());
             } else {
-                self.blocking.insert(name.clone());
+                self.blocking.insert(name.to_string());
             }
             let guards_unit = crate::symbols::read_seek::type_args(path)
                 .last()
                 .is_some_and(|t| matches!(t, syn::Type::Tuple(t) if t.elems.is_empty()));
             if guards_unit {
-                self.unit.insert(name.clone());
+                self.unit.insert(name.to_string());
             } else {
-                self.guarded.insert(name.clone());
+                self.guarded.insert(name.to_string());
             }
         }
+        any_lock
     }
 }
+
+/// How deep type aliases are followed to find the lock they name.
+const MAX_ALIAS_DEPTH: usize = 6;
 
 impl<'ast> Visit<'ast> for Declared<'_, '_> {
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
@@ -244,7 +284,11 @@ impl Tracker for Guards<'_> {
         }
         let name = receiver_name(&m.receiver);
         let is = |set: &HashSet<String>| name.as_ref().is_some_and(|n| set.contains(n));
-        if is(&self.places.async_names) || is(&self.async_locals) || (!self.unit_locks && is(&self.places.unit_names)) {
+        let excluded = is(&self.places.async_names)
+            || is(&self.async_locals)
+            || is(&self.places.not_locks)
+            || (!self.unit_locks && is(&self.places.unit_names));
+        if excluded {
             return None;
         }
         let receiver = display_type(&m.receiver).replace(" . ", ".").replace(". ", ".").replace(" (", "(");

@@ -93,7 +93,14 @@ pub struct Flow {
 /// Walk a function or closure body. Closures and async blocks inside are walked as
 /// bodies of their own; their flows follow this one's in the result.
 pub fn analyze(body: &syn::Block, tracker: &dyn Tracker, edition: Edition) -> Vec<Flow> {
-    let mut walker = Walker { tracker, edition, flow: Flow::default(), state: State::default(), nested: Vec::new() };
+    let mut walker = Walker {
+        tracker,
+        edition,
+        flow: Flow::default(),
+        state: State::default(),
+        nested: Vec::new(),
+        storing_into: None,
+    };
     walker.block(body, None);
     let mut flows = vec![walker.flow];
     let mut nested = walker.nested;
@@ -101,7 +108,14 @@ pub fn analyze(body: &syn::Block, tracker: &dyn Tracker, edition: Edition) -> Ve
     let mut i = 0;
     while i < nested.len() {
         let body = nested[i].clone();
-        let mut inner = Walker { tracker, edition, flow: Flow::default(), state: State::default(), nested: Vec::new() };
+        let mut inner = Walker {
+            tracker,
+            edition,
+            flow: Flow::default(),
+            state: State::default(),
+            nested: Vec::new(),
+            storing_into: None,
+        };
         let captured = match &body {
             Nested::Block(_, c) | Nested::Expr(_, c) => c,
         };
@@ -170,6 +184,8 @@ struct State {
     depth: usize,
     /// Nothing after a `return`/`break`/`continue` runs.
     diverged: bool,
+    /// Names bound to parts of a tracked value (see [`Walker::derive`]).
+    derived: Vec<(String, ValueId)>,
 }
 
 struct Walker<'t> {
@@ -178,6 +194,9 @@ struct Walker<'t> {
     flow: Flow,
     state: State,
     nested: Vec<Nested>,
+    /// The guarded value being replaced (`*guard = Some(File::open(p)?)`) while its new
+    /// contents are made: making it is what its lock orders, like I/O on it.
+    storing_into: Option<ValueId>,
 }
 
 fn start(span: proc_macro2::Span) -> Position {
@@ -270,6 +289,7 @@ impl Walker<'_> {
     fn stmt(&mut self, stmt: &syn::Stmt, last: bool) -> Option<ValueId> {
         match stmt {
             syn::Stmt::Local(local) => {
+                let before = self.live_ids();
                 let made = local.init.as_ref().and_then(|init| {
                     let made = self.expr(&init.expr);
                     if let Some((_, diverge)) = &init.diverge {
@@ -277,6 +297,9 @@ impl Walker<'_> {
                     }
                     made
                 });
+                if let (None, Some(init)) = (made, &local.init) {
+                    self.derive(&local.pat, &init.expr, &before);
+                }
                 self.bind_pattern(&local.pat, made);
                 self.drop_temporaries_of_statement(end(stmt.span()), None);
                 None
@@ -346,12 +369,14 @@ impl Walker<'_> {
         match expr {
             syn::Expr::MethodCall(m) => {
                 let receiver = self.expr(&m.receiver);
+                // Work on the guarded value itself (`rx.lock().recv()`, a field of it, a
+                // handle taken out of it) is what its lock is for: that guard is not
+                // counted as alive during it.
+                let own = receiver.or_else(|| self.chain_root(&m.receiver));
                 for arg in &m.args {
                     self.argument(arg);
                 }
-                // Work on the guarded value itself (`rx.lock().recv()`) is what its lock
-                // is for: that guard is not counted as alive during it.
-                self.watch_except(expr, receiver);
+                self.watch_except(expr, own);
                 if let Some(what) = self.tracker.makes(expr) {
                     return Some(self.make(expr, what));
                 }
@@ -424,7 +449,11 @@ impl Walker<'_> {
             syn::Expr::Array(a) => self.contains(a.elems.iter()),
             syn::Expr::Struct(s) => self.contains(s.fields.iter().map(|f| &f.expr)),
             syn::Expr::Assign(a) => {
+                // `*cache = Some(File::open(p)?)`: making the guarded value anew.
+                let into = self.chain_root(&a.left).or(self.storing_into);
+                let storing = std::mem::replace(&mut self.storing_into, into);
                 let made = self.expr(&a.right);
+                self.storing_into = storing;
                 if let syn::Expr::Path(p) = &*a.left {
                     if let Some(name) = p.path.get_ident().map(ToString::to_string) {
                         if let Some(old) = self.lookup(&name) {
@@ -469,6 +498,9 @@ impl Walker<'_> {
                     self.drop_made_since(&before_cond, end(w.cond.span()));
                 }
                 if let Some(l) = scrutinee {
+                    if made.is_none() {
+                        self.derive(&l.pat, &l.expr, &before_cond);
+                    }
                     self.bind_pattern(&l.pat, made);
                 }
                 let saved = self.state.diverged;
@@ -543,6 +575,39 @@ impl Walker<'_> {
         }
     }
 
+    /// Names a pattern binds to parts of a guarded value (`Some(h)` of
+    /// `guard.take()`): work on them is work on the guarded value.
+    fn derive(&mut self, pat: &syn::Pat, from: &syn::Expr, before: &[ValueId]) {
+        // Through a name (`guard.take()`), or a guard the expression itself made
+        // (`m.lock().unwrap().take()`).
+        let made_here = || self.state.live.iter().rev().map(|(id, _)| *id).find(|id| !before.contains(id));
+        if let Some(root) = self.chain_root(from).or_else(made_here) {
+            let mut names = Vec::new();
+            collect_names(pat, &mut names);
+            self.state.derived.extend(names.into_iter().map(|n| (n, root)));
+        }
+    }
+
+    /// The live tracked value at the root of a place expression (`guard` in
+    /// `guard.items[0].rx`, `*guard`, `guard.take().unwrap()`).
+    fn chain_root(&self, expr: &syn::Expr) -> Option<ValueId> {
+        match expr {
+            syn::Expr::Path(p) => {
+                let name = p.path.get_ident()?.to_string();
+                let derived = || self.state.derived.iter().rev().find(|(n, _)| *n == name).map(|(_, id)| *id);
+                self.lookup(&name).or_else(derived).filter(|&id| self.is_live(id))
+            }
+            syn::Expr::Field(f) => self.chain_root(&f.base),
+            syn::Expr::Index(i) => self.chain_root(&i.expr),
+            syn::Expr::MethodCall(m) => self.chain_root(&m.receiver),
+            syn::Expr::Unary(u) => self.chain_root(&u.expr),
+            syn::Expr::Reference(r) => self.chain_root(&r.expr),
+            syn::Expr::Paren(p) => self.chain_root(&p.expr),
+            syn::Expr::Try(t) => self.chain_root(&t.expr),
+            _ => None,
+        }
+    }
+
     /// A value passed as an argument: moved into the call when passed by value.
     fn argument(&mut self, arg: &syn::Expr) -> Option<ValueId> {
         let made = self.expr(arg);
@@ -582,7 +647,7 @@ impl Walker<'_> {
     fn watch_except(&mut self, expr: &syn::Expr, except: Option<ValueId>) {
         if let Some(what) = self.tracker.watches(expr) {
             let mut live = self.live_ids();
-            live.retain(|id| Some(*id) != except);
+            live.retain(|id| Some(*id) != except && Some(*id) != self.storing_into);
             self.event(start(expr.span()), EventKind::Watched(what, live));
         }
     }
@@ -620,6 +685,9 @@ impl Walker<'_> {
         }
         let before = self.state.clone();
         if let Some(l) = scrutinee {
+            if made.is_none() {
+                self.derive(&l.pat, &l.expr, &before_cond);
+            }
             self.bind_pattern(&l.pat, made);
         }
         let mut then_tail = None;
@@ -658,6 +726,7 @@ impl Walker<'_> {
     fn match_expr(&mut self, m: &syn::ExprMatch) -> Option<ValueId> {
         let depth = self.state.depth + 1;
         self.state.depth += 1;
+        let before_scrutinee = self.live_ids();
         let made = self.expr(&m.expr);
         self.own_statement_values_by(Owner::Scrutinee(depth), true);
         let before = self.state.clone();
@@ -665,6 +734,9 @@ impl Walker<'_> {
         let mut tail = None;
         for arm in &m.arms {
             self.state = before.clone();
+            if made.is_none() {
+                self.derive(&arm.pat, &m.expr, &before_scrutinee);
+            }
             self.bind_pattern(&arm.pat, made);
             if let Some((_, guard)) = &arm.guard {
                 self.expr(guard);
@@ -724,9 +796,13 @@ impl Walker<'_> {
     fn macro_args(&mut self, mac: &syn::Macro) {
         let parsed = mac.parse_body_with(syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated);
         if let Ok(args) = parsed {
+            // `format!`, `println!` and friends expand to a block: the temporaries of
+            // their arguments drop when it ends.
+            let before = self.live_ids();
             for arg in &args {
                 self.expr(arg);
             }
+            self.drop_made_since(&before, end(mac.delimiter.span().close()));
         }
     }
 }

@@ -182,6 +182,13 @@ impl<'s, 'a> Declared<'s, 'a> {
 const MAX_ALIAS_DEPTH: usize = 6;
 
 impl<'ast> Visit<'ast> for Declared<'_, '_> {
+    // Names inside an inline module resolve there (`mod client { use std::sync::Mutex; … }`).
+    fn visit_item_mod(&mut self, item: &'ast syn::ItemMod) {
+        let outer = self.module.clone();
+        self.module = outer.child(&item.ident.to_string());
+        syn::visit::visit_item_mod(self, item);
+        self.module = outer;
+    }
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
         if mac.path.segments.last().is_some_and(|s| s.ident == "lazy_static") {
             for (name, ty) in mac.parse_body_with(crate::symbols::parse_lazy_statics).unwrap_or_default() {

@@ -186,6 +186,8 @@ struct State {
     diverged: bool,
     /// Names bound to parts of a tracked value (see [`Walker::derive`]).
     derived: Vec<(String, ValueId)>,
+    /// Names bound to what watched calls made, with those calls' events.
+    results: Vec<(String, Vec<usize>)>,
 }
 
 struct Walker<'t> {
@@ -290,6 +292,7 @@ impl Walker<'_> {
         match stmt {
             syn::Stmt::Local(local) => {
                 let before = self.live_ids();
+                let first_event = self.flow.events.len();
                 let made = local.init.as_ref().and_then(|init| {
                     let made = self.expr(&init.expr);
                     if let Some((_, diverge)) = &init.diverge {
@@ -299,6 +302,15 @@ impl Walker<'_> {
                 });
                 if let (None, Some(init)) = (made, &local.init) {
                     self.derive(&local.pat, &init.expr, &before);
+                }
+                // What watched calls made, by the names it is bound to (see `Assign`).
+                let watched: Vec<usize> = (first_event..self.flow.events.len())
+                    .filter(|&i| matches!(self.flow.events[i].kind, EventKind::Watched(..)))
+                    .collect();
+                if !watched.is_empty() {
+                    let mut names = Vec::new();
+                    collect_names(&local.pat, &mut names);
+                    self.state.results.extend(names.into_iter().map(|n| (n, watched.clone())));
                 }
                 self.bind_pattern(&local.pat, made);
                 self.drop_temporaries_of_statement(end(stmt.span()), None);
@@ -454,6 +466,9 @@ impl Walker<'_> {
                 let storing = std::mem::replace(&mut self.storing_into, into);
                 let made = self.expr(&a.right);
                 self.storing_into = storing;
+                if let Some(guard) = self.chain_root(&a.left) {
+                    self.made_for(guard, &a.right);
+                }
                 if let syn::Expr::Path(p) = &*a.left {
                     if let Some(name) = p.path.get_ident().map(ToString::to_string) {
                         if let Some(old) = self.lookup(&name) {
@@ -572,6 +587,25 @@ impl Walker<'_> {
                 None
             }
             _ => None,
+        }
+    }
+
+    /// `let file = File::open(p)?; … *guard = Some(file);`: the watched work made the
+    /// guarded value's new contents, which its lock orders; that guard did not wait on it.
+    fn made_for(&mut self, guard: ValueId, stored: &syn::Expr) {
+        let mut idents = Vec::new();
+        collect_paths(&quote::ToTokens::to_token_stream(stored).to_string(), &mut idents);
+        let events: Vec<usize> = self
+            .state
+            .results
+            .iter()
+            .filter(|(name, _)| idents.contains(name))
+            .flat_map(|(_, events)| events.iter().copied())
+            .collect();
+        for i in events {
+            if let Some(Event { kind: EventKind::Watched(_, live), .. }) = self.flow.events.get_mut(i) {
+                live.retain(|&id| id != guard);
+            }
         }
     }
 

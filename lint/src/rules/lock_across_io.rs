@@ -45,8 +45,9 @@
 //! comes from the flow engine (`lint/src/flow`): a statement temporary
 //! (`m.lock().unwrap().len()`) is gone by the next statement, `drop(guard)` ends it.
 //!
-//! Not flagged: tests (`#[test]` functions, `#[cfg(test)]` modules, `tests/` and
-//! `benches/`), which hold locks across sleeps and joins on purpose to make contention;
+//! Not flagged: tests (`#[test]` functions, `#[cfg(test)]` modules, modules named
+//! `test`/`tests`, `tests/` and `benches/`), which hold locks across sleeps and joins on
+//! purpose to make contention;
 //! work after the guard is dropped; a lock declared around `()`
 //! (`Mutex<()>`), held to serialise the work on purpose; printing and logging (macros);
 //! I/O on the guarded value itself (`file.lock().write_all(..)`: the lock exists to order
@@ -58,6 +59,8 @@
 //!   names (`recv`, `join` with no argument), not by type: a crate's own method named
 //!   `recv` that does not block would be reported.
 //! - Guards of async-aware locks are not followed, nor guards returned by helpers.
+//! - Whether other threads can want the lock at that moment is not known: a lock taken
+//!   during start-up, before the value is shared, or in `Drop` is still reported.
 //!
 //! Silence one finding with `// lockscope: allow(lock_across_io) reason` on the line or
 //! the line above.
@@ -93,10 +96,17 @@ impl Rule for LockAcrossIo {
 
     fn check(&self, cx: &PackageContext<'_, '_>, out: &mut Vec<Finding>) {
         let places = LockPlaces::of(cx.symbols, cx.files);
-        // Tests hold locks across sleeps and joins on purpose, to make contention.
+        // Tests hold locks across sleeps and joins on purpose, to make contention: test
+        // targets, and test modules in files of their own (`src/tests/lock.rs`).
         let test_target = |f: &&crate::parse::ParsedFile| {
-            let target = &*f.source.module.target;
-            target.starts_with("tests") || target.starts_with("benches")
+            let module = &f.source.module;
+            let target = &*module.target;
+            target.starts_with("tests")
+                || target.starts_with("benches")
+                || module
+                    .segments
+                    .iter()
+                    .any(|s| s == "test" || s == "tests" || s.ends_with("_test") || s.ends_with("_tests"))
         };
         for file in cx.files.iter().filter(|f| f.source.report && !test_target(f)) {
             let edition = cx.symbols.edition_of(&file.source.module);

@@ -255,7 +255,7 @@ fn lint_package(rules: &[&'static dyn Rule], prefilter: &WordFilter, package: Pa
         let info = symbols::CrateInfo { lib_name: package.lib_name, edition: package.edition, dependencies };
         let mut symbols = Symbols::build(&files, info);
         symbols.read_seek_types = package.config.read_seek_types;
-        let cx = PackageContext { symbols: &symbols, files: &files };
+        let cx = PackageContext::new(&symbols, &files);
         for rule in rules {
             rule.check(&cx, &mut findings);
         }

@@ -13,10 +13,51 @@ use std::collections::HashSet;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 
-/// The names locks are taken through in `file` (`FORK_MTX` in `FORK_MTX.lock()`,
-/// `entries` in `self.entries.lock()`): where they are declared says whether the lock
-/// is async-aware or guards `()`, so those files are needed.
-pub fn lock_receivers(file: &syn::File, out: &mut Vec<String>) {
+/// What a body does, to skip those a guard rule cannot fire in without walking them.
+#[derive(Default)]
+pub struct BodyWords {
+    pub takes_lock: bool,
+    pub awaits: bool,
+    pub blocks: bool,
+}
+
+impl BodyWords {
+    pub fn of(body: &syn::Block) -> Self {
+        struct Scan(BodyWords);
+        impl Visit<'_> for Scan {
+            fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
+                self.0.takes_lock |= vocab::acquire(&m.method.to_string(), m.args.len()).is_some();
+                syn::visit::visit_expr_method_call(self, m);
+            }
+            fn visit_expr_await(&mut self, a: &syn::ExprAwait) {
+                self.0.awaits = true;
+                syn::visit::visit_expr_await(self, a);
+            }
+            fn visit_expr(&mut self, e: &syn::Expr) {
+                if !self.0.blocks {
+                    self.0.blocks = vocab::blocking_call(e).is_some();
+                }
+                syn::visit::visit_expr(self, e);
+            }
+            fn visit_macro(&mut self, mac: &syn::Macro) {
+                let args =
+                    mac.parse_body_with(syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated);
+                for arg in args.iter().flatten() {
+                    self.visit_expr(arg);
+                }
+            }
+        }
+        let mut scan = Scan(BodyWords::default());
+        scan.visit_block(body);
+        scan.0
+    }
+}
+
+/// The names locks are taken through in the bodies of `file` a rule looks at (`wanted`)
+/// (`FORK_MTX` in `FORK_MTX.lock()`, `entries` in `self.entries.lock()`): where they are
+/// declared says whether the lock is async-aware or guards `()`, so those files are
+/// needed.
+pub fn lock_receivers(file: &syn::File, wanted: impl Fn(&BodyWords) -> bool, out: &mut Vec<String>) {
     struct Receivers<'o>(&'o mut Vec<String>);
     impl Visit<'_> for Receivers<'_> {
         fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
@@ -26,7 +67,12 @@ pub fn lock_receivers(file: &syn::File, out: &mut Vec<String>) {
             syn::visit::visit_expr_method_call(self, m);
         }
     }
-    Receivers(out).visit_file(file);
+    for body in bodies(file, true) {
+        let words = BodyWords::of(body);
+        if words.takes_lock && wanted(&words) {
+            Receivers(out).visit_block(body);
+        }
+    }
 }
 
 /// Every function body of a file (free functions, methods, trait defaults); without

@@ -62,13 +62,12 @@
 
 use super::{PackageContext, Rule};
 use crate::diagnostic::{Finding, Related, Severity};
-use crate::flow::guards::{self, Guards, LockPlaces};
+use crate::flow::guards::{self, BodyWords, Guards};
 use crate::flow::{self, EventKind};
 use crate::prefilter::Prefilter;
 use crate::source::Region;
 use crate::vocab;
 use std::collections::HashSet;
-use syn::visit::Visit;
 
 pub struct GuardAcrossAwait;
 
@@ -88,15 +87,18 @@ impl Rule for GuardAcrossAwait {
     }
 
     fn needed_names(&self, file: &syn::File, out: &mut Vec<String>) {
-        guards::lock_receivers(file, out);
+        guards::lock_receivers(file, |words| words.awaits, out);
     }
 
     fn check(&self, cx: &PackageContext<'_, '_>, out: &mut Vec<Finding>) {
-        let places = LockPlaces::of(cx.symbols, cx.files);
         for file in cx.files.iter().filter(|f| f.source.report) {
             let edition = cx.symbols.edition_of(&file.source.module);
-            for body in guards::bodies(&file.ast, true).into_iter().filter(|b| has_await(b)) {
-                let tracker = Guards::of(body, &places);
+            for body in guards::bodies(&file.ast, true) {
+                let words = BodyWords::of(body);
+                if !(words.awaits && words.takes_lock) {
+                    continue;
+                }
+                let tracker = Guards::of(body, cx.lock_places());
                 for flow in flow::analyze(body, &tracker, edition) {
                     let mut reported = HashSet::new();
                     for event in &flow.events {
@@ -136,16 +138,4 @@ fn finding(file: &crate::parse::ParsedFile, at: Region, guard: &flow::Value) -> 
         ),
         related: vec![Related { file: file.source.clone(), region: guard.made, message: "the guard is taken here".into() }],
     }
-}
-
-fn has_await(block: &syn::Block) -> bool {
-    struct Finder(bool);
-    impl Visit<'_> for Finder {
-        fn visit_expr_await(&mut self, _: &syn::ExprAwait) {
-            self.0 = true;
-        }
-    }
-    let mut finder = Finder(false);
-    finder.visit_block(block);
-    finder.0
 }

@@ -67,7 +67,7 @@
 
 use super::{PackageContext, Rule};
 use crate::diagnostic::{Finding, Related, Severity};
-use crate::flow::guards::{self, Guards, LockPlaces};
+use crate::flow::guards::{self, BodyWords, Guards};
 use crate::flow::{self, EventKind};
 use crate::prefilter::Prefilter;
 use crate::source::Region;
@@ -91,11 +91,10 @@ impl Rule for LockAcrossIo {
     }
 
     fn needed_names(&self, file: &syn::File, out: &mut Vec<String>) {
-        guards::lock_receivers(file, out);
+        guards::lock_receivers(file, |words| words.blocks, out);
     }
 
     fn check(&self, cx: &PackageContext<'_, '_>, out: &mut Vec<Finding>) {
-        let places = LockPlaces::of(cx.symbols, cx.files);
         // Tests hold locks across sleeps and joins on purpose, to make contention: test
         // targets, and test modules in files of their own (`src/tests/lock.rs`).
         let test_target = |f: &&crate::parse::ParsedFile| {
@@ -111,7 +110,11 @@ impl Rule for LockAcrossIo {
         for file in cx.files.iter().filter(|f| f.source.report && !test_target(f)) {
             let edition = cx.symbols.edition_of(&file.source.module);
             for body in guards::bodies(&file.ast, false) {
-                let tracker = Guards::of(body, &places).watching_blocking_calls();
+                let words = BodyWords::of(body);
+                if !(words.blocks && words.takes_lock) {
+                    continue;
+                }
+                let tracker = Guards::of(body, cx.lock_places()).watching_blocking_calls();
                 for flow in flow::analyze(body, &tracker, edition) {
                     for event in &flow.events {
                         let EventKind::Watched(call, live) = &event.kind else { continue };

@@ -8,6 +8,7 @@ pub mod mutex_read_seek;
 pub mod syntax_error;
 
 use crate::diagnostic::Finding;
+use crate::flow::guards::LockPlaces;
 use crate::parse::ParsedFile;
 use crate::prefilter::Prefilter;
 use crate::symbols::Symbols;
@@ -16,6 +17,19 @@ use crate::symbols::Symbols;
 pub struct PackageContext<'p, 'a> {
     pub symbols: &'p Symbols<'a>,
     pub files: &'a [ParsedFile],
+    /// What the package declares its locks as, for the rules that follow guards; built
+    /// on first use, once.
+    pub lock_places: std::cell::OnceCell<LockPlaces>,
+}
+
+impl<'p, 'a> PackageContext<'p, 'a> {
+    pub fn new(symbols: &'p Symbols<'a>, files: &'a [ParsedFile]) -> Self {
+        PackageContext { symbols, files, lock_places: std::cell::OnceCell::new() }
+    }
+
+    pub fn lock_places(&self) -> &LockPlaces {
+        self.lock_places.get_or_init(|| LockPlaces::of(self.symbols, self.files))
+    }
 }
 
 pub trait Rule: Sync {

@@ -428,7 +428,9 @@ impl<'a> Symbols<'a> {
             if let Some(target) = self.glob_module(module, glob) {
                 // Look the name up in the globbed module itself, never by rewriting the
                 // path: that would apply the globs again to the new first segment.
-                if let found @ Resolved::Def(_) = self.resolve_in(&target, segs, depth + 1) {
+                // What the module defines, or imports (`use super::*` sees the parent's
+                // `use std::sync::Mutex`).
+                if let found @ (Resolved::Def(_) | Resolved::External(_)) = self.resolve_in(&target, segs, depth + 1) {
                     return Some(found);
                 }
                 continue;

@@ -12,4 +12,5 @@ type ProbeGlob = RwLock<u8>; // => extern std::sync::RwLock
 mod child {
     use super::*;
     type ProbeGlobOfModule = File; // => crate::File
+    type ProbeGlobOfAnImport = Mutex<u8>; // => extern parking_lot::Mutex
 }

@@ -104,48 +104,69 @@ const BLOCKING_FUNCTIONS: &[(&str, &str, &str)] = &[
     ("stream", "decode_all", "zstd::stream::decode_all"),
 ];
 
+/// Can a method of this name be one [`blocking_call`] reports? (A cheap first test.)
+pub fn may_block(method: &str) -> bool {
+    matches!(
+        method,
+        "output"
+            | "status"
+            | "wait"
+            | "wait_with_output"
+            | "open"
+            | "recv"
+            | "recv_timeout"
+            | "recv_deadline"
+            | "join"
+            | "read_to_end"
+            | "read_to_string"
+            | "call"
+            | "send"
+    )
+}
+
 /// Does evaluating `expr` block the thread on the disk, the network, a child process, a
 /// timer, another thread or an inflater? What to call it if so. (Awaited calls are the
 /// caller's to leave out.)
 pub fn blocking_call(expr: &syn::Expr) -> Option<String> {
     match expr {
-        syn::Expr::Call(call) => {
-            let syn::Expr::Path(func) = &*call.func else { return None };
-            let segments: Vec<String> = func.path.segments.iter().map(|s| s.ident.to_string()).collect();
-            let (last, before) = match segments.as_slice() {
-                [.., before, last] => (last.as_str(), before.as_str()),
-                [last] if last == "sleep" => return Some("std::thread::sleep".into()),
-                _ => return None,
-            };
-            BLOCKING_FUNCTIONS
-                .iter()
-                .find(|(b, l, _)| *b == before && *l == last)
-                .map(|(_, _, shown)| shown.to_string())
+        syn::Expr::Call(call) => blocking_function(call),
+        syn::Expr::MethodCall(m) => blocking_method(m),
+        _ => None,
+    }
+}
+
+/// [`blocking_call`] for a call of a path (`std::fs::read(p)`).
+pub fn blocking_function(call: &syn::ExprCall) -> Option<String> {
+    let syn::Expr::Path(func) = &*call.func else { return None };
+    let segments: Vec<String> = func.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let (last, before) = match segments.as_slice() {
+        [.., before, last] => (last.as_str(), before.as_str()),
+        [last] if last == "sleep" => return Some("std::thread::sleep".into()),
+        _ => return None,
+    };
+    BLOCKING_FUNCTIONS.iter().find(|(b, l, _)| *b == before && *l == last).map(|(_, _, shown)| shown.to_string())
+}
+
+/// [`blocking_call`] for a method call (`Command::new(..).output()`).
+pub fn blocking_method(m: &syn::ExprMethodCall) -> Option<String> {
+    let method = m.method.to_string();
+    let chain = quote::ToTokens::to_token_stream(&m.receiver).to_string();
+    match method.as_str() {
+        // `Command::new(..).output()`, `child.wait()` of a spawned command.
+        "output" | "status" if chain.contains("Command") => Some(format!("Command::{method}")),
+        "wait" | "wait_with_output" if chain.contains("spawn") || chain.contains("child") => {
+            Some(format!("Child::{method}"))
         }
-        syn::Expr::MethodCall(m) => {
-            let method = m.method.to_string();
-            let chain = quote::ToTokens::to_token_stream(&m.receiver).to_string();
-            match method.as_str() {
-                // `Command::new(..).output()`, `child.wait()` of a spawned command.
-                "output" | "status" if chain.contains("Command") => Some(format!("Command::{method}")),
-                "wait" | "wait_with_output" if chain.contains("spawn") || chain.contains("child") => {
-                    Some(format!("Child::{method}"))
-                }
-                "open" if chain.contains("OpenOptions") || chain.contains("options") => {
-                    Some("OpenOptions::open".into())
-                }
-                // A blocking receive or join.
-                "recv" | "recv_timeout" | "recv_deadline" if m.args.len() <= 1 => Some(format!("Receiver::{method}")),
-                "join" if m.args.is_empty() => Some("JoinHandle::join".into()),
-                // Inflating a compressed stream.
-                "read_to_end" | "read_to_string" if chain.contains("Decoder") || chain.contains("decoder") => {
-                    Some(format!("Decoder::{method}"))
-                }
-                "call" if chain.contains("ureq") => Some("ureq::Request::call".into()),
-                "send" if chain.contains("blocking") => Some("reqwest::blocking::RequestBuilder::send".into()),
-                _ => None,
-            }
+        "open" if chain.contains("OpenOptions") || chain.contains("options") => Some("OpenOptions::open".into()),
+        // A blocking receive or join.
+        "recv" | "recv_timeout" | "recv_deadline" if m.args.len() <= 1 => Some(format!("Receiver::{method}")),
+        "join" if m.args.is_empty() => Some("JoinHandle::join".into()),
+        // Inflating a compressed stream.
+        "read_to_end" | "read_to_string" if chain.contains("Decoder") || chain.contains("decoder") => {
+            Some(format!("Decoder::{method}"))
         }
+        "call" if chain.contains("ureq") => Some("ureq::Request::call".into()),
+        "send" if chain.contains("blocking") => Some("reqwest::blocking::RequestBuilder::send".into()),
         _ => None,
     }
 }

@@ -26,26 +26,25 @@ impl BodyWords {
         struct Scan(BodyWords);
         impl Visit<'_> for Scan {
             fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
-                self.0.takes_lock |= vocab::acquire(&m.method.to_string(), m.args.len()).is_some();
+                let method = m.method.to_string();
+                self.0.takes_lock |= vocab::acquire(&method, m.args.len()).is_some();
+                if !self.0.blocks && vocab::may_block(&method) {
+                    self.0.blocks = vocab::blocking_method(m).is_some();
+                }
                 syn::visit::visit_expr_method_call(self, m);
             }
             fn visit_expr_await(&mut self, a: &syn::ExprAwait) {
                 self.0.awaits = true;
                 syn::visit::visit_expr_await(self, a);
             }
-            fn visit_expr(&mut self, e: &syn::Expr) {
+            fn visit_expr_call(&mut self, c: &syn::ExprCall) {
                 if !self.0.blocks {
-                    self.0.blocks = vocab::blocking_call(e).is_some();
+                    self.0.blocks = vocab::blocking_function(c).is_some();
                 }
-                syn::visit::visit_expr(self, e);
+                syn::visit::visit_expr_call(self, c);
             }
-            fn visit_macro(&mut self, mac: &syn::Macro) {
-                let args =
-                    mac.parse_body_with(syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated);
-                for arg in args.iter().flatten() {
-                    self.visit_expr(arg);
-                }
-            }
+            // Macro arguments are not looked into here: this is a quick filter, and
+            // parsing every macro's tokens would cost more than it saves.
         }
         let mut scan = Scan(BodyWords::default());
         scan.visit_block(body);

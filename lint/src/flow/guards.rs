@@ -66,12 +66,34 @@ pub fn lock_receivers(file: &syn::File, wanted: impl Fn(&BodyWords) -> bool, out
             syn::visit::visit_expr_method_call(self, m);
         }
     }
+    let mut found = Vec::new();
     for body in bodies(file, true) {
         let words = BodyWords::of(body);
         if words.takes_lock && wanted(&words) {
-            Receivers(out).visit_block(body);
+            Receivers(&mut found).visit_block(body);
         }
     }
+    if found.is_empty() {
+        return;
+    }
+    // Locks declared in this file need no other file.
+    struct Declared(HashSet<String>);
+    impl Visit<'_> for Declared {
+        fn visit_field(&mut self, f: &syn::Field) {
+            self.0.extend(f.ident.as_ref().map(ToString::to_string));
+        }
+        fn visit_item_static(&mut self, s: &syn::ItemStatic) {
+            self.0.insert(s.ident.to_string());
+        }
+        fn visit_pat_type(&mut self, p: &syn::PatType) {
+            if let syn::Pat::Ident(i) = &*p.pat {
+                self.0.insert(i.ident.to_string());
+            }
+        }
+    }
+    let mut declared = Declared(HashSet::new());
+    declared.visit_file(file);
+    out.extend(found.into_iter().filter(|n| !declared.0.contains(n)));
 }
 
 /// Every function body of a file (free functions, methods, trait defaults); without

@@ -249,8 +249,9 @@ pub fn nesting_depth(tokens: &TokenStream) -> Result<usize, TooDeep> {
 /// reads, every other token and every span kept:
 /// - edition 2015: unnamed parameters of trait method declarations (`fn f(&self, u32);`)
 ///   are named `_`;
-/// - editions 2015 and 2018: a trait object without `dyn` in a generic argument or behind
-///   a reference (`Box<Fn(u8) -> u8>`, `&FnMut()`) gets its `dyn`.
+/// - editions 2015 and 2018: a trait object without `dyn` in a generic argument, behind
+///   a reference or as a type alias (`Box<Fn(u8) -> u8>`, `&FnMut()`, `type F = Fn();`)
+///   gets its `dyn`.
 fn rewrite_older_edition(tokens: TokenStream, edition: Edition) -> TokenStream {
     let mut out: Vec<TokenTree> = Vec::new();
     let mut previous_is_fn = false;
@@ -276,7 +277,7 @@ fn rewrite_older_edition(tokens: TokenStream, edition: Edition) -> TokenStream {
             let bare_fn_trait = ["Fn", "FnMut", "FnOnce"].iter().any(|t| ident == t)
                 && matches!(tokens.peek(), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis)
                 && match out.last() {
-                    Some(TokenTree::Punct(p)) => matches!(p.as_char(), '<' | ',' | '&'),
+                    Some(TokenTree::Punct(p)) => matches!(p.as_char(), '<' | ',' | '&') || is_type_alias_eq(&out),
                     Some(TokenTree::Ident(i)) => i == "mut",
                     _ => false,
                 };
@@ -373,6 +374,15 @@ fn is_named(param: &[TokenTree]) -> bool {
     false
 }
 
+/// Do the tokens end `type Name =` (a type alias of a bare trait object, `type Action =
+/// Fn(&Info) + Send;`)?
+fn is_type_alias_eq(out: &[TokenTree]) -> bool {
+    match out {
+        [.., TokenTree::Ident(kw), TokenTree::Ident(_), TokenTree::Punct(eq)] => kw == "type" && eq.as_char() == '=',
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -427,7 +437,7 @@ mod tests {
     #[test]
     fn bare_trait_objects_parse_before_2021() {
         let text =
-            "type A = Closure<Fn(usize) -> *mut u8>;\nfn f(a: &mut FnMut(u8), b: Box<u8, Fn()>) where F: Fn(u8) {}";
+            "type A = Closure<Fn(usize) -> *mut u8>;\ntype Action = Fn(&Info) + Send + Sync;\nfn f(a: &mut FnMut(u8), b: Box<u8, Fn()>) where F: Fn(u8) {}";
         let source = source(text);
         assert!(parse(&source, Edition::E2015).is_ok());
         assert!(parse(&source, Edition::E2018).is_ok());

@@ -136,8 +136,8 @@ pub struct LockPlaces {
     async_names: HashSet<String>,
     /// Declared only as locks around `()`: held to serialise work, not to guard data.
     unit_names: HashSet<String>,
-    /// Declared only with types that are no lock (an `EventFd`, whose `read()` is no
-    /// guard).
+    /// Declared only with other crates' types that are no lock (an `EventFd`, whose
+    /// `read()` is no guard).
     not_locks: HashSet<String>,
 }
 
@@ -186,9 +186,24 @@ impl<'s, 'a> Declared<'s, 'a> {
     fn note(&mut self, name: Option<String>, ty: &syn::Type) {
         let Some(name) = name else { return };
         let module = self.module.clone();
-        if !self.note_locks(&name, ty, &module, 0) {
+        if !self.note_locks(&name, ty, &module, 0) && !self.names_package_type(ty, &module) {
             self.other.insert(name);
         }
+    }
+
+    /// Does `ty` name a type of this package? Such a type may have lock-like methods of
+    /// its own (`ColorableTerminal::lock`), so it does not make a name "no lock".
+    fn names_package_type(&self, ty: &syn::Type, module: &ModulePath) -> bool {
+        struct Paths<'p>(Vec<&'p syn::Path>);
+        impl<'p> Visit<'p> for Paths<'p> {
+            fn visit_path(&mut self, p: &'p syn::Path) {
+                self.0.push(p);
+                syn::visit::visit_path(self, p);
+            }
+        }
+        let mut paths = Paths(Vec::new());
+        paths.visit_type(ty);
+        paths.0.iter().any(|p| matches!(self.symbols.resolve_path(module, p), Resolved::Def(_)))
     }
 
     /// Record the locks `ty` (written in `module`) holds under `name`, through aliases;

@@ -40,7 +40,7 @@ const SHAPES: &[(&str, &str, &str)] = &[
 ];
 
 /// A file of one shape nested `depth` deep, cut at `cut` (a fraction of its length) when
-/// `malformed`, with a lock word so the prefilter lets it through.
+/// `malformed`, with lock, await and blocking words so every rule's prefilter lets it through.
 fn file(shape: usize, depth: usize, malformed: Option<f64>) -> String {
     let (head, open, close) = SHAPES[shape % SHAPES.len()];
     let tail = if head.starts_with("fn f() {") {
@@ -50,6 +50,8 @@ fn file(shape: usize, depth: usize, malformed: Option<f64>) -> String {
     } else {
         "u8 {}"
     };
+    // Function shapes also take a lock, block and await, so the guard rules walk them.
+    let head = head.replacen("fn f() {", "async fn f() { let g = m.lock().unwrap(); std::fs::read(p); w.await; ", 1);
     let text = format!("use std::sync::Mutex;\n{head}{}1{}{tail}\n", open.repeat(depth), close.repeat(depth));
     match malformed {
         Some(cut) => {

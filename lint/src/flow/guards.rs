@@ -5,12 +5,11 @@
 
 use super::Tracker;
 use crate::parse::ParsedFile;
-use crate::source::{ModulePath, Region};
+use crate::source::ModulePath;
 use crate::symbols::read_seek::display_type;
 use crate::symbols::{known, Resolved, Symbols};
 use crate::vocab;
 use std::collections::HashSet;
-use syn::spanned::Spanned;
 use syn::visit::Visit;
 
 /// What a body does, to skip those a guard rule cannot fire in without walking them.
@@ -323,7 +322,7 @@ impl<'p> Guards<'p> {
     }
 
     fn awaited(&self, expr: &syn::Expr) -> bool {
-        let start = Region::of(expr.span()).start;
+        let start = super::leftmost(expr);
         self.awaited.contains(&(start.line, start.column))
     }
 }
@@ -332,7 +331,7 @@ struct Awaited(HashSet<(usize, usize)>);
 
 impl Visit<'_> for Awaited {
     fn visit_expr_await(&mut self, a: &syn::ExprAwait) {
-        let start = Region::of(a.base.span()).start;
+        let start = super::leftmost(&a.base);
         self.0.insert((start.line, start.column));
         syn::visit::visit_expr_await(self, a);
     }

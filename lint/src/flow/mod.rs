@@ -129,13 +129,13 @@ pub fn analyze(body: &syn::Block, tracker: &dyn Tracker, edition: Edition) -> Ve
             Nested::Block(b, _) => inner.block(b, None),
             Nested::Expr(e, _) => {
                 inner.expr(e);
-                inner.drop_temporaries_of_statement(end(e.span()), None);
+                inner.drop_temporaries_of_statement(end_of_body(e), None);
             }
         }
         // Captured values drop when the closure or future is done.
         let at = match &body {
             Nested::Block(b, _) => end(b.brace_token.span.close()),
-            Nested::Expr(e, _) => end(e.span()),
+            Nested::Expr(e, _) => end_of_body(e),
         };
         inner.drop_where(at, DropWhy::ScopeEnd, |o| *o == Owner::Scope(0));
         flows.push(inner.flow);
@@ -267,7 +267,7 @@ impl Walker<'_> {
         let mut tail = None;
         for (i, stmt) in block.stmts.iter().enumerate() {
             let last = i + 1 == block.stmts.len();
-            tail = self.stmt(stmt, last);
+            tail = self.stmt(stmt, last, block.brace_token.span.close());
         }
         // The block's value leaves with it; everything else it owns drops at its `}`.
         let at = end(block.brace_token.span.close());
@@ -288,7 +288,15 @@ impl Walker<'_> {
 
     /// Walk a statement; for the block's last expression without `;`, the value it
     /// yields.
-    fn stmt(&mut self, stmt: &syn::Stmt, last: bool) -> Option<ValueId> {
+    fn stmt(&mut self, stmt: &syn::Stmt, last: bool, block_end: proc_macro2::Span) -> Option<ValueId> {
+        // Where the statement ends, found without walking it (a span of a whole
+        // expression costs its size, and statements nest).
+        let stmt_end = match stmt {
+            syn::Stmt::Local(local) => end(local.semi_token.span),
+            syn::Stmt::Expr(_, Some(semi)) => end(semi.span),
+            syn::Stmt::Macro(m) => m.semi_token.map_or_else(|| end(m.mac.delimiter.span().close()), |s| end(s.span)),
+            _ => end(block_end),
+        };
         match stmt {
             syn::Stmt::Local(local) => {
                 let before = self.live_ids();
@@ -313,18 +321,18 @@ impl Walker<'_> {
                     self.state.results.extend(names.into_iter().map(|n| (n, watched.clone())));
                 }
                 self.bind_pattern(&local.pat, made);
-                self.drop_temporaries_of_statement(end(stmt.span()), None);
+                self.drop_temporaries_of_statement(stmt_end, None);
                 None
             }
             syn::Stmt::Expr(expr, semi) => {
                 let made = self.expr(expr);
                 let keep = if semi.is_none() && last { made } else { None };
-                self.drop_temporaries_of_statement(end(stmt.span()), keep);
+                self.drop_temporaries_of_statement(stmt_end, keep);
                 keep
             }
             syn::Stmt::Macro(m) => {
                 self.macro_args(&m.mac);
-                self.drop_temporaries_of_statement(end(stmt.span()), None);
+                self.drop_temporaries_of_statement(stmt_end, None);
                 None
             }
             syn::Stmt::Item(_) => None,
@@ -400,7 +408,7 @@ impl Walker<'_> {
                 if drop_call {
                     if let Some(syn::Expr::Path(p)) = call.args.first() {
                         if let Some(id) = p.path.get_ident().and_then(|i| self.lookup(&i.to_string())) {
-                            self.drop_value(id, start(call.span()), DropWhy::Dropped);
+                            self.drop_value(id, leftmost(&call.func), DropWhy::Dropped);
                             return None;
                         }
                     }
@@ -472,7 +480,7 @@ impl Walker<'_> {
                 if let syn::Expr::Path(p) = &*a.left {
                     if let Some(name) = p.path.get_ident().map(ToString::to_string) {
                         if let Some(old) = self.lookup(&name) {
-                            self.drop_value(old, start(a.span()), DropWhy::Overwritten);
+                            self.drop_value(old, start(a.eq_token.span), DropWhy::Overwritten);
                         }
                         if let Some(id) = made {
                             self.bind(id, name, start(a.left.span()));
@@ -510,7 +518,7 @@ impl Walker<'_> {
                 self.own_statement_values_by(Owner::Scrutinee(depth), scrutinee.is_some());
                 if scrutinee.is_none() {
                     // A plain condition's temporaries drop before the body runs.
-                    self.drop_made_since(&before_cond, end(w.cond.span()));
+                    self.drop_made_since(&before_cond, start(w.body.brace_token.span.open()));
                 }
                 if let Some(l) = scrutinee {
                     if made.is_none() {
@@ -546,7 +554,7 @@ impl Walker<'_> {
             syn::Expr::Return(r) => {
                 if let Some(e) = &r.expr {
                     if let Some(id) = self.expr(e) {
-                        self.drop_value(id, start(r.span()), DropWhy::Moved);
+                        self.drop_value(id, start(r.return_token.span), DropWhy::Moved);
                     }
                 }
                 self.state.diverged = true;
@@ -565,13 +573,13 @@ impl Walker<'_> {
             }
             syn::Expr::Closure(c) => {
                 let tokens = quote::ToTokens::to_token_stream(&c.body).to_string();
-                let captured = self.captures(&tokens, c.capture.is_some(), start(c.span()));
+                let captured = self.captures(&tokens, c.capture.is_some(), start(c.or1_token.span));
                 self.nested.push(Nested::Expr((*c.body).clone(), captured));
                 None
             }
             syn::Expr::Async(a) => {
                 let tokens = quote::ToTokens::to_token_stream(&a.block).to_string();
-                let captured = self.captures(&tokens, a.capture.is_some(), start(a.span()));
+                let captured = self.captures(&tokens, a.capture.is_some(), start(a.async_token.span));
                 self.nested.push(Nested::Block(a.block.clone(), captured));
                 None
             }
@@ -647,7 +655,7 @@ impl Walker<'_> {
         let made = self.expr(arg);
         if let (Some(id), syn::Expr::Path(_)) = (made, arg) {
             // A binding passed by value leaves this function's hands.
-            self.drop_value(id, start(arg.span()), DropWhy::Moved);
+            self.drop_value(id, leftmost(arg), DropWhy::Moved);
             return None;
         }
         made
@@ -667,6 +675,7 @@ impl Walker<'_> {
 
     fn make(&mut self, expr: &syn::Expr, what: String) -> ValueId {
         let id = self.flow.values.len();
+        // A guard is made by a short call (`m.lock()`); its span is cheap.
         let made = Region::of(expr.span());
         self.flow.values.push(Value { made, what, names: Vec::new() });
         self.state.live.push((id, Owner::Statement));
@@ -682,7 +691,7 @@ impl Walker<'_> {
         if let Some(what) = self.tracker.watches(expr) {
             let mut live = self.live_ids();
             live.retain(|id| Some(*id) != except && Some(*id) != self.storing_into);
-            self.event(start(expr.span()), EventKind::Watched(what, live));
+            self.event(leftmost(expr), EventKind::Watched(what, live));
         }
     }
 
@@ -715,7 +724,7 @@ impl Walker<'_> {
         // end of the `else` before 2024); a plain condition's die before the branch.
         self.own_statement_values_by(Owner::Scrutinee(depth), scrutinee.is_some());
         if scrutinee.is_none() {
-            self.drop_made_since(&before_cond, end(i.cond.span()));
+            self.drop_made_since(&before_cond, start(i.then_branch.brace_token.span.open()));
         }
         let before = self.state.clone();
         if let Some(l) = scrutinee {
@@ -736,7 +745,7 @@ impl Walker<'_> {
         let after_then = std::mem::replace(&mut self.state, before);
         let else_tail = i.else_branch.as_ref().and_then(|(_, e)| self.expr(e));
         self.merge(after_then);
-        let at = end(i.span());
+        let at = end_of_if(i);
         self.drop_where(at, DropWhy::ScrutineeEnd, |o| matches!(o, Owner::Scrutinee(d) if *d >= depth));
         self.state.names.retain(|(_, _, d)| *d < depth);
         self.state.depth -= 1;
@@ -788,7 +797,11 @@ impl Walker<'_> {
             });
         }
         self.state = merged.unwrap_or(before);
-        self.drop_where(end(m.span()), DropWhy::ScrutineeEnd, |o| matches!(o, Owner::Scrutinee(d) if *d >= depth));
+        self.drop_where(
+            end(m.brace_token.span.close()),
+            DropWhy::ScrutineeEnd,
+            |o| matches!(o, Owner::Scrutinee(d) if *d >= depth),
+        );
         self.state.names.retain(|(_, _, d)| *d < depth);
         self.state.depth -= 1;
         tail
@@ -838,6 +851,51 @@ impl Walker<'_> {
             }
             self.drop_made_since(&before, end(mac.delimiter.span().close()));
         }
+    }
+}
+
+/// Where a closure body ends: its block's `}`, or (a short expression) its span.
+fn end_of_body(body: &syn::Expr) -> Position {
+    match body {
+        syn::Expr::Block(b) => end(b.block.brace_token.span.close()),
+        other => end(other.span()),
+    }
+}
+
+/// Where an `if … else if … else` ends, following its `else` chain without recursion.
+fn end_of_if(first: &syn::ExprIf) -> Position {
+    let mut current = first;
+    loop {
+        match current.else_branch.as_ref().map(|(_, e)| &**e) {
+            Some(syn::Expr::If(next)) => current = next,
+            Some(syn::Expr::Block(b)) => return end(b.block.brace_token.span.close()),
+            _ => return end(current.then_branch.brace_token.span.close()),
+        }
+    }
+}
+
+/// Where an expression starts, found by walking down its leftmost operands (a span of a
+/// whole expression costs its size).
+pub fn leftmost(expr: &syn::Expr) -> Position {
+    let mut current = expr;
+    loop {
+        current = match current {
+            syn::Expr::MethodCall(m) => &m.receiver,
+            syn::Expr::Field(f) => &f.base,
+            syn::Expr::Index(i) => &i.expr,
+            syn::Expr::Call(c) => &c.func,
+            syn::Expr::Binary(b) => &b.left,
+            syn::Expr::Cast(c) => &c.expr,
+            syn::Expr::Try(t) => &t.expr,
+            syn::Expr::Await(a) => &a.base,
+            syn::Expr::Path(p) => {
+                return p.path.segments.first().map_or_else(|| start(p.span()), |s| start(s.ident.span()))
+            }
+            syn::Expr::Paren(p) => return start(p.paren_token.span.open()),
+            syn::Expr::Reference(r) => return start(r.and_token.span),
+            syn::Expr::Block(b) => return start(b.block.brace_token.span.open()),
+            other => return start(other.span()),
+        };
     }
 }
 

@@ -383,6 +383,14 @@ fn is_type_alias_eq(out: &[TokenTree]) -> bool {
     }
 }
 
+/// The comma-separated expressions a macro call was given (`println!("{}", g.len())`),
+/// when its tokens read as such; empty otherwise.
+pub fn macro_args(mac: &syn::Macro) -> Vec<syn::Expr> {
+    mac.parse_body_with(syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated)
+        .map(|args| args.into_iter().collect())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -413,11 +413,7 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
     }
 
     fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
-        let outer = self.self_type.take();
-        self.self_type = match &*item.self_ty {
-            syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
-            _ => None,
-        };
+        let outer = std::mem::replace(&mut self.self_type, impl_type_name(item));
         syn::visit::visit_item_impl(self, item);
         self.self_type = outer;
     }
@@ -533,8 +529,7 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
         let name = mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
-        let parsed = mac.parse_body_with(syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated);
-        let Ok(args) = parsed else { return };
+        let args = crate::parse::macro_args(mac);
         for (i, arg) in args.iter().enumerate() {
             if i == 0 && vocab::macro_writes_first(&name) {
                 if let Some(root) = self.root(arg) {
@@ -577,6 +572,14 @@ fn macro_rule_bodies(tokens: &proc_macro2::TokenStream) -> Vec<syn::File> {
             _ => None,
         })
         .collect()
+}
+
+/// The name of the type an impl block is for (`Inner` in `impl<R> Inner<R>`).
+pub fn impl_type_name(item: &syn::ItemImpl) -> Option<String> {
+    match &*item.self_ty {
+        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    }
 }
 
 /// Evidence for each named lock place, from every parsed file.
@@ -810,11 +813,7 @@ impl<'ast> Visit<'ast> for Round<'_> {
         }
     }
     fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
-        let outer = self.self_type.take();
-        self.self_type = match &*item.self_ty {
-            syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
-            _ => None,
-        };
+        let outer = std::mem::replace(&mut self.self_type, impl_type_name(item));
         syn::visit::visit_item_impl(self, item);
         self.self_type = outer;
     }

@@ -150,6 +150,9 @@ pub fn blocking_function(call: &syn::ExprCall) -> Option<String> {
 /// [`blocking_call`] for a method call (`Command::new(..).output()`).
 pub fn blocking_method(m: &syn::ExprMethodCall) -> Option<String> {
     let method = m.method.to_string();
+    if !may_block(&method) {
+        return None;
+    }
     let chain = quote::ToTokens::to_token_stream(&m.receiver).to_string();
     match method.as_str() {
         // `Command::new(..).output()`, `child.wait()` of a spawned command.

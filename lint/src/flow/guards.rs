@@ -27,7 +27,7 @@ impl BodyWords {
             fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
                 let method = m.method.to_string();
                 self.0.takes_lock |= vocab::acquire(&method, m.args.len()).is_some();
-                if !self.0.blocks && vocab::may_block(&method) {
+                if !self.0.blocks {
                     self.0.blocks = vocab::blocking_method(m).is_some();
                 }
                 syn::visit::visit_expr_method_call(self, m);
@@ -193,32 +193,14 @@ impl<'s, 'a> Declared<'s, 'a> {
     /// Does `ty` name a type of this package? Such a type may have lock-like methods of
     /// its own (`ColorableTerminal::lock`), so it does not make a name "no lock".
     fn names_package_type(&self, ty: &syn::Type, module: &ModulePath) -> bool {
-        struct Paths<'p>(Vec<&'p syn::Path>);
-        impl<'p> Visit<'p> for Paths<'p> {
-            fn visit_path(&mut self, p: &'p syn::Path) {
-                self.0.push(p);
-                syn::visit::visit_path(self, p);
-            }
-        }
-        let mut paths = Paths(Vec::new());
-        paths.visit_type(ty);
-        paths.0.iter().any(|p| matches!(self.symbols.resolve_path(module, p), Resolved::Def(_)))
+        type_paths(ty).iter().any(|p| matches!(self.symbols.resolve_path(module, p), Resolved::Def(_)))
     }
 
     /// Record the locks `ty` (written in `module`) holds under `name`, through aliases;
     /// whether it holds any.
     fn note_locks(&mut self, name: &str, ty: &syn::Type, module: &ModulePath, depth: usize) -> bool {
-        struct Paths<'p>(Vec<&'p syn::Path>);
-        impl<'p> Visit<'p> for Paths<'p> {
-            fn visit_path(&mut self, p: &'p syn::Path) {
-                self.0.push(p);
-                syn::visit::visit_path(self, p);
-            }
-        }
-        let mut paths = Paths(Vec::new());
-        paths.visit_type(ty);
         let mut any_lock = false;
-        for path in &paths.0 {
+        for path in &type_paths(ty) {
             let full = match self.symbols.resolve_path(module, path) {
                 Resolved::External(full) => full,
                 // A crate's own wrapper around a lock is a lock.
@@ -257,6 +239,20 @@ impl<'s, 'a> Declared<'s, 'a> {
         }
         any_lock
     }
+}
+
+/// Every path written in a type (`Arc`, `Mutex`, `Inner` in `Arc<Mutex<Inner>>`).
+fn type_paths(ty: &syn::Type) -> Vec<&syn::Path> {
+    struct Paths<'p>(Vec<&'p syn::Path>);
+    impl<'p> Visit<'p> for Paths<'p> {
+        fn visit_path(&mut self, p: &'p syn::Path) {
+            self.0.push(p);
+            syn::visit::visit_path(self, p);
+        }
+    }
+    let mut paths = Paths(Vec::new());
+    paths.visit_type(ty);
+    paths.0
 }
 
 /// How deep type aliases are followed to find the lock they name.
@@ -337,8 +333,7 @@ impl Visit<'_> for Awaited {
     }
     // `assert_eq!(m.lock().await.len(), 1)`: the engine reads macro arguments too.
     fn visit_macro(&mut self, mac: &syn::Macro) {
-        let args = mac.parse_body_with(syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated);
-        for arg in args.iter().flatten() {
+        for arg in &crate::parse::macro_args(mac) {
             self.visit_expr(arg);
         }
     }

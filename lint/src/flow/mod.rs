@@ -148,6 +148,14 @@ pub fn analyze(body: &syn::Block, tracker: &dyn Tracker, edition: Edition) -> Ve
     flows
 }
 
+/// A walked `if`/`while` condition.
+struct Condition<'c> {
+    scrutinee: Option<&'c syn::ExprLet>,
+    made: Option<ValueId>,
+    /// The values alive before it.
+    before: Vec<ValueId>,
+}
+
 /// Closures and async blocks walked per function, at most.
 const MAX_NESTED_BODIES: usize = 256;
 
@@ -505,27 +513,9 @@ impl Walker<'_> {
             syn::Expr::Match(m) => self.match_expr(m),
             syn::Expr::While(w) => {
                 let depth = self.state.depth + 1;
-                let scrutinee = match &*w.cond {
-                    syn::Expr::Let(l) => Some(l),
-                    _ => None,
-                };
                 self.state.depth += 1;
-                let before_cond = self.live_ids();
-                let made = match scrutinee {
-                    Some(l) => self.expr(&l.expr),
-                    None => self.expr(&w.cond),
-                };
-                self.own_statement_values_by(Owner::Scrutinee(depth), scrutinee.is_some());
-                if scrutinee.is_none() {
-                    // A plain condition's temporaries drop before the body runs.
-                    self.drop_made_since(&before_cond, start(w.body.brace_token.span.open()));
-                }
-                if let Some(l) = scrutinee {
-                    if made.is_none() {
-                        self.derive(&l.pat, &l.expr, &before_cond);
-                    }
-                    self.bind_pattern(&l.pat, made);
-                }
+                let cond = self.condition(&w.cond, depth, start(w.body.brace_token.span.open()));
+                self.bind_condition(&cond);
                 let saved = self.state.diverged;
                 self.block(&w.body, None);
                 self.state.diverged = saved;
@@ -697,10 +687,7 @@ impl Walker<'_> {
 
     /// Give the statement's live temporaries to `owner` (a scrutinee's temporaries live
     /// through its arms).
-    fn own_statement_values_by(&mut self, owner: Owner, when: bool) {
-        if !when {
-            return;
-        }
+    fn own_statement_values_by(&mut self, owner: Owner) {
         for (_, o) in &mut self.state.live {
             if *o == Owner::Statement {
                 *o = owner.clone();
@@ -711,28 +698,12 @@ impl Walker<'_> {
     fn if_expr(&mut self, i: &syn::ExprIf) -> Option<ValueId> {
         let depth = self.state.depth + 1;
         self.state.depth += 1;
-        let scrutinee = match &*i.cond {
-            syn::Expr::Let(l) => Some(l),
-            _ => None,
-        };
-        let before_cond = self.live_ids();
-        let made = match scrutinee {
-            Some(l) => self.expr(&l.expr),
-            None => self.expr(&i.cond),
-        };
-        // `if let` keeps its scrutinee's temporaries through the branches (until the
-        // end of the `else` before 2024); a plain condition's die before the branch.
-        self.own_statement_values_by(Owner::Scrutinee(depth), scrutinee.is_some());
-        if scrutinee.is_none() {
-            self.drop_made_since(&before_cond, start(i.then_branch.brace_token.span.open()));
-        }
+        // `if let` keeps its scrutinee's temporaries through the branches (until the end
+        // of the `else` before 2024).
+        let cond = self.condition(&i.cond, depth, start(i.then_branch.brace_token.span.open()));
+        let scrutinee = cond.scrutinee;
         let before = self.state.clone();
-        if let Some(l) = scrutinee {
-            if made.is_none() {
-                self.derive(&l.pat, &l.expr, &before_cond);
-            }
-            self.bind_pattern(&l.pat, made);
-        }
+        self.bind_condition(&cond);
         let mut then_tail = None;
         self.block(&i.then_branch, Some(&mut then_tail));
         let mut before = before;
@@ -750,6 +721,33 @@ impl Walker<'_> {
         self.state.names.retain(|(_, _, d)| *d < depth);
         self.state.depth -= 1;
         then_tail.or(else_tail)
+    }
+
+    /// Evaluate the condition of an `if`/`while` whose scope is at `depth`: an `if let`/
+    /// `while let` scrutinee's temporaries live through the body; a plain condition's
+    /// drop before it (at `body`).
+    fn condition<'c>(&mut self, cond: &'c syn::Expr, depth: usize, body: Position) -> Condition<'c> {
+        let scrutinee = match cond {
+            syn::Expr::Let(l) => Some(l),
+            _ => None,
+        };
+        let before = self.live_ids();
+        let made = self.expr(scrutinee.map_or(cond, |l| &*l.expr));
+        match scrutinee {
+            Some(_) => self.own_statement_values_by(Owner::Scrutinee(depth)),
+            None => self.drop_made_since(&before, body),
+        }
+        Condition { scrutinee, made, before }
+    }
+
+    /// Bind an `if let`/`while let` pattern to what its scrutinee made.
+    fn bind_condition(&mut self, cond: &Condition<'_>) {
+        if let Some(l) = cond.scrutinee {
+            if cond.made.is_none() {
+                self.derive(&l.pat, &l.expr, &cond.before);
+            }
+            self.bind_pattern(&l.pat, cond.made);
+        }
     }
 
     /// Drop the statement temporaries made since `before` (a condition's).
@@ -771,7 +769,7 @@ impl Walker<'_> {
         self.state.depth += 1;
         let before_scrutinee = self.live_ids();
         let made = self.expr(&m.expr);
-        self.own_statement_values_by(Owner::Scrutinee(depth), true);
+        self.own_statement_values_by(Owner::Scrutinee(depth));
         let before = self.state.clone();
         let mut merged: Option<State> = None;
         let mut tail = None;
@@ -841,8 +839,8 @@ impl Walker<'_> {
 
     /// The arguments of a macro call that parse as expressions (`println!("{}", g.len())`).
     fn macro_args(&mut self, mac: &syn::Macro) {
-        let parsed = mac.parse_body_with(syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated);
-        if let Ok(args) = parsed {
+        let args = crate::parse::macro_args(mac);
+        {
             // `format!`, `println!` and friends expand to a block: the temporaries of
             // their arguments drop when it ends.
             let before = self.live_ids();

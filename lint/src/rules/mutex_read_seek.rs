@@ -933,10 +933,7 @@ impl<'a> Visit<'a> for Checker<'_, 'a> {
             exposed: false,
         });
         let outer = self.owner.take();
-        self.owner = match &*item.self_ty {
-            syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
-            _ => None,
-        };
+        self.owner = uses::impl_type_name(item);
         let self_cx = self.cx();
         self.push_env(|env, module| {
             env.bind_generics(&item.generics, module);

@@ -400,6 +400,124 @@ pub fn macro_writes_first(name: &str) -> bool {
     matches!(name, "write" | "writeln")
 }
 
+// --- Sharing work with other threads, and waiting for it ------------------------------
+
+/// Calls and methods that hand their closure or future to other threads.
+pub const SPAWNS: &[&str] = &["spawn", "spawn_blocking", "spawn_local", "spawn_fifo", "spawn_scoped"];
+/// Methods that put their argument into the structure they are called on.
+pub const INSERTS: &[&str] = &[
+    "insert",
+    "push",
+    "push_back",
+    "push_front",
+    "extend",
+    "or_insert",
+    "or_insert_with",
+    "or_insert_with_key",
+    "set",
+    "store",
+    "swap",
+    "get_or_init",
+];
+/// Methods that move their argument to whoever holds the other end.
+pub const SENDS: &[&str] = &["send", "try_send", "send_blocking", "send_timeout", "force_send", "unbounded_send"];
+/// Methods and functions that wait for spawned work.
+pub const JOIN_METHODS: &[&str] = &["join", "join_next", "join_all", "join_next_with_id"];
+pub const JOIN_FNS: &[&str] = &["join_all", "try_join_all", "join", "try_join", "block_on"];
+/// Macros that wait for the futures they are given.
+pub const JOIN_MACROS: &[&str] = &["join", "try_join"];
+/// Methods that wait for a message on a channel.
+pub const RECEIVES: &[&str] = &["recv", "recv_timeout", "recv_deadline", "blocking_recv", "recv_async"];
+/// Functions that make a channel, returning `(sender, receiver)`.
+pub const CHANNELS: &[&str] = &["channel", "sync_channel", "bounded", "unbounded", "oneshot", "unbounded_channel"];
+/// Methods that copy a handle (another `Arc` to the same value), not its contents.
+pub const COPIES: &[&str] = &["clone", "to_owned", "into"];
+/// Methods and functions that make a raw pointer into their receiver or argument.
+pub const POINTERS: &[&str] = &["as_mut_ptr", "as_ptr", "from_ref", "from_mut", "addr_of_mut", "addr_of"];
+/// Methods on a raw pointer that keep pointing at the same memory.
+pub const POINTER_CASTS: &[&str] = &["cast", "cast_mut", "cast_const", "add", "offset"];
+
+/// Methods that measure a collection: their result is only true at that instant.
+pub fn measures(method: &str) -> bool {
+    matches!(method, "len" | "is_empty" | "count" | "sum" | "capacity" | "product")
+}
+
+/// Methods that add to a collection.
+pub fn fills(method: &str) -> bool {
+    matches!(
+        method,
+        "push"
+            | "push_back"
+            | "push_front"
+            | "push_str"
+            | "extend"
+            | "extend_from_slice"
+            | "append"
+            | "insert"
+            | "write_all"
+            | "or_insert"
+            | "or_insert_with"
+            | "or_default"
+    )
+}
+
+/// Methods that empty or overwrite a collection for another use.
+pub fn reuses(method: &str) -> bool {
+    matches!(method, "clear" | "truncate" | "drain" | "retain" | "fill" | "resize" | "split_off" | "take" | "reset")
+}
+
+/// Methods that change a value in place (a spawned task that calls one on a map changes it).
+pub fn mutates(method: &str) -> bool {
+    fills(method) || reuses(method) || matches!(method, "remove" | "pop" | "pop_front" | "pop_back" | "swap_remove")
+}
+
+/// Macros that check their arguments (a check of a shared measurement is a flaky check).
+pub fn asserts(name: &str) -> bool {
+    name.starts_with("assert") || name.starts_with("debug_assert")
+}
+
+/// Macros that only format their arguments for people (printing, logging).
+pub fn renders(name: &str) -> bool {
+    matches!(
+        name,
+        "println"
+            | "print"
+            | "eprintln"
+            | "eprint"
+            | "format"
+            | "write"
+            | "writeln"
+            | "format_args"
+            | "trace"
+            | "debug"
+            | "info"
+            | "warn"
+            | "error"
+            | "log"
+            | "dbg"
+            | "panic"
+    )
+}
+
+/// Iterator methods whose closure runs once per item (a spawn in it spawns siblings).
+pub fn iterates(method: &str) -> bool {
+    matches!(
+        method,
+        "map"
+            | "for_each"
+            | "flat_map"
+            | "filter_map"
+            | "try_for_each"
+            | "for_each_with"
+            | "map_with"
+            | "for_each_init"
+            | "map_init"
+    )
+}
+
+/// Calls whose closure may spawn work that is joined when the call returns.
+pub const SCOPES: &[&str] = &["scope", "scope_fifo", "in_place_scope", "in_place_scope_fifo"];
+
 #[cfg(test)]
 mod tests {
     use super::*;

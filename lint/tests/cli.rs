@@ -183,7 +183,8 @@ fn rules_and_explain() {
     // Each rule's summary is its doc's whole first sentence, even when it wraps.
     let listed = stdout(&rules);
     assert!(
-        listed.contains("aliased_buffer      Flags a use of a buffer") && listed.contains("what it points to.\n"),
+        listed.contains("aliased_buffer      Flags a use of shared mutable state whose")
+            && listed.contains("after it has shared it.\n"),
         "{listed}"
     );
 }

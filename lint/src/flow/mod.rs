@@ -14,12 +14,14 @@
 //! engine is tested alone by snapshots of those events (`flow/tests.rs`).
 
 pub mod guards;
+pub mod sharing;
 #[cfg(test)]
 mod tests;
 
 use crate::manifest::Edition;
 use crate::source::{Position, Region};
 use crate::vocab;
+pub use sharing::{Context, Origin, Root, RootId, RootKind, Sharer, SpawnSummaries, Use, Via, Work, WorkKind};
 use syn::spanned::Spanned;
 
 /// Index of a tracked value in [`Flow::values`].
@@ -34,6 +36,9 @@ pub struct Value {
     pub what: String,
     /// The names it was bound to, in order.
     pub names: Vec<String>,
+    /// Work sharing places with other threads (see [`sharing`]), which Rust's drop
+    /// rules do not end: only a join does.
+    pub work: Option<Work>,
 }
 
 /// Why a value stopped being alive.
@@ -51,6 +56,10 @@ pub enum DropWhy {
     Moved,
     /// Its binding was assigned a new value.
     Overwritten,
+    /// Spawned work was joined (`join()`, `.await`, a receive on its channel).
+    Joined,
+    /// A branch shows the work did not share anything (`Err` of a spawn).
+    Refuted,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +73,10 @@ pub enum EventKind {
     /// A call a tracker asked to watch (`std::fs::read`), with the values alive during it.
     Watched(String, Vec<ValueId>),
     Dropped(ValueId, DropWhy),
+    /// Work shared places with other threads (see [`sharing`]).
+    Shared(ValueId),
+    /// A followed place was used.
+    Used(Box<Use>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,56 +101,83 @@ pub trait Tracker {
 pub struct Flow {
     pub values: Vec<Value>,
     pub events: Vec<Event>,
+    /// A closure or async block handed to a spawn: `Some(true)` when spawned over and
+    /// over (in a loop, or from a closure), so siblings run it at once.
+    pub spawned: Option<bool>,
 }
 
 /// Walk a function or closure body. Closures and async blocks inside are walked as
 /// bodies of their own; their flows follow this one's in the result.
 pub fn analyze(body: &syn::Block, tracker: &dyn Tracker, edition: Edition) -> Vec<Flow> {
-    let mut walker = Walker {
-        tracker,
-        edition,
-        flow: Flow::default(),
-        state: State::default(),
-        nested: Vec::new(),
-        storing_into: None,
-    };
+    walk(body, tracker, None, edition, Vec::new()).0
+}
+
+/// Walk a body following places too (see [`sharing`]): `roots` are the places a body
+/// starts with (its parameters, `self` and its fields), bound to their names. Returns
+/// the flows and every root, those found on the way included.
+pub fn analyze_sharing(
+    body: &syn::Block,
+    tracker: &dyn Tracker,
+    sharer: &dyn Sharer,
+    edition: Edition,
+    roots: Vec<Root>,
+) -> (Vec<Flow>, Vec<Root>) {
+    walk(body, tracker, Some(sharer), edition, roots)
+}
+
+fn walk<'t>(
+    body: &syn::Block,
+    tracker: &'t dyn Tracker,
+    sharer: Option<&'t dyn Sharer>,
+    edition: Edition,
+    roots: Vec<Root>,
+) -> (Vec<Flow>, Vec<Root>) {
+    let mut walker = Walker::new(tracker, sharer, edition, roots);
+    // Fields are named through `self`; the rest by their names.
+    let entry: sharing::PlaceNames = walker
+        .roots
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.parent.is_none())
+        .map(|(i, r)| (r.name.clone(), vec![(i, Via::Name)]))
+        .collect();
+    walker.state.places = entry.into_iter().map(|(n, p)| (n, p, 0)).collect();
     walker.block(body, None);
+    offset_bodies(&mut walker.flow, 1);
     let mut flows = vec![walker.flow];
     let mut nested = walker.nested;
+    let mut roots = walker.roots;
     // Nested bodies are walked one after another (a work list, never recursion).
     let mut i = 0;
     while i < nested.len() {
         let body = nested[i].clone();
-        let mut inner = Walker {
-            tracker,
-            edition,
-            flow: Flow::default(),
-            state: State::default(),
-            nested: Vec::new(),
-            storing_into: None,
-        };
-        let captured = match &body {
-            Nested::Block(_, c) | Nested::Expr(_, c) => c,
-        };
-        for c in captured {
+        let mut inner = Walker::new(tracker, sharer, edition, std::mem::take(&mut roots));
+        inner.repeats = body.repeats;
+        inner.flow.spawned = body.spawned;
+        for c in &body.captured {
             let id = inner.flow.values.len();
             inner.flow.values.push(Value { names: vec![c.name.clone()], ..c.value.clone() });
             inner.state.live.push((id, Owner::Scope(0)));
             inner.state.names.push((c.name.clone(), Some(id), 0));
         }
-        match &body {
-            Nested::Block(b, _) => inner.block(b, None),
-            Nested::Expr(e, _) => {
+        inner.state.places = body.places.iter().map(|(n, p)| (n.clone(), p.clone(), 0)).collect();
+        inner.state.places.extend(body.params.iter().map(|n| (n.clone(), Vec::new(), 0)));
+        match &body.code {
+            NestedCode::Block(b) => inner.block(b, None),
+            NestedCode::Expr(e) => {
+                inner.context = Context::Returned;
                 inner.expr(e);
                 inner.drop_temporaries_of_statement(end_of_body(e), None);
             }
         }
         // Captured values drop when the closure or future is done.
-        let at = match &body {
-            Nested::Block(b, _) => end(b.brace_token.span.close()),
-            Nested::Expr(e, _) => end_of_body(e),
+        let at = match &body.code {
+            NestedCode::Block(b) => end(b.brace_token.span.close()),
+            NestedCode::Expr(e) => end_of_body(e),
         };
         inner.drop_where(at, DropWhy::ScopeEnd, |o| *o == Owner::Scope(0));
+        offset_bodies(&mut inner.flow, nested.len() + 1);
+        roots = std::mem::take(&mut inner.roots);
         flows.push(inner.flow);
         nested.extend(inner.nested);
         i += 1;
@@ -145,7 +185,17 @@ pub fn analyze(body: &syn::Block, tracker: &dyn Tracker, edition: Edition) -> Ve
             break;
         }
     }
-    flows
+    (flows, roots)
+}
+
+/// Work values name their bodies by index in their walker's list of nested bodies; in
+/// the result those come after `offset` flows.
+fn offset_bodies(flow: &mut Flow, offset: usize) {
+    for v in &mut flow.values {
+        if let Some(b) = v.work.as_mut().and_then(|w| w.body.as_mut()) {
+            *b += offset;
+        }
+    }
 }
 
 /// A walked `if`/`while` condition.
@@ -160,9 +210,21 @@ struct Condition<'c> {
 const MAX_NESTED_BODIES: usize = 256;
 
 #[derive(Clone)]
-enum Nested {
-    Block(syn::Block, Vec<Captured>),
-    Expr(syn::Expr, Vec<Captured>),
+struct Nested {
+    code: NestedCode,
+    captured: Vec<Captured>,
+    /// The places its parent could name, and its own parameters (which hide them).
+    places: sharing::PlaceNames,
+    params: Vec<String>,
+    spawned: Option<bool>,
+    /// Given to an iterator's `map`, `for_each`, …: runs once per item.
+    repeats: bool,
+}
+
+#[derive(Clone)]
+enum NestedCode {
+    Block(syn::Block),
+    Expr(syn::Expr),
 }
 
 /// A tracked value a `move` closure or async block took, alive inside it from the start.
@@ -181,6 +243,8 @@ enum Owner {
     Statement,
     /// The scrutinee of the `if let`/`match`/`while let` at this scope depth.
     Scrutinee(usize),
+    /// Work sharing places: only a join ends it.
+    Work,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -196,6 +260,14 @@ struct State {
     derived: Vec<(String, ValueId)>,
     /// Names bound to what watched calls made, with those calls' events.
     results: Vec<(String, Vec<usize>)>,
+    /// Names and the places they reach (empty: hides an outer name), with scope depth.
+    places: Vec<(String, sharing::Places, usize)>,
+    /// Collections holding spawned work (`handles.push(spawn(..))`).
+    holders: Vec<(String, ValueId)>,
+    /// Channels by `(receiver, sender)` name.
+    channels: Vec<(String, String)>,
+    /// Loops around this point.
+    loop_depth: usize,
 }
 
 struct Walker<'t> {
@@ -207,6 +279,24 @@ struct Walker<'t> {
     /// The guarded value being replaced (`*guard = Some(File::open(p)?)`) while its new
     /// contents are made: making it is what its lock orders, like I/O on it.
     storing_into: Option<ValueId>,
+    /// Set when places are followed.
+    sharer: Option<&'t dyn Sharer>,
+    roots: Vec<Root>,
+    /// Methods called on the place being walked to, outermost first, and the names
+    /// passed to the outermost.
+    chain: Vec<String>,
+    chain_args: Vec<String>,
+    /// What the value being walked goes into.
+    context: Context,
+    /// While a spawn's arguments are walked: the first closure or async block they hold.
+    spawning: Option<Option<usize>>,
+    /// While the arguments of an iterator's `map`, `for_each`, … are walked.
+    iterating: bool,
+    /// While the arguments of a call that runs its closures before returning are walked
+    /// (places followed only).
+    inline_closures: bool,
+    /// This body runs once per item of an iterator.
+    repeats: bool,
 }
 
 fn start(span: proc_macro2::Span) -> Position {
@@ -217,7 +307,39 @@ fn end(span: proc_macro2::Span) -> Position {
     Region::of(span).end
 }
 
-impl Walker<'_> {
+impl<'t> Walker<'t> {
+    fn new(tracker: &'t dyn Tracker, sharer: Option<&'t dyn Sharer>, edition: Edition, roots: Vec<Root>) -> Self {
+        Walker {
+            tracker,
+            edition,
+            flow: Flow::default(),
+            state: State::default(),
+            nested: Vec::new(),
+            storing_into: None,
+            sharer,
+            roots,
+            chain: Vec::new(),
+            chain_args: Vec::new(),
+            context: Context::Discarded,
+            spawning: None,
+            iterating: false,
+            repeats: false,
+            inline_closures: false,
+        }
+    }
+
+    /// Walk `expr` as a value going into `context`, not as part of an enclosing chain.
+    fn expr_in(&mut self, expr: &syn::Expr, context: Context) -> Option<ValueId> {
+        let chain = std::mem::take(&mut self.chain);
+        let args = std::mem::take(&mut self.chain_args);
+        let outer = std::mem::replace(&mut self.context, context);
+        let made = self.expr(expr);
+        self.chain = chain;
+        self.chain_args = args;
+        self.context = outer;
+        made
+    }
+
     fn event(&mut self, at: Position, kind: EventKind) {
         if !self.state.diverged {
             self.flow.events.push(Event { at, kind });
@@ -241,6 +363,10 @@ impl Walker<'_> {
     }
 
     fn drop_value(&mut self, id: ValueId, at: Position, why: DropWhy) {
+        // Moving or dropping a handle does not stop the work it runs.
+        if self.is_work(id) && !matches!(why, DropWhy::Joined | DropWhy::Refuted) {
+            return;
+        }
         let before = self.state.live.len();
         self.state.live.retain(|(v, _)| *v != id);
         if self.state.live.len() != before {
@@ -260,7 +386,7 @@ impl Walker<'_> {
     fn bind(&mut self, id: ValueId, name: String, at: Position) {
         let depth = self.state.depth;
         for (v, owner) in &mut self.state.live {
-            if *v == id {
+            if *v == id && *owner != Owner::Work {
                 *owner = Owner::Scope(depth);
             }
         }
@@ -287,11 +413,17 @@ impl Walker<'_> {
             }
         }
         self.drop_where(at, DropWhy::ScopeEnd, |o| matches!(o, Owner::Scope(d) | Owner::Scrutinee(d) if *d >= depth));
-        self.state.names.retain(|(_, _, d)| *d < depth);
+        self.forget_names_from(depth);
         self.state.depth -= 1;
         if let Some(out) = tail_into {
             *out = tail;
         }
+    }
+
+    /// Names bound in scopes at `depth` and deeper go out of scope.
+    fn forget_names_from(&mut self, depth: usize) {
+        self.state.names.retain(|(_, _, d)| *d < depth);
+        self.state.places.retain(|(_, _, d)| *d < depth);
     }
 
     /// Walk a statement; for the block's last expression without `;`, the value it
@@ -310,7 +442,7 @@ impl Walker<'_> {
                 let before = self.live_ids();
                 let first_event = self.flow.events.len();
                 let made = local.init.as_ref().and_then(|init| {
-                    let made = self.expr(&init.expr);
+                    let made = self.expr_in(&init.expr, Context::Bound);
                     if let Some((_, diverge)) = &init.diverge {
                         self.diverging_branch(diverge);
                     }
@@ -329,11 +461,25 @@ impl Walker<'_> {
                     self.state.results.extend(names.into_iter().map(|n| (n, watched.clone())));
                 }
                 self.bind_pattern(&local.pat, made);
+                if self.sharing() {
+                    let ty = match &local.pat {
+                        syn::Pat::Type(t) => Some(&*t.ty),
+                        _ => None,
+                    };
+                    self.bind_local_places(&local.pat, local.init.as_ref().map(|i| &*i.expr), ty);
+                }
                 self.drop_temporaries_of_statement(stmt_end, None);
                 None
             }
             syn::Stmt::Expr(expr, semi) => {
-                let made = self.expr(expr);
+                // A body's last expression is its value; an inner block's goes where the
+                // block's goes.
+                let context = match (semi, last) {
+                    (None, true) if self.state.depth == 1 => Context::Returned,
+                    (None, true) => self.context.clone(),
+                    _ => Context::Discarded,
+                };
+                let made = self.expr_in(expr, context);
                 let keep = if semi.is_none() && last { made } else { None };
                 self.drop_temporaries_of_statement(stmt_end, keep);
                 keep
@@ -359,6 +505,14 @@ impl Walker<'_> {
     }
 
     fn bind_pattern(&mut self, pat: &syn::Pat, made: Option<ValueId>) {
+        if self.sharing() {
+            // A pattern's names hide outer places of the same names.
+            let mut names = Vec::new();
+            collect_names(pat, &mut names);
+            for n in names {
+                self.bind_places(n, Vec::new());
+            }
+        }
         let Some(id) = made else {
             // Names bound to untracked values hide outer ones (`let g = &*g;`): the outer
             // value lives on, unnamed, to the end of its scope.
@@ -396,20 +550,78 @@ impl Walker<'_> {
     fn expr(&mut self, expr: &syn::Expr) -> Option<ValueId> {
         match expr {
             syn::Expr::MethodCall(m) => {
+                let method = m.method.to_string();
+                self.chain.push(method.clone());
+                if self.chain.len() == 1 {
+                    // The names given to the outermost call on a place (`insert(id, handle)`).
+                    self.chain_args = m.args.iter().filter_map(sharing::root_ident).collect();
+                }
                 let receiver = self.expr(&m.receiver);
+                self.chain.pop();
                 // Work on the guarded value itself (`rx.lock().recv()`, a field of it, a
                 // handle taken out of it) is what its lock is for: that guard is not
                 // counted as alive during it.
                 let own = receiver.or_else(|| self.chain_root(&m.receiver));
-                for arg in &m.args {
-                    self.argument(arg);
+                let spawns = self.sharing() && vocab::SPAWNS.contains(&method.as_str());
+                let saved = self.spawning.take();
+                if spawns {
+                    self.spawning = Some(None);
                 }
+                // Closures given to `map`, `for_each`, … run once per item.
+                let iterating = std::mem::replace(&mut self.iterating, vocab::iterates(&method));
+                let runs_now = self.runs_closures_now(&method);
+                let inline = std::mem::replace(&mut self.inline_closures, runs_now);
+                let mut work_args = Vec::new();
+                for arg in &m.args {
+                    let context = Context::Argument(method.clone());
+                    let chain = std::mem::take(&mut self.chain);
+                    let outer = std::mem::replace(&mut self.context, context);
+                    if let Some(id) = self.argument(arg).filter(|&id| self.is_work(id)) {
+                        work_args.push(id);
+                    }
+                    self.chain = chain;
+                    self.context = outer;
+                }
+                let body = std::mem::replace(&mut self.spawning, saved).flatten();
+                self.iterating = iterating;
+                self.inline_closures = inline;
                 self.watch_except(expr, own);
                 if let Some(what) = self.tracker.makes(expr) {
                     return Some(self.make(expr, what));
                 }
+                if self.sharing() {
+                    if spawns {
+                        let args: Vec<&syn::Expr> = m.args.iter().collect();
+                        let callee = match guards::receiver_name(&m.receiver) {
+                            Some(r) => format!("{r}.{method}"),
+                            None => method.clone(),
+                        };
+                        let work = self.spawn(&callee, start(m.method.span()), &args, body);
+                        if let (Some(id), Some(holder)) = (work, sharing::root_ident(&m.receiver)) {
+                            // `set.spawn(..)`: the set holds it.
+                            self.state.holders.push((holder, id));
+                        }
+                        return work;
+                    }
+                    if let Some(summary) = self.sharer.and_then(|s| s.spawns_arguments(&method)) {
+                        let args: Vec<&syn::Expr> = summary.iter().filter_map(|&i| m.args.iter().nth(i)).collect();
+                        return self.spawn(&method, start(m.method.span()), &args, None);
+                    }
+                    if let Some(id) = self.publish(m) {
+                        return Some(id);
+                    }
+                    // `handles.push(h)`: the collection holds the work.
+                    if let Some(holder) = sharing::root_ident(&m.receiver).filter(|_| !work_args.is_empty()) {
+                        self.state.holders.extend(work_args.into_iter().map(|id| (holder.clone(), id)));
+                    }
+                    self.join_method(m, receiver);
+                    // What was published passes through its chain (`or_insert_with(..).clone()`).
+                    if receiver.is_some_and(|id| self.is_work(id)) && vocab::COPIES.contains(&method.as_str()) {
+                        return receiver;
+                    }
+                }
                 // `m.lock().unwrap()`: the same value, still owned; `guard.get(k)` borrows.
-                receiver.filter(|_| vocab::hands_on_ownership(&m.method.to_string()))
+                receiver.filter(|_| vocab::hands_on_ownership(&method))
             }
             syn::Expr::Call(call) => {
                 let drop_call = matches!(&*call.func, syn::Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "drop"));
@@ -422,23 +634,70 @@ impl Walker<'_> {
                     }
                 }
                 self.expr(&call.func);
+                let callee = sharing::last_segment(&call.func).unwrap_or_default();
+                let spawns = self.sharing() && vocab::SPAWNS.contains(&callee.as_str());
+                let saved = self.spawning.take();
+                if spawns {
+                    self.spawning = Some(None);
+                }
                 let mut moved_in = None;
+                let mut work_args = Vec::new();
+                let runs_now = self.runs_closures_now(&callee);
+                let inline = std::mem::replace(&mut self.inline_closures, runs_now);
                 for arg in &call.args {
+                    let context = Context::Argument(callee.clone());
+                    let chain = std::mem::take(&mut self.chain);
+                    let outer = std::mem::replace(&mut self.context, context);
                     if let Some(id) = self.argument(arg) {
                         moved_in.get_or_insert(id);
+                        if self.is_work(id) {
+                            work_args.push(id);
+                        }
                     }
+                    self.chain = chain;
+                    self.context = outer;
                 }
+                let body = std::mem::replace(&mut self.spawning, saved).flatten();
+                self.inline_closures = inline;
                 self.watch(expr);
                 if let Some(what) = self.tracker.makes(expr) {
                     return Some(self.make(expr, what));
+                }
+                if self.sharing() {
+                    let at = leftmost(&call.func);
+                    if spawns {
+                        let args: Vec<&syn::Expr> = call.args.iter().collect();
+                        let callee = sharing::path_text(&call.func).unwrap_or(callee);
+                        return self.spawn(&callee, at, &args, body);
+                    }
+                    if let Some(summary) = self.sharer.and_then(|s| s.spawns_arguments(&callee)) {
+                        let args: Vec<&syn::Expr> = summary.iter().filter_map(|&i| call.args.iter().nth(i)).collect();
+                        return self.spawn(&callee, at, &args, None);
+                    }
+                    if vocab::JOIN_FNS.contains(&callee.as_str()) {
+                        for id in work_args {
+                            self.joined(id, at);
+                        }
+                        for arg in &call.args {
+                            if let Some(holder) = sharing::root_ident(arg) {
+                                self.join_held(&holder, at);
+                            }
+                        }
+                        return None;
+                    }
                 }
                 // `Some(guard)`, `Wrapper::new(guard)`: the value lives on in the result.
                 moved_in
             }
             syn::Expr::Await(a) => {
-                self.expr(&a.base);
+                let base = self.expr(&a.base);
                 let live = self.live_ids();
-                self.event(start(a.await_token.span), EventKind::Await(live));
+                let at = start(a.await_token.span);
+                self.event(at, EventKind::Await(live));
+                if let Some(id) = base.filter(|&id| self.is_work(id)) {
+                    // Awaiting a task's handle waits for the task.
+                    self.joined(id, at);
+                }
                 None
             }
             syn::Expr::Try(t) => self.expr(&t.expr),
@@ -449,19 +708,38 @@ impl Walker<'_> {
                 None
             }
             syn::Expr::Unary(u) => {
+                let deref = matches!(u.op, syn::UnOp::Deref(_));
+                if deref {
+                    self.chain.push("*".into());
+                }
                 self.expr(&u.expr);
+                if deref {
+                    self.chain.pop();
+                }
                 None
             }
             syn::Expr::Field(f) => {
+                if let Some(place) = self.sharing().then(|| self.field_place(f)).flatten() {
+                    let at = leftmost(&f.base);
+                    self.use_places(&[place], at);
+                    return None;
+                }
                 self.expr(&f.base);
                 None
             }
             syn::Expr::Index(i) => {
+                self.chain.push("[]".into());
                 self.expr(&i.expr);
-                self.expr(&i.index);
+                self.chain.pop();
+                self.expr_in(&i.index, Context::Argument("[]".into()));
                 None
             }
             syn::Expr::Binary(b) => {
+                if is_compound_assignment(&b.op) {
+                    self.expr_in(&b.right, Context::Counted);
+                    self.expr_in(&b.left, Context::Assigned { overwrite: false });
+                    return None;
+                }
                 self.expr(&b.left);
                 self.expr(&b.right);
                 None
@@ -471,7 +749,12 @@ impl Walker<'_> {
                 None
             }
             syn::Expr::Path(p) => {
-                p.path.get_ident().and_then(|i| self.lookup(&i.to_string())).filter(|&id| self.is_live(id))
+                let ident = p.path.get_ident()?;
+                let name = ident.to_string();
+                if self.sharing() {
+                    self.use_name(&name, start(ident.span()));
+                }
+                self.lookup(&name).filter(|&id| self.is_live(id))
             }
             syn::Expr::Tuple(t) => self.contains(t.elems.iter()),
             syn::Expr::Array(a) => self.contains(a.elems.iter()),
@@ -480,7 +763,7 @@ impl Walker<'_> {
                 // `*cache = Some(File::open(p)?)`: making the guarded value anew.
                 let into = self.chain_root(&a.left).or(self.storing_into);
                 let storing = std::mem::replace(&mut self.storing_into, into);
-                let made = self.expr(&a.right);
+                let made = self.expr_in(&a.right, Context::Bound);
                 self.storing_into = storing;
                 if let Some(guard) = self.chain_root(&a.left) {
                     self.made_for(guard, &a.right);
@@ -495,7 +778,8 @@ impl Walker<'_> {
                         }
                     }
                 } else {
-                    self.expr(&a.left);
+                    let overwrite = !matches!(&*a.right, syn::Expr::Lit(_));
+                    self.expr_in(&a.left, Context::Assigned { overwrite });
                 }
                 None
             }
@@ -514,10 +798,13 @@ impl Walker<'_> {
             syn::Expr::While(w) => {
                 let depth = self.state.depth + 1;
                 self.state.depth += 1;
+                // The condition runs on every iteration, as the body does.
+                self.state.loop_depth += 1;
                 let cond = self.condition(&w.cond, depth, start(w.body.brace_token.span.open()));
+                self.state.loop_depth -= 1;
                 self.bind_condition(&cond);
                 let saved = self.state.diverged;
-                self.block(&w.body, None);
+                self.loop_body(&w.body);
                 self.state.diverged = saved;
                 self.drop_where(
                     end(w.body.brace_token.span.close()),
@@ -529,21 +816,40 @@ impl Walker<'_> {
                 None
             }
             syn::Expr::ForLoop(f) => {
-                self.expr(&f.expr);
+                self.expr_in(&f.expr, Context::Argument("for".into()));
                 let saved = self.state.diverged;
-                self.block(&f.body, None);
+                self.state.depth += 1;
+                self.bind_pattern(&f.pat, None);
+                if let Some(holder) = sharing::root_ident(&f.expr) {
+                    // `for h in handles`: each `h` is one of the work handles held.
+                    let held: Vec<ValueId> =
+                        self.state.holders.iter().filter(|(h, _)| *h == holder).map(|(_, id)| *id).collect();
+                    let mut names = Vec::new();
+                    collect_names(&f.pat, &mut names);
+                    for n in names {
+                        self.state.holders.extend(held.iter().map(|&id| (n.clone(), id)));
+                    }
+                }
+                self.loop_body(&f.body);
+                if let Some(rx) = sharing::root_ident(&f.expr).filter(|_| self.sharing()) {
+                    // `for msg in rx`: the loop ends when the senders are gone.
+                    self.received(&rx, end(f.body.brace_token.span.close()));
+                }
+                let depth = self.state.depth;
+                self.forget_names_from(depth);
+                self.state.depth -= 1;
                 self.state.diverged = saved;
                 None
             }
             syn::Expr::Loop(l) => {
-                self.block(&l.body, None);
+                self.loop_body(&l.body);
                 // A `loop` ends only by `break`: what follows runs if one breaks out.
                 self.state.diverged = false;
                 None
             }
             syn::Expr::Return(r) => {
                 if let Some(e) = &r.expr {
-                    if let Some(id) = self.expr(e) {
+                    if let Some(id) = self.expr_in(e, Context::Returned) {
                         self.drop_value(id, start(r.return_token.span), DropWhy::Moved);
                     }
                 }
@@ -561,16 +867,26 @@ impl Walker<'_> {
                 self.state.diverged = true;
                 None
             }
+            syn::Expr::Closure(c) if self.inline_closures && c.asyncness.is_none() => {
+                // Run by the callee before it returns (`with_permit(|| ..)`, `map(|x| ..)`):
+                // what it shares, this body has shared.
+                self.inline_closure(c);
+                None
+            }
             syn::Expr::Closure(c) => {
                 let tokens = quote::ToTokens::to_token_stream(&c.body).to_string();
                 let captured = self.captures(&tokens, c.capture.is_some(), start(c.or1_token.span));
-                self.nested.push(Nested::Expr((*c.body).clone(), captured));
+                let mut params = Vec::new();
+                for p in &c.inputs {
+                    collect_names(p, &mut params);
+                }
+                self.push_nested(NestedCode::Expr((*c.body).clone()), captured, params);
                 None
             }
             syn::Expr::Async(a) => {
                 let tokens = quote::ToTokens::to_token_stream(&a.block).to_string();
                 let captured = self.captures(&tokens, a.capture.is_some(), start(a.async_token.span));
-                self.nested.push(Nested::Block(a.block.clone(), captured));
+                self.push_nested(NestedCode::Block(a.block.clone()), captured, Vec::new());
                 None
             }
             syn::Expr::Macro(m) => {
@@ -667,7 +983,7 @@ impl Walker<'_> {
         let id = self.flow.values.len();
         // A guard is made by a short call (`m.lock()`); its span is cheap.
         let made = Region::of(expr.span());
-        self.flow.values.push(Value { made, what, names: Vec::new() });
+        self.flow.values.push(Value { made, what, names: Vec::new(), work: None });
         self.state.live.push((id, Owner::Statement));
         self.event(made.start, EventKind::Made(id));
         id
@@ -700,9 +1016,16 @@ impl Walker<'_> {
         self.state.depth += 1;
         // `if let` keeps its scrutinee's temporaries through the branches (until the end
         // of the `else` before 2024).
+        let values_before = self.flow.values.len();
         let cond = self.condition(&i.cond, depth, start(i.then_branch.brace_token.span.open()));
         let scrutinee = cond.scrutinee;
+        let (refuted_then, refuted_else) = if self.sharing() {
+            self.refuted_by(&i.cond, &self.work_since(values_before))
+        } else {
+            (Vec::new(), Vec::new())
+        };
         let before = self.state.clone();
+        self.refute(&refuted_then, start(i.then_branch.brace_token.span.open()));
         self.bind_condition(&cond);
         let mut then_tail = None;
         self.block(&i.then_branch, Some(&mut then_tail));
@@ -714,11 +1037,12 @@ impl Walker<'_> {
             before.live.retain(|(_, o)| !scrutinee_owned(o));
         }
         let after_then = std::mem::replace(&mut self.state, before);
+        self.refute(&refuted_else, end(i.then_branch.brace_token.span.close()));
         let else_tail = i.else_branch.as_ref().and_then(|(_, e)| self.expr(e));
         self.merge(after_then);
         let at = end_of_if(i);
         self.drop_where(at, DropWhy::ScrutineeEnd, |o| matches!(o, Owner::Scrutinee(d) if *d >= depth));
-        self.state.names.retain(|(_, _, d)| *d < depth);
+        self.forget_names_from(depth);
         self.state.depth -= 1;
         then_tail.or(else_tail)
     }
@@ -732,7 +1056,7 @@ impl Walker<'_> {
             _ => None,
         };
         let before = self.live_ids();
-        let made = self.expr(scrutinee.map_or(cond, |l| &*l.expr));
+        let made = self.expr_in(scrutinee.map_or(cond, |l| &*l.expr), Context::Condition);
         match scrutinee {
             Some(_) => self.own_statement_values_by(Owner::Scrutinee(depth)),
             None => self.drop_made_since(&before, body),
@@ -768,7 +1092,9 @@ impl Walker<'_> {
         let depth = self.state.depth + 1;
         self.state.depth += 1;
         let before_scrutinee = self.live_ids();
-        let made = self.expr(&m.expr);
+        let values_before = self.flow.values.len();
+        let made = self.expr_in(&m.expr, Context::Condition);
+        let shared_here = self.work_since(values_before);
         self.own_statement_values_by(Owner::Scrutinee(depth));
         let before = self.state.clone();
         let mut merged: Option<State> = None;
@@ -777,6 +1103,10 @@ impl Walker<'_> {
             self.state = before.clone();
             if made.is_none() {
                 self.derive(&arm.pat, &m.expr, &before_scrutinee);
+            }
+            if sharing::is_err_pattern(&arm.pat) {
+                // The spawn failed on this arm.
+                self.refute(&shared_here, start(arm.pat.span()));
             }
             self.bind_pattern(&arm.pat, made);
             if let Some((_, guard)) = &arm.guard {
@@ -800,7 +1130,7 @@ impl Walker<'_> {
             DropWhy::ScrutineeEnd,
             |o| matches!(o, Owner::Scrutinee(d) if *d >= depth),
         );
-        self.state.names.retain(|(_, _, d)| *d < depth);
+        self.forget_names_from(depth);
         self.state.depth -= 1;
         tail
     }
@@ -820,6 +1150,80 @@ impl Walker<'_> {
         }
     }
 
+    /// Walk a loop's body. When it shares something, it is walked once more, as the
+    /// next iteration sees what this one shared; of that walk only new uses are kept.
+    fn loop_body(&mut self, body: &syn::Block) {
+        self.state.loop_depth += 1;
+        let values_before = self.flow.values.len();
+        let first_event = self.flow.events.len();
+        let entry = self.state.clone();
+        self.block(body, None);
+        let shared: Vec<ValueId> = self.work_since(values_before).into_iter().filter(|&id| self.is_live(id)).collect();
+        if !shared.is_empty() && !self.state.diverged {
+            let after_first = self.state.clone();
+            let first: Vec<Event> = self.flow.events[first_event..].to_vec();
+            self.state = entry;
+            self.state.live.extend(shared.iter().map(|&id| (id, Owner::Work)));
+            let second_start = self.flow.events.len();
+            self.block(body, None);
+            let second = self.flow.events.split_off(second_start);
+            self.flow.events.extend(sharing::second_walk_uses(&first, second));
+            let after_second = std::mem::replace(&mut self.state, after_first);
+            self.merge(after_second);
+        }
+        self.state.loop_depth -= 1;
+    }
+
+    /// Does a call to `callee` run the closures it is given before it returns, as far
+    /// as following places goes? Not a spawn, nor a scope (which joins what its
+    /// closure spawns).
+    fn runs_closures_now(&self, callee: &str) -> bool {
+        self.sharing() && !vocab::SPAWNS.contains(&callee) && !vocab::SCOPES.contains(&callee)
+    }
+
+    /// Walk a closure given to a call that runs it now, in this body: its parameters
+    /// hide outer names; run per item, it is a loop.
+    fn inline_closure(&mut self, c: &syn::ExprClosure) {
+        self.state.depth += 1;
+        let depth = self.state.depth;
+        for p in &c.inputs {
+            self.bind_pattern(p, None);
+        }
+        let per_item = self.iterating;
+        self.state.loop_depth += usize::from(per_item);
+        self.inline_closures = false;
+        let saved = self.state.diverged;
+        self.expr_in(&c.body, Context::Argument("closure".into()));
+        // A `return` in the closure leaves the closure only.
+        self.state.diverged = saved;
+        self.state.loop_depth -= usize::from(per_item);
+        self.drop_where(end_of_body(&c.body), DropWhy::ScopeEnd, |o| matches!(o, Owner::Scope(d) if *d >= depth));
+        self.forget_names_from(depth);
+        self.state.depth -= 1;
+    }
+
+    fn push_nested(&mut self, code: NestedCode, captured: Vec<Captured>, params: Vec<String>) {
+        let places = if self.sharing() {
+            let mut seen: Vec<&str> = Vec::new();
+            let mut visible = Vec::new();
+            for (name, places, _) in self.state.places.iter().rev() {
+                if !seen.contains(&name.as_str()) {
+                    seen.push(name);
+                    visible.push((name.clone(), places.clone()));
+                }
+            }
+            visible
+        } else {
+            Vec::new()
+        };
+        let spawned = self.spawning.map(|_| self.state.loop_depth > 0 || self.repeats);
+        if let Some(first @ None) = &mut self.spawning {
+            *first = Some(self.nested.len());
+        }
+        let repeats = self.iterating;
+        self.nested.push(Nested { code, captured, places, params, spawned, repeats });
+    }
+
     /// A `move` closure or async block takes the live values it names.
     fn captures(&mut self, tokens: &str, moves: bool, at: Position) -> Vec<Captured> {
         if !moves {
@@ -829,7 +1233,7 @@ impl Walker<'_> {
         collect_paths(tokens, &mut names);
         let mut captured = Vec::new();
         for name in names {
-            if let Some(id) = self.lookup(&name).filter(|&id| self.is_live(id)) {
+            if let Some(id) = self.lookup(&name).filter(|&id| self.is_live(id) && !self.is_work(id)) {
                 captured.push(Captured { name, value: self.flow.values[id].clone() });
                 self.drop_value(id, at, DropWhy::Moved);
             }
@@ -844,12 +1248,44 @@ impl Walker<'_> {
             // `format!`, `println!` and friends expand to a block: the temporaries of
             // their arguments drop when it ends.
             let before = self.live_ids();
+            let name = mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+            let context = if vocab::asserts(&name) {
+                Context::Asserted
+            } else if vocab::renders(&name) {
+                Context::Rendered
+            } else {
+                Context::Argument(format!("{name}!"))
+            };
             for arg in &args {
-                self.expr(arg);
+                self.expr_in(arg, context.clone());
+            }
+            if self.sharing() && vocab::JOIN_MACROS.contains(&name.as_str()) {
+                // `tokio::join!(a, b)` waits for both.
+                let at = start(mac.path.span());
+                for holder in args.iter().filter_map(sharing::root_ident) {
+                    self.join_held(&holder, at);
+                }
             }
             self.drop_made_since(&before, end(mac.delimiter.span().close()));
         }
     }
+}
+
+fn is_compound_assignment(op: &syn::BinOp) -> bool {
+    use syn::BinOp::*;
+    matches!(
+        op,
+        AddAssign(_)
+            | SubAssign(_)
+            | MulAssign(_)
+            | DivAssign(_)
+            | RemAssign(_)
+            | BitXorAssign(_)
+            | BitAndAssign(_)
+            | BitOrAssign(_)
+            | ShlAssign(_)
+            | ShrAssign(_)
+    )
 }
 
 /// Where a closure body ends: its block's `}`, or (a short expression) its span.

@@ -1,7 +1,7 @@
 //! The engine alone: for small bodies, the events it finds, one per line, pinned by
 //! snapshots (like ruff's control-flow tests). The tracker follows lock guards.
 
-use super::{analyze, EventKind, Flow, Tracker};
+use super::{analyze, analyze_sharing, EventKind, Flow, Origin, Root, RootKind, Sharer, Tracker};
 use crate::manifest::Edition;
 
 struct Guards;
@@ -30,8 +30,47 @@ fn describe(flow: &Flow, id: usize) -> String {
 /// The events of `body` (a block's contents), `line:column kind`.
 fn events(body: &str, edition: Edition) -> String {
     let block: syn::Block = syn::parse_str(&format!("{{\n{body}\n}}")).expect("test body parses");
+    render(&analyze(&block, &Guards, edition), &[])
+}
+
+/// Follows `Arc::new(..)` locals and the parameters `buf` (a buffer), `tx` and `self`
+/// (reaching other threads, `self.tasks` a buffer field).
+struct Buffers;
+
+impl Sharer for Buffers {
+    fn local_root(&self, init: &syn::Expr, _ty: Option<&syn::Type>) -> Option<RootKind> {
+        let syn::Expr::Call(c) = init else { return None };
+        let syn::Expr::Path(p) = &*c.func else { return None };
+        (p.path.segments.first()?.ident == "Arc").then_some(RootKind::Buffer)
+    }
+
+    fn publishes(&self, _receiver: &syn::Expr, root: Option<&Root>) -> bool {
+        root.is_some()
+    }
+
+    fn spawns_arguments(&self, callee: &str) -> Option<&[usize]> {
+        (callee == "start_reader").then_some(&[0])
+    }
+}
+
+/// The events of `body` with places followed: uses of them and the work sharing them.
+fn sharing_events(body: &str) -> String {
+    let block: syn::Block = syn::parse_str(&format!("{{\n{body}\n}}")).expect("test body parses");
+    let root = |name: &str, kind, origin, parent| Root { name: name.into(), kind, origin, parent, loop_depth: 0 };
+    let roots = vec![
+        root("buf", RootKind::Buffer, Origin::Param, None),
+        root("tx", RootKind::Reaches, Origin::Param, None),
+        root("self", RootKind::Reaches, Origin::Param, None),
+        root("self.tasks", RootKind::Buffer, Origin::Field, Some(2)),
+    ];
+    let (flows, roots) = analyze_sharing(&block, &Guards, &Buffers, Edition::E2021, roots);
+    let names: Vec<String> = roots.iter().map(|r| r.name.clone()).collect();
+    render(&flows, &names)
+}
+
+fn render(flows: &[Flow], roots: &[String]) -> String {
     let mut out = Vec::new();
-    for (n, flow) in analyze(&block, &Guards, edition).iter().enumerate() {
+    for (n, flow) in flows.iter().enumerate() {
         if n > 0 {
             out.push(format!("-- nested body {n}"));
         }
@@ -49,6 +88,24 @@ fn events(body: &str, edition: Edition) -> String {
                     format!("{at} {what}, alive: [{}]", live.join(", "))
                 }
                 EventKind::Dropped(id, why) => format!("{at} dropped {} ({why:?})", describe(flow, *id)),
+                EventKind::Shared(id) => {
+                    let work = flow.values[*id].work.as_ref().expect("shared values are work");
+                    let shared: Vec<&str> = work.roots.iter().map(|r| roots[*r].as_str()).collect();
+                    let body = work.body.map(|b| format!(", body {b}")).unwrap_or_default();
+                    format!("{at} shared {} {:?} [{}]{body}", describe(flow, *id), work.kind, shared.join(", "))
+                }
+                EventKind::Used(u) => {
+                    let live: Vec<String> = u.live.iter().map(|id| describe(flow, *id)).collect();
+                    format!(
+                        "{at} use {} {:?} [{}] {:?} loop {} alive [{}]",
+                        roots[u.root],
+                        u.via,
+                        u.chain.join("."),
+                        u.context,
+                        u.loop_depth,
+                        live.join(", ")
+                    )
+                }
             };
             out.push(line);
         }
@@ -136,4 +193,32 @@ fn a_guard_moved_into_an_async_block_is_alive_across_its_awaits() {
 #[test]
 fn a_plain_while_condition_drops_its_temporaries_before_the_body() {
     insta::assert_snapshot!(events("while m.lock().unwrap().is_none() {\n    tick().await;\n}", Edition::E2021));
+}
+
+#[test]
+fn spawned_work_shares_copies_until_joined() {
+    insta::assert_snapshot!(sharing_events(
+        "let data = Arc::new(Mutex::new(Vec::new()));\nlet copy = data.clone();\nlet h = thread::spawn(move || copy.lock().unwrap().push(1));\nlet n = data.lock().unwrap().len();\nh.join().unwrap();\ndata.lock().unwrap().len()"
+    ));
+}
+
+#[test]
+fn published_copies_and_their_refutation() {
+    insta::assert_snapshot!(sharing_events(
+        "tx.send(buf.clone()).unwrap();\nif buf.lock().is_empty() { return; }\nlet stored = self.tasks.entry(k).or_insert_with(|| buf.clone()).clone();\nif !Arc::ptr_eq(&stored, &buf) {\n    buf.lock().clear();\n}"
+    ));
+}
+
+#[test]
+fn loops_channels_and_collections_of_handles() {
+    insta::assert_snapshot!(sharing_events(
+        "let (tx2, rx) = channel();\nlet mut handles = Vec::new();\nfor i in 0..4 {\n    *buf.lock() += i;\n    let (b, tx2) = (buf.clone(), tx2.clone());\n    handles.push(thread::spawn(move || { b.lock().push(i); tx2.send(()) }));\n}\nrx.recv();\nfor h in handles { h.join(); }\nassert_eq!(buf.lock().len(), 4);"
+    ));
+}
+
+#[test]
+fn pointers_summaries_and_failed_spawns() {
+    insta::assert_snapshot!(sharing_events(
+        "let mut v = vec![0u8; 8];\nlet p = SendPtr(v.as_mut_ptr());\nthread::spawn(move || unsafe { *p.0 = 1 });\nv[0] = 2;\nlet r = start_reader(buf.clone());\nmatch thread::Builder::new().spawn(move || ()) {\n    Ok(h) => { h.join(); }\n    Err(_) => { buf.lock().clear(); }\n}\nlet this = self.clone();\ntokio::spawn(async move { this.tasks.remove(&1) });\nself.tasks.insert(1, r);"
+    ));
 }

@@ -20,11 +20,22 @@ pub struct PackageContext<'p, 'a> {
     /// What the package declares its locks as, for the rules that follow guards; built
     /// on first use, once.
     pub lock_places: std::cell::OnceCell<LockPlaces>,
+    /// The package's functions that spawn work with their arguments; built once.
+    pub spawn_summaries: std::cell::OnceCell<crate::flow::SpawnSummaries>,
 }
 
 impl<'p, 'a> PackageContext<'p, 'a> {
     pub fn new(symbols: &'p Symbols<'a>, files: &'a [ParsedFile]) -> Self {
-        PackageContext { symbols, files, lock_places: std::cell::OnceCell::new() }
+        PackageContext {
+            symbols,
+            files,
+            lock_places: std::cell::OnceCell::new(),
+            spawn_summaries: std::cell::OnceCell::new(),
+        }
+    }
+
+    pub fn spawn_summaries(&self) -> &crate::flow::SpawnSummaries {
+        self.spawn_summaries.get_or_init(|| crate::flow::SpawnSummaries::of(self.files.iter().map(|f| &f.ast)))
     }
 
     pub fn lock_places(&self) -> &LockPlaces {

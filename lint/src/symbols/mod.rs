@@ -2,6 +2,7 @@
 //! it answers "what does this path name here?" and (in [`read_seek`]) "is this type
 //! `Read + Seek`, and why?". Rules never re-derive either.
 
+pub mod handles;
 pub mod known;
 pub mod read_seek;
 

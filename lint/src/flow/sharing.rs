@@ -1,0 +1,740 @@
+//! Sharing facts for the flow engine: which places a body follows (a handle and its
+//! copies are one place), the work that shares them with other threads (spawned, or
+//! published into a structure other threads read), the joins that end that work, and
+//! each use of a place with how its result is used.
+//!
+//! A rule turns them on with [`Sharer`] (see [`super::analyze_sharing`]); the facts
+//! come out as [`EventKind::Shared`] and [`EventKind::Used`] events, and work values
+//! that end with [`DropWhy::Joined`] or, on a branch that proves nothing was shared,
+//! [`DropWhy::Refuted`].
+
+use super::{collect_names, start, Event, EventKind, Owner, Value, ValueId, Walker};
+use crate::source::Position;
+use crate::vocab;
+use quote::ToTokens;
+use std::collections::HashMap;
+use syn::visit::Visit;
+
+/// Index of a place in the roots of an analysis.
+pub type RootId = usize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootKind {
+    /// Shared mutable state a rule follows (`Arc<Mutex<Vec<_>>>`, a `DashMap`).
+    Buffer,
+    /// State other threads reach, not followed itself (`&self`, a `Sender`, an
+    /// `Arc<State>`): what is put into it is published.
+    Reaches,
+    /// Memory a raw pointer was taken into.
+    Pointee,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A parameter: the caller's.
+    Param,
+    /// A field of `self`: long-lived state.
+    Field,
+    /// Made in this body.
+    Local,
+}
+
+#[derive(Debug, Clone)]
+pub struct Root {
+    /// `samples`, `self.tasks`.
+    pub name: String,
+    pub kind: RootKind,
+    pub origin: Origin,
+    /// `self` for `self.tasks`: sharing `self` shares its fields.
+    pub parent: Option<RootId>,
+    /// How many loops enclose the place's binding.
+    pub loop_depth: usize,
+}
+
+/// How a name reaches a root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The handle itself or a copy of it (`b` in `let b = a.clone()`).
+    Name,
+    /// A guard on it, taken at this position (`g` in `let g = a.lock()`).
+    Guard(Position),
+    /// A raw pointer into it.
+    Pointer,
+    /// A value holding a copy (`job` in `let job = Job { buf: buf.clone() }`).
+    Carried,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkKind {
+    /// Spawned work: ends when joined.
+    Spawn,
+    /// A copy put where other threads read it: never ends.
+    Publish,
+}
+
+/// Work that shares places with other threads, kept in [`Value::work`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Work {
+    pub kind: WorkKind,
+    pub roots: Vec<RootId>,
+    /// "moved into `thread::spawn`", "inserted into `self.map` by `or_insert_with`".
+    pub how: String,
+    pub loop_depth: usize,
+    /// The flow of the spawned closure or async block, when written inline.
+    pub body: Option<usize>,
+    /// Names the work took (a channel's sender it signals on).
+    pub captured: Vec<String>,
+}
+
+/// What the value of a use goes into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Context {
+    /// An expression statement: the value is dropped.
+    Discarded,
+    /// A `let` or an assignment keeps it.
+    Bound,
+    /// The body's value, or `return`.
+    Returned,
+    /// An `if`/`while`/`match` decides on it.
+    Condition,
+    /// An `assert!` family macro checks it.
+    Asserted,
+    /// Printed or logged.
+    Rendered,
+    /// Added to a counter (`x += …`).
+    Counted,
+    /// Passed to this function or method.
+    Argument(String),
+    /// Written through: `overwrite` for `*g = v` with `v` not a literal; `false` for a
+    /// flag (`*stop = true`) or an update in place (`*n += 1`).
+    Assigned { overwrite: bool },
+}
+
+/// One use of a followed place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Use {
+    pub root: RootId,
+    pub via: Via,
+    /// Methods called on it, innermost first (`["lock", "unwrap", "len"]`); `*` for a
+    /// deref, `[]` for an index.
+    pub chain: Vec<String>,
+    pub context: Context,
+    /// Names passed to the last method called on it.
+    pub args: Vec<String>,
+    pub loop_depth: usize,
+    /// Work alive here.
+    pub live: Vec<ValueId>,
+}
+
+/// What a rule tells the engine about the places it follows.
+pub trait Sharer {
+    /// Does `let x: ty = init` make a place to follow, and what kind?
+    fn local_root(&self, init: &syn::Expr, ty: Option<&syn::Type>) -> Option<RootKind>;
+    /// Does inserting into or sending on `receiver` (whose chain starts at `root`, when
+    /// it does) publish to other threads?
+    fn publishes(&self, receiver: &syn::Expr, root: Option<&Root>) -> bool;
+    /// Does the package function called by this path or method spawn work with some
+    /// of its arguments (by index, `self` not counted)?
+    fn spawns_arguments(&self, _callee: &str) -> Option<&[usize]> {
+        None
+    }
+}
+
+/// The places a name reaches.
+pub type Places = Vec<(RootId, Via)>;
+
+/// Places visible to a nested body: its parent's, by name.
+pub(super) type PlaceNames = Vec<(String, Places)>;
+
+/// The package's functions that spawn work with their parameters, by name: calls of
+/// them share what they are given.
+#[derive(Debug, Default)]
+pub struct SpawnSummaries {
+    by_name: HashMap<String, Vec<usize>>,
+}
+
+impl SpawnSummaries {
+    pub fn of<'f>(files: impl Iterator<Item = &'f syn::File>) -> Self {
+        struct Fns<'s>(&'s mut HashMap<String, Vec<usize>>);
+        impl Fns<'_> {
+            fn function(&mut self, sig: &syn::Signature, body: &syn::Block) {
+                let params: Vec<String> = sig
+                    .inputs
+                    .iter()
+                    .filter_map(|a| match a {
+                        syn::FnArg::Typed(t) => Some(t),
+                        syn::FnArg::Receiver(_) => None,
+                    })
+                    .map(|t| {
+                        let mut names = Vec::new();
+                        collect_names(&t.pat, &mut names);
+                        names.into_iter().next().unwrap_or_default()
+                    })
+                    .collect();
+                if params.is_empty() {
+                    return;
+                }
+                let mut spawned = SpawnedWords::default();
+                spawned.visit_block(body);
+                if spawned.words.is_empty() {
+                    return;
+                }
+                // A name bound from a parameter (`let out = buf.clone()`) counts as it.
+                let mut aliases = LetAliases::default();
+                aliases.visit_block(body);
+                let indices: Vec<usize> = params
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| {
+                        !p.is_empty()
+                            && (spawned.words.iter().any(|w| w == *p)
+                                || aliases
+                                    .0
+                                    .iter()
+                                    .any(|(name, from)| from.contains(p) && spawned.words.contains(name)))
+                    })
+                    .map(|(i, _)| i)
+                    .collect();
+                if !indices.is_empty() {
+                    self.0.entry(sig.ident.to_string()).or_insert(indices);
+                }
+            }
+        }
+        impl Visit<'_> for Fns<'_> {
+            fn visit_item_fn(&mut self, f: &syn::ItemFn) {
+                self.function(&f.sig, &f.block);
+                syn::visit::visit_item_fn(self, f);
+            }
+            fn visit_impl_item_fn(&mut self, f: &syn::ImplItemFn) {
+                self.function(&f.sig, &f.block);
+                syn::visit::visit_impl_item_fn(self, f);
+            }
+        }
+        let mut by_name = HashMap::new();
+        for file in files {
+            Fns(&mut by_name).visit_file(file);
+        }
+        SpawnSummaries { by_name }
+    }
+
+    pub fn arguments(&self, callee: &str) -> Option<&[usize]> {
+        self.by_name.get(callee).map(Vec::as_slice)
+    }
+}
+
+/// The words in the arguments of every spawn in a body.
+#[derive(Default)]
+struct SpawnedWords {
+    words: Vec<String>,
+}
+
+impl Visit<'_> for SpawnedWords {
+    fn visit_expr_call(&mut self, c: &syn::ExprCall) {
+        if last_segment(&c.func).is_some_and(|f| vocab::SPAWNS.contains(&f.as_str())) {
+            super::collect_paths(&c.args.to_token_stream().to_string(), &mut self.words);
+        }
+        syn::visit::visit_expr_call(self, c);
+    }
+    fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
+        if vocab::SPAWNS.contains(&m.method.to_string().as_str()) {
+            super::collect_paths(&m.args.to_token_stream().to_string(), &mut self.words);
+        }
+        syn::visit::visit_expr_method_call(self, m);
+    }
+}
+
+/// `let name = init`: the name and the words of its initializer.
+#[derive(Default)]
+struct LetAliases(Vec<(String, Vec<String>)>);
+
+impl Visit<'_> for LetAliases {
+    fn visit_local(&mut self, l: &syn::Local) {
+        if let (syn::Pat::Ident(p), Some(init)) = (&l.pat, &l.init) {
+            let mut words = Vec::new();
+            super::collect_paths(&init.expr.to_token_stream().to_string(), &mut words);
+            self.0.push((p.ident.to_string(), words));
+        }
+        syn::visit::visit_local(self, l);
+    }
+}
+
+/// The last segment of a call's function path (`spawn` in `thread::spawn`).
+pub(super) fn last_segment(func: &syn::Expr) -> Option<String> {
+    match func {
+        syn::Expr::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    }
+}
+
+/// A call's function path as written (`thread::spawn`).
+pub(super) fn path_text(func: &syn::Expr) -> Option<String> {
+    let syn::Expr::Path(p) = func else { return None };
+    let segments: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    Some(segments.join("::"))
+}
+
+/// The identifier at the root of a place expression (`handles` in `handles.drain(..)`).
+pub(super) fn root_ident(expr: &syn::Expr) -> Option<String> {
+    match expr {
+        syn::Expr::Path(p) => p.path.get_ident().map(ToString::to_string),
+        syn::Expr::MethodCall(m) => root_ident(&m.receiver),
+        syn::Expr::Field(f) => root_ident(&f.base),
+        syn::Expr::Reference(r) => root_ident(&r.expr),
+        syn::Expr::Paren(p) => root_ident(&p.expr),
+        syn::Expr::Try(t) => root_ident(&t.expr),
+        syn::Expr::Unary(u) => root_ident(&u.expr),
+        syn::Expr::Index(i) => root_ident(&i.expr),
+        _ => None,
+    }
+}
+
+fn is_constructor(func: &syn::Expr) -> bool {
+    let syn::Expr::Path(p) = func else { return false };
+    let segments: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let upper = |s: &String| s.starts_with(|c: char| c.is_ascii_uppercase());
+    match segments.as_slice() {
+        [.., last] if upper(last) => true,
+        [.., ty, f] => upper(ty) && (f == "new" || f.starts_with("from")) && ty != "Arc" && ty != "Rc",
+        _ => false,
+    }
+}
+
+impl Walker<'_> {
+    pub(super) fn sharing(&self) -> bool {
+        self.sharer.is_some()
+    }
+
+    pub(super) fn is_work(&self, id: ValueId) -> bool {
+        self.flow.values.get(id).is_some_and(|v| v.work.is_some())
+    }
+
+    /// The places a name reaches, innermost binding first.
+    pub(super) fn place(&self, name: &str) -> Vec<(RootId, Via)> {
+        self.state.places.iter().rev().find(|(n, _, _)| n == name).map(|(_, p, _)| p.clone()).unwrap_or_default()
+    }
+
+    pub(super) fn bind_places(&mut self, name: String, places: Vec<(RootId, Via)>) {
+        let depth = self.state.depth;
+        self.state.places.push((name, places, depth));
+    }
+
+    /// The field root `member` of the roots `base` reaches (`self.tasks` for
+    /// `this.tasks` with `this` a copy of `self`).
+    fn member_root(&self, base: &[(RootId, Via)], member: &str) -> Option<(RootId, Via)> {
+        base.iter().find_map(|&(parent, via)| {
+            let child = self
+                .roots
+                .iter()
+                .position(|r| r.parent == Some(parent) && r.name.rsplit('.').next().is_some_and(|m| m == member))?;
+            Some((child, via))
+        })
+    }
+
+    /// The root a `base.member` expression names, if `base` is a followed place with
+    /// that field.
+    pub(super) fn field_place(&self, f: &syn::ExprField) -> Option<(RootId, Via)> {
+        let syn::Member::Named(member) = &f.member else { return None };
+        let syn::Expr::Path(p) = &*f.base else { return None };
+        let base = self.place(&p.path.get_ident()?.to_string());
+        self.member_root(&base, &member.to_string())
+    }
+
+    /// The places a value made by `expr` reaches: a copy of a handle, a guard on it, a
+    /// pointer into it, or a struct carrying one. A fresh copy of the contents
+    /// (`a.lock().clone()`) reaches none.
+    pub(super) fn places_of(&mut self, expr: &syn::Expr) -> Vec<(RootId, Via)> {
+        match expr {
+            syn::Expr::Path(p) => p.path.get_ident().map(|i| self.place(&i.to_string())).unwrap_or_default(),
+            syn::Expr::Paren(p) => self.places_of(&p.expr),
+            syn::Expr::Group(g) => self.places_of(&g.expr),
+            syn::Expr::Reference(r) => self.places_of(&r.expr),
+            syn::Expr::Try(t) => self.places_of(&t.expr),
+            syn::Expr::Cast(c) => self.places_of(&c.expr),
+            syn::Expr::Field(f) => self.field_place(f).into_iter().collect(),
+            syn::Expr::MethodCall(m) => {
+                let method = m.method.to_string();
+                if vocab::POINTERS.contains(&method.as_str()) {
+                    return self.pointee(&m.receiver).into_iter().collect();
+                }
+                let inner = self.places_of(&m.receiver);
+                if vocab::COPIES.contains(&method.as_str()) {
+                    // A clone of a guard's value is a fresh copy.
+                    inner.into_iter().filter(|(_, via)| !matches!(via, Via::Guard(_))).collect()
+                } else if vocab::acquire(&method, m.args.len()).is_some() {
+                    let at = start(m.method.span());
+                    inner.into_iter().filter(|(_, v)| *v == Via::Name).map(|(r, _)| (r, Via::Guard(at))).collect()
+                } else if vocab::hands_on_ownership(&method) {
+                    inner
+                } else if vocab::POINTER_CASTS.contains(&method.as_str()) {
+                    inner.into_iter().filter(|(_, v)| *v == Via::Pointer).collect()
+                } else {
+                    Vec::new()
+                }
+            }
+            syn::Expr::Call(c) => {
+                let func = last_segment(&c.func).unwrap_or_default();
+                match func.as_str() {
+                    "clone" => c.args.first().map(|a| self.places_of(a)).unwrap_or_default(),
+                    "from_ref" | "from_mut" => c.args.first().and_then(|a| self.pointee(a)).into_iter().collect(),
+                    _ if is_constructor(&c.func) => {
+                        c.args.iter().flat_map(|a| self.places_of(a)).map(|(r, _)| (r, Via::Carried)).collect()
+                    }
+                    _ => Vec::new(),
+                }
+            }
+            syn::Expr::Struct(s) => {
+                let fields: Vec<&syn::Expr> = s.fields.iter().map(|f| &f.expr).collect();
+                fields.into_iter().flat_map(|e| self.places_of(e)).map(|(r, _)| (r, Via::Carried)).collect()
+            }
+            syn::Expr::Tuple(t) => {
+                t.elems.iter().flat_map(|e| self.places_of(e)).map(|(r, _)| (r, Via::Carried)).collect()
+            }
+            syn::Expr::Array(a) => {
+                a.elems.iter().flat_map(|e| self.places_of(e)).map(|(r, _)| (r, Via::Carried)).collect()
+            }
+            syn::Expr::Closure(c) => self.places_of(&c.body),
+            syn::Expr::Block(b) => match b.block.stmts.last() {
+                Some(syn::Stmt::Expr(e, None)) => self.places_of(e),
+                _ => Vec::new(),
+            },
+            syn::Expr::Macro(m)
+                if m.mac.path.segments.last().is_some_and(|s| s.ident.to_string().starts_with("addr_of")) =>
+            {
+                let args = crate::parse::macro_args(&m.mac);
+                args.first().and_then(|a| self.pointee(a)).into_iter().collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The memory a pointer is taken into (`buf` in `buf.as_mut_ptr()`), followed from
+    /// now on.
+    fn pointee(&mut self, expr: &syn::Expr) -> Option<(RootId, Via)> {
+        let name = root_ident(expr)?;
+        if let Some(&(root, _)) = self.place(&name).iter().find(|(r, _)| self.roots[*r].kind == RootKind::Pointee) {
+            return Some((root, Via::Pointer));
+        }
+        let root = self.roots.len();
+        let loop_depth = self.state.loop_depth;
+        self.roots.push(Root {
+            name: name.clone(),
+            kind: RootKind::Pointee,
+            origin: Origin::Local,
+            parent: None,
+            loop_depth,
+        });
+        match self.state.places.iter_mut().rev().find(|(n, _, _)| *n == name) {
+            Some((_, places, _)) => places.push((root, Via::Name)),
+            None => self.state.places.insert(0, (name, vec![(root, Via::Name)], 0)),
+        }
+        Some((root, Via::Pointer))
+    }
+
+    /// Bind the names of `let pat = init` to the places `init` reaches.
+    pub(super) fn bind_local_places(&mut self, pat: &syn::Pat, init: Option<&syn::Expr>, ty: Option<&syn::Type>) {
+        let pat = match pat {
+            syn::Pat::Type(t) => &*t.pat,
+            other => other,
+        };
+        let Some(init) = init else {
+            let mut names = Vec::new();
+            collect_names(pat, &mut names);
+            for n in names {
+                self.bind_places(n, Vec::new());
+            }
+            return;
+        };
+        // `let (a, b) = (x.clone(), y.clone())`: element by element.
+        if let (syn::Pat::Tuple(p), syn::Expr::Tuple(t)) = (pat, init) {
+            if p.elems.len() == t.elems.len() {
+                for (p, e) in p.elems.iter().zip(&t.elems) {
+                    self.bind_local_places(p, Some(e), None);
+                }
+                return;
+            }
+        }
+        // `let (tx, rx) = channel()`: a receive on `rx` hears from work holding `tx`.
+        if let (syn::Pat::Tuple(p), syn::Expr::Call(c)) = (pat, init) {
+            let names: Vec<String> = p
+                .elems
+                .iter()
+                .filter_map(|e| match e {
+                    syn::Pat::Ident(i) => Some(i.ident.to_string()),
+                    _ => None,
+                })
+                .collect();
+            if names.len() == 2 && last_segment(&c.func).is_some_and(|f| vocab::CHANNELS.contains(&f.as_str())) {
+                self.state.channels.push((names[1].clone(), names[0].clone()));
+            }
+        }
+        let places = match self.sharer.and_then(|s| s.local_root(init, ty)) {
+            Some(kind) => {
+                let mut names = Vec::new();
+                collect_names(pat, &mut names);
+                let name = names.first().cloned().unwrap_or_default();
+                let loop_depth = self.state.loop_depth;
+                self.roots.push(Root { name, kind, origin: Origin::Local, parent: None, loop_depth });
+                vec![(self.roots.len() - 1, Via::Name)]
+            }
+            None => self.places_of(init),
+        };
+        let mut names = Vec::new();
+        collect_names(pat, &mut names);
+        let single = matches!(pat, syn::Pat::Ident(_));
+        for n in names {
+            // A name bound inside a pattern (`Some(x)`) holds a part, carried.
+            let places = if single { places.clone() } else { places.iter().map(|&(r, _)| (r, Via::Carried)).collect() };
+            self.bind_places(n, places);
+        }
+    }
+
+    /// Emit a use of the places `name` reaches.
+    pub(super) fn use_name(&mut self, name: &str, at: Position) {
+        let places = self.place(name);
+        self.use_places(&places, at);
+    }
+
+    pub(super) fn use_places(&mut self, places: &[(RootId, Via)], at: Position) {
+        for &(root, via) in places {
+            if via == Via::Carried || self.roots[root].kind == RootKind::Reaches {
+                continue;
+            }
+            let mut chain: Vec<String> = self.chain.iter().rev().cloned().collect();
+            chain.dedup();
+            let live: Vec<ValueId> = self.live_ids().into_iter().filter(|&id| self.is_work(id)).collect();
+            let used = Use {
+                root,
+                via,
+                chain,
+                context: self.context.clone(),
+                args: self.chain_args.clone(),
+                loop_depth: self.state.loop_depth,
+                live,
+            };
+            self.event(at, EventKind::Used(Box::new(used)));
+        }
+    }
+
+    /// The roots the arguments of a spawn reach: names and `self.field`s mentioned.
+    fn mentioned_roots<'e>(&self, args: impl Iterator<Item = &'e syn::Expr>) -> (Vec<RootId>, Vec<String>) {
+        let mut words = Vec::new();
+        for a in args {
+            super::collect_paths(&a.to_token_stream().to_string(), &mut words);
+        }
+        let mut roots = Vec::new();
+        for w in &words {
+            for (root, _) in self.place(w) {
+                if !roots.contains(&root) {
+                    roots.push(root);
+                }
+            }
+        }
+        (roots, words)
+    }
+
+    fn make_work(&mut self, at: Position, work: Work) -> ValueId {
+        let id = self.flow.values.len();
+        let region = crate::source::Region { start: at, end: at };
+        self.flow.values.push(Value { made: region, what: work.how.clone(), names: Vec::new(), work: Some(work) });
+        self.state.live.push((id, Owner::Work));
+        self.event(at, EventKind::Shared(id));
+        id
+    }
+
+    /// `thread::spawn(..)`, `s.spawn(..)`, or a package function whose summary spawns
+    /// some of its arguments.
+    pub(super) fn spawn(
+        &mut self,
+        callee: &str,
+        at: Position,
+        args: &[&syn::Expr],
+        body: Option<usize>,
+    ) -> Option<ValueId> {
+        let (roots, captured) = self.mentioned_roots(args.iter().copied());
+        let loop_depth = self.state.loop_depth;
+        let work =
+            Work { kind: WorkKind::Spawn, roots, how: format!("moved into `{callee}`"), loop_depth, body, captured };
+        Some(self.make_work(at, work))
+    }
+
+    /// `map.insert(k, buf.clone())`, `tx.send(buf.clone())` on something other threads reach.
+    pub(super) fn publish(&mut self, m: &syn::ExprMethodCall) -> Option<ValueId> {
+        let method = m.method.to_string();
+        if !vocab::INSERTS.contains(&method.as_str()) && !vocab::SENDS.contains(&method.as_str()) {
+            return None;
+        }
+        let roots: Vec<RootId> = {
+            let args: Vec<&syn::Expr> = m.args.iter().collect();
+            let mut roots = Vec::new();
+            for a in args {
+                for (r, _) in self.places_of(a) {
+                    if self.roots[r].kind != RootKind::Reaches && !roots.contains(&r) {
+                        roots.push(r);
+                    }
+                }
+            }
+            roots
+        };
+        if roots.is_empty() {
+            return None;
+        }
+        let root = self.receiver_root(&m.receiver).map(|r| &self.roots[r]);
+        if !self.sharer.is_some_and(|s| s.publishes(&m.receiver, root)) {
+            return None;
+        }
+        let target = crate::flow::guards::receiver_name(&m.receiver).unwrap_or_else(|| "a shared structure".into());
+        let verb = if vocab::SENDS.contains(&method.as_str()) { "sent on" } else { "inserted into" };
+        let how = format!("{verb} `{target}` by `{method}`");
+        let work = Work {
+            kind: WorkKind::Publish,
+            roots,
+            how,
+            loop_depth: self.state.loop_depth,
+            body: None,
+            captured: Vec::new(),
+        };
+        Some(self.make_work(start(m.method.span()), work))
+    }
+
+    /// The root a receiver chain starts from (`self.map` for `self.map.lock()`).
+    fn receiver_root(&self, expr: &syn::Expr) -> Option<RootId> {
+        match expr {
+            syn::Expr::Path(p) => p.path.get_ident().and_then(|i| self.place(&i.to_string()).first().map(|(r, _)| *r)),
+            syn::Expr::Field(f) => self.field_place(f).map(|(r, _)| r).or_else(|| self.receiver_root(&f.base)),
+            syn::Expr::MethodCall(m) => self.receiver_root(&m.receiver),
+            syn::Expr::Reference(r) => self.receiver_root(&r.expr),
+            syn::Expr::Paren(p) => self.receiver_root(&p.expr),
+            syn::Expr::Try(t) => self.receiver_root(&t.expr),
+            syn::Expr::Unary(u) => self.receiver_root(&u.expr),
+            syn::Expr::Index(i) => self.receiver_root(&i.expr),
+            _ => None,
+        }
+    }
+
+    /// End the work a join waits for: `h.join()`, `set.join_next()`, `h.await`, a
+    /// receive on a channel the work sends on.
+    pub(super) fn join_method(&mut self, m: &syn::ExprMethodCall, receiver: Option<ValueId>) {
+        let method = m.method.to_string();
+        let at = start(m.method.span());
+        let holder = root_ident(&m.receiver);
+        if vocab::JOIN_METHODS.contains(&method.as_str()) {
+            if let Some(id) = receiver {
+                self.joined(id, at);
+            }
+            if let Some(h) = &holder {
+                self.join_held(h, at);
+            }
+        } else if vocab::RECEIVES.contains(&method.as_str()) {
+            if let Some(rx) = holder {
+                self.received(&rx, at);
+            }
+        } else if let Some(h) = holder {
+            // `handles.into_iter().for_each(|h| h.join().unwrap())`.
+            let joins = m.args.iter().any(|a| {
+                matches!(a, syn::Expr::Closure(_)) && {
+                    let text = a.to_token_stream().to_string();
+                    text.contains("join") || text.contains("await")
+                }
+            });
+            if joins {
+                self.join_held(&h, at);
+            }
+        }
+    }
+
+    /// A receive on `rx` (or a loop over it, which ends when every sender is gone): the
+    /// work holding its sender has sent, or is done.
+    pub(super) fn received(&mut self, rx: &str, at: Position) {
+        let senders: Vec<String> =
+            self.state.channels.iter().filter(|(r, _)| r == rx).map(|(_, tx)| tx.clone()).collect();
+        if senders.is_empty() {
+            return;
+        }
+        let ended: Vec<ValueId> = self
+            .live_ids()
+            .into_iter()
+            .filter(|&id| {
+                self.flow.values[id].work.as_ref().is_some_and(|w| w.captured.iter().any(|c| senders.contains(c)))
+            })
+            .collect();
+        for id in ended {
+            self.joined(id, at);
+        }
+    }
+
+    /// The work a name holds, or a collection of handles holds.
+    pub(super) fn join_held(&mut self, holder: &str, at: Position) {
+        let held: Vec<ValueId> = self.state.holders.iter().filter(|(h, _)| h == holder).map(|(_, id)| *id).collect();
+        let named = self.lookup(holder);
+        for id in held.into_iter().chain(named) {
+            self.joined(id, at);
+        }
+    }
+
+    pub(super) fn joined(&mut self, id: ValueId, at: Position) {
+        if self.flow.values[id].work.as_ref().is_some_and(|w| w.kind == WorkKind::Spawn) {
+            self.drop_value(id, at, super::DropWhy::Joined);
+        }
+    }
+
+    /// Work a condition proves was not shared on its `true` branch (`spawn(..).is_err()`,
+    /// `let Err(_) = spawn(..)`, `!Arc::ptr_eq(&stored, &buf)`), and on its `false` branch.
+    pub(super) fn refuted_by(&self, cond: &syn::Expr, made: &[ValueId]) -> (Vec<ValueId>, Vec<ValueId>) {
+        match cond {
+            syn::Expr::Let(l) if is_err_pattern(&l.pat) => (made.to_vec(), Vec::new()),
+            syn::Expr::MethodCall(m) if m.method == "is_err" => (made.to_vec(), Vec::new()),
+            syn::Expr::MethodCall(m) if m.method == "is_ok" => (Vec::new(), made.to_vec()),
+            syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Not(_)) => {
+                let (t, f) = self.refuted_by(&u.expr, made);
+                (f, t)
+            }
+            syn::Expr::Paren(p) => self.refuted_by(&p.expr, made),
+            syn::Expr::Call(c) if last_segment(&c.func).as_deref() == Some("ptr_eq") => {
+                // `ptr_eq(&stored, &buf)` true: what was stored is ours, shared.
+                let stored: Vec<ValueId> = c
+                    .args
+                    .iter()
+                    .filter_map(root_ident)
+                    .filter_map(|n| self.lookup(&n))
+                    .filter(|&id| self.is_work(id))
+                    .collect();
+                (Vec::new(), stored)
+            }
+            _ => (Vec::new(), Vec::new()),
+        }
+    }
+
+    /// Drop refuted work at the start of a branch.
+    pub(super) fn refute(&mut self, ids: &[ValueId], at: Position) {
+        for &id in ids {
+            self.drop_value(id, at, super::DropWhy::Refuted);
+        }
+    }
+
+    /// Work values made since `before`.
+    pub(super) fn work_since(&self, before: usize) -> Vec<ValueId> {
+        (before..self.flow.values.len()).filter(|&id| self.is_work(id)).collect()
+    }
+}
+
+/// `Err(..)`: the pattern of a failed spawn.
+pub(super) fn is_err_pattern(pat: &syn::Pat) -> bool {
+    matches!(pat, syn::Pat::TupleStruct(t) if t.path.segments.last().is_some_and(|s| s.ident == "Err"))
+}
+
+/// The events of a loop body's second walk worth keeping: uses with work alive that the
+/// first walk did not report at that point.
+pub(super) fn second_walk_uses(first: &[Event], second: Vec<Event>) -> Vec<Event> {
+    second
+        .into_iter()
+        .filter(|e| match &e.kind {
+            EventKind::Used(u) => {
+                !u.live.is_empty()
+                    && !first
+                        .iter()
+                        .any(|f| f.at == e.at && matches!(&f.kind, EventKind::Used(x) if !x.live.is_empty()))
+            }
+            _ => false,
+        })
+        .collect()
+}

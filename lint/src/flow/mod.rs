@@ -670,9 +670,15 @@ impl<'t> Walker<'t> {
                         let callee = sharing::path_text(&call.func).unwrap_or(callee);
                         return self.spawn(&callee, at, &args, body);
                     }
-                    if let Some(summary) = self.sharer.and_then(|s| s.spawns_arguments(&callee)) {
+                    // `Type::name` of a path call, to tell `Worker::new` from other `new`s.
+                    let key = sharing::path_text(&call.func).map(|t| {
+                        let segments: Vec<&str> = t.rsplit("::").take(2).collect();
+                        segments.into_iter().rev().collect::<Vec<_>>().join("::")
+                    });
+                    let key = key.unwrap_or_else(|| callee.clone());
+                    if let Some(summary) = self.sharer.and_then(|s| s.spawns_arguments(&key)) {
                         let args: Vec<&syn::Expr> = summary.iter().filter_map(|&i| call.args.iter().nth(i)).collect();
-                        return self.spawn(&callee, at, &args, None);
+                        return self.spawn(&key, at, &args, None);
                     }
                     if vocab::JOIN_FNS.contains(&callee.as_str()) {
                         for id in work_args {

@@ -146,18 +146,29 @@ pub type Places = Vec<(RootId, Via)>;
 /// Places visible to a nested body: its parent's, by name.
 pub(super) type PlaceNames = Vec<(String, Places)>;
 
-/// The package's functions that spawn work with their parameters, by name: calls of
-/// them share what they are given.
+/// The package's functions that spawn work with their parameters: calls of them share
+/// what they are given. Keyed `Type::name` for associated functions, `name` for free
+/// ones; a bare name (a method call) is looked up only when one function has it.
 #[derive(Debug, Default)]
 pub struct SpawnSummaries {
-    by_name: HashMap<String, Vec<usize>>,
+    by_key: HashMap<String, Vec<usize>>,
+    /// How many functions of the package have each name.
+    defined: HashMap<String, usize>,
+    /// Per type, the fields its methods hand to spawned work.
+    spawned_fields: HashMap<String, Vec<String>>,
+    /// Per `Type::name`, the parameters it stores in fields of `Type`, by field.
+    stores: Vec<(String, String, usize)>,
 }
 
 impl SpawnSummaries {
     pub fn of<'f>(files: impl Iterator<Item = &'f syn::File>) -> Self {
-        struct Fns<'s>(&'s mut HashMap<String, Vec<usize>>);
+        struct Fns<'s> {
+            summaries: &'s mut SpawnSummaries,
+            self_ty: Option<String>,
+        }
         impl Fns<'_> {
             fn function(&mut self, sig: &syn::Signature, body: &syn::Block) {
+                *self.summaries.defined.entry(sig.ident.to_string()).or_default() += 1;
                 let params: Vec<String> = sig
                     .inputs
                     .iter()
@@ -171,17 +182,37 @@ impl SpawnSummaries {
                         names.into_iter().next().unwrap_or_default()
                     })
                     .collect();
-                if params.is_empty() {
-                    return;
+                if let Some(ty) = &self.self_ty {
+                    let key = format!("{ty}::{}", sig.ident);
+                    for (field, index) in stored_params(body, &params) {
+                        self.summaries.stores.push((key.clone(), field, index));
+                    }
                 }
                 let mut spawned = SpawnedWords::default();
                 spawned.visit_block(body);
                 if spawned.words.is_empty() {
                     return;
                 }
+                if let (Some(ty), Some(syn::FnArg::Receiver(_))) = (&self.self_ty, sig.inputs.first()) {
+                    // `self.f` given to a spawn, directly or through `let f = self.f.clone()`.
+                    let mut aliases = LetAliases::default();
+                    aliases.visit_block(body);
+                    let fields = self.summaries.spawned_fields.entry(ty.clone()).or_default();
+                    for text in &spawned.texts {
+                        fields.extend(self_fields_in(text));
+                    }
+                    for (name, _, text) in &aliases.0 {
+                        if spawned.words.contains(name) {
+                            fields.extend(self_fields_in(text));
+                        }
+                    }
+                }
                 // A name bound from a parameter (`let out = buf.clone()`) counts as it.
                 let mut aliases = LetAliases::default();
                 aliases.visit_block(body);
+                if params.is_empty() {
+                    return;
+                }
                 let indices: Vec<usize> = params
                     .iter()
                     .enumerate()
@@ -191,71 +222,171 @@ impl SpawnSummaries {
                                 || aliases
                                     .0
                                     .iter()
-                                    .any(|(name, from)| from.contains(p) && spawned.words.contains(name)))
+                                    .any(|(name, from, _)| from.contains(p) && spawned.words.contains(name)))
                     })
                     .map(|(i, _)| i)
                     .collect();
                 if !indices.is_empty() {
-                    self.0.entry(sig.ident.to_string()).or_insert(indices);
+                    let key = match &self.self_ty {
+                        Some(ty) => format!("{ty}::{}", sig.ident),
+                        None => sig.ident.to_string(),
+                    };
+                    self.summaries.by_key.entry(key).or_insert(indices);
                 }
             }
         }
         impl Visit<'_> for Fns<'_> {
             fn visit_item_fn(&mut self, f: &syn::ItemFn) {
+                let outer = self.self_ty.take();
                 self.function(&f.sig, &f.block);
                 syn::visit::visit_item_fn(self, f);
+                self.self_ty = outer;
+            }
+            fn visit_item_impl(&mut self, item: &syn::ItemImpl) {
+                let ty = match &*item.self_ty {
+                    syn::Type::Path(tp) => tp.path.segments.last().map(|s| s.ident.to_string()),
+                    _ => None,
+                };
+                let outer = std::mem::replace(&mut self.self_ty, ty);
+                syn::visit::visit_item_impl(self, item);
+                self.self_ty = outer;
             }
             fn visit_impl_item_fn(&mut self, f: &syn::ImplItemFn) {
                 self.function(&f.sig, &f.block);
                 syn::visit::visit_impl_item_fn(self, f);
             }
         }
-        let mut by_name = HashMap::new();
+        let mut summaries = SpawnSummaries::default();
         for file in files {
-            Fns(&mut by_name).visit_file(file);
+            Fns { summaries: &mut summaries, self_ty: None }.visit_file(file);
         }
-        SpawnSummaries { by_name }
+        // `Worker::new(buf)` storing `buf` in a field a method of `Worker` spawns with
+        // shares it.
+        for (key, field, index) in std::mem::take(&mut summaries.stores) {
+            let ty = key.split("::").next().unwrap_or_default();
+            if summaries.spawned_fields.get(ty).is_some_and(|f| f.contains(&field)) {
+                let indices = summaries.by_key.entry(key).or_default();
+                if !indices.contains(&index) {
+                    indices.push(index);
+                }
+            }
+        }
+        summaries
     }
 
+    /// Does some function called `name` spawn work with its arguments?
+    pub fn defines_spawner(&self, name: &str) -> bool {
+        let suffix = format!("::{name}");
+        self.by_key.keys().any(|k| k == name || k.ends_with(&suffix))
+    }
+
+    /// The arguments (by index) a call spawns work with: `callee` is `Type::name` for
+    /// a path call, `name` for a free function or a method.
     pub fn arguments(&self, callee: &str) -> Option<&[usize]> {
-        self.by_name.get(callee).map(Vec::as_slice)
+        if let Some(found) = self.by_key.get(callee) {
+            return Some(found);
+        }
+        let name = callee.rsplit("::").next().unwrap_or(callee);
+        let typed = callee.contains("::") && !callee.starts_with("Self::");
+        if typed || self.defined.get(name) != Some(&1) {
+            return None;
+        }
+        let suffix = format!("::{name}");
+        self.by_key.iter().find(|(k, _)| k.ends_with(&suffix) || *k == name).map(|(_, v)| v.as_slice())
     }
 }
 
-/// The words in the arguments of every spawn in a body.
+/// The words, and the token text, of the arguments of every spawn in a body.
 #[derive(Default)]
 struct SpawnedWords {
     words: Vec<String>,
+    texts: Vec<String>,
+}
+
+impl SpawnedWords {
+    fn arguments(&mut self, args: &syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>) {
+        let text = args.to_token_stream().to_string();
+        super::collect_paths(&text, &mut self.words);
+        self.texts.push(text);
+    }
 }
 
 impl Visit<'_> for SpawnedWords {
     fn visit_expr_call(&mut self, c: &syn::ExprCall) {
         if last_segment(&c.func).is_some_and(|f| vocab::SPAWNS.contains(&f.as_str())) {
-            super::collect_paths(&c.args.to_token_stream().to_string(), &mut self.words);
+            self.arguments(&c.args);
         }
         syn::visit::visit_expr_call(self, c);
     }
     fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
         if vocab::SPAWNS.contains(&m.method.to_string().as_str()) {
-            super::collect_paths(&m.args.to_token_stream().to_string(), &mut self.words);
+            self.arguments(&m.args);
         }
         syn::visit::visit_expr_method_call(self, m);
     }
 }
 
-/// `let name = init`: the name and the words of its initializer.
+/// `let name = init`: the name, the words and the token text of its initializer.
 #[derive(Default)]
-struct LetAliases(Vec<(String, Vec<String>)>);
+struct LetAliases(Vec<(String, Vec<String>, String)>);
 
 impl Visit<'_> for LetAliases {
     fn visit_local(&mut self, l: &syn::Local) {
         if let (syn::Pat::Ident(p), Some(init)) = (&l.pat, &l.init) {
+            let text = init.expr.to_token_stream().to_string();
             let mut words = Vec::new();
-            super::collect_paths(&init.expr.to_token_stream().to_string(), &mut words);
-            self.0.push((p.ident.to_string(), words));
+            super::collect_paths(&text, &mut words);
+            self.0.push((p.ident.to_string(), words, text));
         }
         syn::visit::visit_local(self, l);
     }
+}
+
+/// The fields named as `self . f` in a token text.
+fn self_fields_in(text: &str) -> Vec<String> {
+    text.split("self . ")
+        .skip(1)
+        .filter_map(|rest| {
+            let field: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            (!field.is_empty()).then_some(field)
+        })
+        .collect()
+}
+
+/// The parameters a body stores in fields (`Self { buf, .. }`, `Worker { buf: buf.clone() }`,
+/// `self.buf = buf`), as (field, parameter index).
+fn stored_params(body: &syn::Block, params: &[String]) -> Vec<(String, usize)> {
+    struct Stores<'p>(&'p [String], Vec<(String, usize)>);
+    impl Stores<'_> {
+        fn store(&mut self, field: String, value: &syn::Expr) {
+            if let Some(index) = root_ident(value).and_then(|n| self.0.iter().position(|p| *p == n)) {
+                self.1.push((field, index));
+            }
+        }
+    }
+    impl Visit<'_> for Stores<'_> {
+        fn visit_expr_struct(&mut self, s: &syn::ExprStruct) {
+            for f in &s.fields {
+                if let syn::Member::Named(name) = &f.member {
+                    self.store(name.to_string(), &f.expr);
+                }
+            }
+            syn::visit::visit_expr_struct(self, s);
+        }
+        fn visit_expr_assign(&mut self, a: &syn::ExprAssign) {
+            if let syn::Expr::Field(f) = &*a.left {
+                if let (syn::Member::Named(name), syn::Expr::Path(base)) = (&f.member, &*f.base) {
+                    if base.path.is_ident("self") {
+                        self.store(name.to_string(), &a.right);
+                    }
+                }
+            }
+            syn::visit::visit_expr_assign(self, a);
+        }
+    }
+    let mut stores = Stores(params, Vec::new());
+    stores.visit_block(body);
+    stores.1
 }
 
 /// The last segment of a call's function path (`spawn` in `thread::spawn`).

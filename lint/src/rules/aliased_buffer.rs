@@ -213,7 +213,8 @@ fn shares_anything(body: &syn::Block, spawners: Option<&flow::SpawnSummaries>) -
     struct Calls<'s>(bool, Option<&'s flow::SpawnSummaries>);
     impl Calls<'_> {
         fn spawner(&self, name: &syn::Ident) -> bool {
-            self.1.is_some_and(|s| s.arguments(&name.to_string()).is_some())
+            // A quick filter: any function of that name (the walk tells them apart).
+            self.1.is_some_and(|s| s.defines_spawner(&name.to_string()))
         }
     }
     impl Visit<'_> for Calls<'_> {
@@ -426,18 +427,24 @@ enum Why {
 }
 
 fn judge(file: &ParsedFile, flows: &[Flow], roots: &[Root], out: &mut Vec<Finding>) {
+    // One finding per buffer and sharing, and per place in the code.
     let mut reported: Vec<(RootId, Region)> = Vec::new();
+    let mut places: Vec<crate::source::Position> = Vec::new();
     for flow in flows {
         for event in &flow.events {
             let EventKind::Used(used) = &event.kind else { continue };
             for &w in &used.live {
                 let value = &flow.values[w];
                 let Some(work) = &value.work else { continue };
-                if !shares(work, used.root, roots) || reported.contains(&(used.root, value.made)) {
+                if !shares(work, used.root, roots)
+                    || reported.contains(&(used.root, value.made))
+                    || places.contains(&event.at)
+                {
                     continue;
                 }
                 if let Some(why) = order_dependent(used, value, work, flows, roots) {
                     reported.push((used.root, value.made));
+                    places.push(event.at);
                     let at = Region { start: event.at, end: event.at };
                     out.push(finding(file, at, &roots[used.root], why, Some((work, value.made))));
                 }
@@ -464,6 +471,10 @@ fn shares(work: &Work, root: RootId, roots: &[Root]) -> bool {
 fn order_dependent(used: &Use, value: &Value, work: &Work, flows: &[Flow], roots: &[Root]) -> Option<Why> {
     let root = &roots[used.root];
     if root.kind == RootKind::Pointee {
+        // A pointer published into a lock-free structure is that structure's design.
+        if work.kind != WorkKind::Spawn {
+            return None;
+        }
         let raw_parts = matches!(&used.context, Context::Argument(f) if f.starts_with("from_raw_parts"));
         return match used.via {
             Via::Name => Some(Why::Aliased),

@@ -421,8 +421,9 @@ pub const INSERTS: &[&str] = &[
 ];
 /// Methods that move their argument to whoever holds the other end.
 pub const SENDS: &[&str] = &["send", "try_send", "send_blocking", "send_timeout", "force_send", "unbounded_send"];
-/// Methods and functions that wait for spawned work.
-pub const JOIN_METHODS: &[&str] = &["join", "join_next", "join_all", "join_next_with_id"];
+/// Methods and functions that wait for spawned work (on its handle, a set of handles,
+/// or an object that owns the work it spawned: `writer.finish()`).
+pub const JOIN_METHODS: &[&str] = &["join", "join_next", "join_all", "join_next_with_id", "wait", "finish", "shutdown"];
 pub const JOIN_FNS: &[&str] = &["join_all", "try_join_all", "join", "try_join", "block_on"];
 /// Macros that wait for the futures they are given.
 pub const JOIN_MACROS: &[&str] = &["join", "try_join"];
@@ -468,7 +469,9 @@ pub fn reuses(method: &str) -> bool {
 
 /// Methods that change a value in place (a spawned task that calls one on a map changes it).
 pub fn mutates(method: &str) -> bool {
-    fills(method) || reuses(method) || matches!(method, "remove" | "pop" | "pop_front" | "pop_back" | "swap_remove")
+    fills(method)
+        || reuses(method)
+        || matches!(method, "remove" | "remove_if" | "remove_entry" | "pop" | "pop_front" | "pop_back" | "swap_remove")
 }
 
 /// Macros that check their arguments (a check of a shared measurement is a flaky check).

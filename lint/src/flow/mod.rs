@@ -268,6 +268,9 @@ struct State {
     channels: Vec<(String, String)>,
     /// Loops around this point.
     loop_depth: usize,
+    /// Work that runs only when this task yields (spawned on a current-thread runtime)
+    /// and has had an `.await` to run in since.
+    resumed: Vec<ValueId>,
 }
 
 struct Walker<'t> {
@@ -292,6 +295,8 @@ struct Walker<'t> {
     spawning: Option<Option<usize>>,
     /// While the arguments of an iterator's `map`, `for_each`, … are walked.
     iterating: bool,
+    /// While a loop's body is walked again for what the previous iteration shared.
+    next_iteration: bool,
     /// While the arguments of a call that runs its closures before returning are walked
     /// (places followed only).
     inline_closures: bool,
@@ -323,6 +328,7 @@ impl<'t> Walker<'t> {
             context: Context::Discarded,
             spawning: None,
             iterating: false,
+            next_iteration: false,
             repeats: false,
             inline_closures: false,
         }
@@ -635,7 +641,9 @@ impl<'t> Walker<'t> {
                 }
                 self.expr(&call.func);
                 let callee = sharing::last_segment(&call.func).unwrap_or_default();
-                let spawns = self.sharing() && vocab::SPAWNS.contains(&callee.as_str());
+                // `tokio_test::task::spawn` wraps a future in a mock task polled by hand.
+                let mock = sharing::path_text(&call.func).is_some_and(|t| t.starts_with("tokio_test"));
+                let spawns = self.sharing() && vocab::SPAWNS.contains(&callee.as_str()) && !mock;
                 let saved = self.spawning.take();
                 if spawns {
                     self.spawning = Some(None);
@@ -699,6 +707,9 @@ impl<'t> Walker<'t> {
                 let base = self.expr(&a.base);
                 let live = self.live_ids();
                 let at = start(a.await_token.span);
+                // Work waiting for this task to yield now runs.
+                let waiting: Vec<ValueId> = live.iter().copied().filter(|&id| self.is_work(id)).collect();
+                self.state.resumed.extend(waiting);
                 self.event(at, EventKind::Await(live));
                 if let Some(id) = base.filter(|&id| self.is_work(id)) {
                     // Awaiting a task's handle waits for the task.
@@ -965,6 +976,10 @@ impl<'t> Walker<'t> {
     /// A value passed as an argument: moved into the call when passed by value.
     fn argument(&mut self, arg: &syn::Expr) -> Option<ValueId> {
         let made = self.expr(arg);
+        if made.is_some_and(|id| self.is_work(id)) {
+            // A work handle passed on (`handles.push(h)`) still stands for the work.
+            return made;
+        }
         if let (Some(id), syn::Expr::Path(_)) = (made, arg) {
             // A binding passed by value leaves this function's hands.
             self.drop_value(id, leftmost(arg), DropWhy::Moved);
@@ -1151,6 +1166,22 @@ impl<'t> Walker<'t> {
                         self.state.live.push(entry);
                     }
                 }
+                // What holds work and which channels it signals on, on either path.
+                for held in other.holders {
+                    if !self.state.holders.contains(&held) {
+                        self.state.holders.push(held);
+                    }
+                }
+                for channel in other.channels {
+                    if !self.state.channels.contains(&channel) {
+                        self.state.channels.push(channel);
+                    }
+                }
+                for id in other.resumed {
+                    if !self.state.resumed.contains(&id) {
+                        self.state.resumed.push(id);
+                    }
+                }
             }
             _ => {}
         }
@@ -1168,10 +1199,14 @@ impl<'t> Walker<'t> {
         if !shared.is_empty() && !self.state.diverged {
             let after_first = self.state.clone();
             let first: Vec<Event> = self.flow.events[first_event..].to_vec();
+            let holders = after_first.holders.clone();
             self.state = entry;
             self.state.live.extend(shared.iter().map(|&id| (id, Owner::Work)));
+            self.state.holders = holders;
+            self.next_iteration = true;
             let second_start = self.flow.events.len();
             self.block(body, None);
+            self.next_iteration = false;
             let second = self.flow.events.split_off(second_start);
             self.flow.events.extend(sharing::second_walk_uses(&first, second));
             let after_second = std::mem::replace(&mut self.state, after_first);

@@ -84,6 +84,9 @@ pub struct Work {
     pub body: Option<usize>,
     /// Names the work took (a channel's sender it signals on).
     pub captured: Vec<String>,
+    /// It runs only when this task yields (`spawn_local`, a current-thread test
+    /// runtime): until the next `.await`, nothing of it has run.
+    pub cooperative: bool,
 }
 
 /// What the value of a use goes into.
@@ -124,6 +127,8 @@ pub struct Use {
     pub loop_depth: usize,
     /// Work alive here.
     pub live: Vec<ValueId>,
+    /// Reached only in a later iteration of a loop than the sharing.
+    pub next_iteration: bool,
 }
 
 /// What a rule tells the engine about the places it follows.
@@ -137,6 +142,10 @@ pub trait Sharer {
     /// of its arguments (by index, `self` not counted)?
     fn spawns_arguments(&self, _callee: &str) -> Option<&[usize]> {
         None
+    }
+    /// Does work spawned by `callee` run only when this task yields?
+    fn cooperative(&self, callee: &str) -> bool {
+        callee.ends_with("spawn_local")
     }
 }
 
@@ -313,16 +322,23 @@ impl SpawnedWords {
 
 impl Visit<'_> for SpawnedWords {
     fn visit_expr_call(&mut self, c: &syn::ExprCall) {
-        if last_segment(&c.func).is_some_and(|f| vocab::SPAWNS.contains(&f.as_str())) {
+        let callee = last_segment(&c.func).unwrap_or_default();
+        if vocab::SPAWNS.contains(&callee.as_str()) {
             self.arguments(&c.args);
         }
-        syn::visit::visit_expr_call(self, c);
+        // A scope joins what it spawns before the function returns.
+        if !vocab::SCOPES.contains(&callee.as_str()) {
+            syn::visit::visit_expr_call(self, c);
+        }
     }
     fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
-        if vocab::SPAWNS.contains(&m.method.to_string().as_str()) {
+        let method = m.method.to_string();
+        if vocab::SPAWNS.contains(&method.as_str()) {
             self.arguments(&m.args);
         }
-        syn::visit::visit_expr_method_call(self, m);
+        if !vocab::SCOPES.contains(&method.as_str()) {
+            syn::visit::visit_expr_method_call(self, m);
+        }
     }
 }
 
@@ -598,6 +614,18 @@ impl Walker<'_> {
                 self.state.channels.push((names[1].clone(), names[0].clone()));
             }
         }
+        // `let entry = Task { abort: handle.abort_handle() }`: `entry` stands for the work
+        // `handle` runs too (inserting it registers the work).
+        let mut words = Vec::new();
+        super::collect_paths(&init.to_token_stream().to_string(), &mut words);
+        let works: Vec<ValueId> = words.iter().filter_map(|w| self.lookup(w)).filter(|&id| self.is_work(id)).collect();
+        if !works.is_empty() {
+            let mut names = Vec::new();
+            collect_names(pat, &mut names);
+            for id in works {
+                self.flow.values[id].names.extend(names.iter().cloned());
+            }
+        }
         let places = match self.sharer.and_then(|s| s.local_root(init, ty)) {
             Some(kind) => {
                 let mut names = Vec::new();
@@ -632,7 +660,11 @@ impl Walker<'_> {
             }
             let mut chain: Vec<String> = self.chain.iter().rev().cloned().collect();
             chain.dedup();
-            let live: Vec<ValueId> = self.live_ids().into_iter().filter(|&id| self.is_work(id)).collect();
+            // Cooperative work has not run until this task yielded.
+            let running = |id: ValueId| {
+                self.flow.values[id].work.as_ref().is_some_and(|w| !w.cooperative || self.state.resumed.contains(&id))
+            };
+            let live: Vec<ValueId> = self.live_ids().into_iter().filter(|&id| running(id)).collect();
             let used = Use {
                 root,
                 via,
@@ -641,23 +673,52 @@ impl Walker<'_> {
                 args: self.chain_args.clone(),
                 loop_depth: self.state.loop_depth,
                 live,
+                next_iteration: self.next_iteration,
             };
             self.event(at, EventKind::Used(Box::new(used)));
         }
     }
 
-    /// The roots the arguments of a spawn reach: names and `self.field`s mentioned.
+    /// The roots the arguments of a spawn reach, by the names and `self.field`s they
+    /// mention (a field of `self` alone shares that field, not all of `self`), and the
+    /// words they mention.
     fn mentioned_roots<'e>(&self, args: impl Iterator<Item = &'e syn::Expr>) -> (Vec<RootId>, Vec<String>) {
+        #[derive(Default)]
+        struct Mentions {
+            names: Vec<String>,
+            self_fields: Vec<String>,
+        }
+        impl Visit<'_> for Mentions {
+            fn visit_expr_field(&mut self, f: &syn::ExprField) {
+                match (&*f.base, &f.member) {
+                    (syn::Expr::Path(p), syn::Member::Named(m)) if p.path.is_ident("self") => {
+                        self.self_fields.push(m.to_string());
+                    }
+                    _ => syn::visit::visit_expr_field(self, f),
+                }
+            }
+            fn visit_path(&mut self, p: &syn::Path) {
+                if let Some(i) = p.get_ident() {
+                    self.names.push(i.to_string());
+                }
+            }
+            fn visit_macro(&mut self, m: &syn::Macro) {
+                super::collect_paths(&m.tokens.to_string(), &mut self.names);
+            }
+        }
+        let mut mentions = Mentions::default();
         let mut words = Vec::new();
         for a in args {
+            mentions.visit_expr(a);
             super::collect_paths(&a.to_token_stream().to_string(), &mut words);
         }
         let mut roots = Vec::new();
-        for w in &words {
-            for (root, _) in self.place(w) {
-                if !roots.contains(&root) {
-                    roots.push(root);
-                }
+        let self_places = self.place("self");
+        let fields = mentions.self_fields.iter().filter_map(|f| self.member_root(&self_places, f));
+        let named = mentions.names.iter().flat_map(|w| self.place(w));
+        for (root, _) in fields.chain(named) {
+            if !roots.contains(&root) {
+                roots.push(root);
             }
         }
         (roots, words)
@@ -683,8 +744,9 @@ impl Walker<'_> {
     ) -> Option<ValueId> {
         let (roots, captured) = self.mentioned_roots(args.iter().copied());
         let loop_depth = self.state.loop_depth;
-        let work =
-            Work { kind: WorkKind::Spawn, roots, how: format!("moved into `{callee}`"), loop_depth, body, captured };
+        let cooperative = self.sharer.is_some_and(|s| s.cooperative(callee));
+        let how = format!("moved into `{callee}`");
+        let work = Work { kind: WorkKind::Spawn, roots, how, loop_depth, body, captured, cooperative };
         Some(self.make_work(at, work))
     }
 
@@ -723,6 +785,7 @@ impl Walker<'_> {
             loop_depth: self.state.loop_depth,
             body: None,
             captured: Vec::new(),
+            cooperative: false,
         };
         Some(self.make_work(start(m.method.span()), work))
     }
@@ -748,7 +811,12 @@ impl Walker<'_> {
         let method = m.method.to_string();
         let at = start(m.method.span());
         let holder = root_ident(&m.receiver);
-        if vocab::JOIN_METHODS.contains(&method.as_str()) {
+        if method == "block_on" {
+            // `rt.block_on(handle)`: runs until the task is done.
+            for holder in m.args.iter().filter_map(root_ident) {
+                self.join_held(&holder, at);
+            }
+        } else if vocab::JOIN_METHODS.contains(&method.as_str()) {
             if let Some(id) = receiver {
                 self.joined(id, at);
             }

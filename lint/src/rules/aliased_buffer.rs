@@ -200,7 +200,16 @@ impl Rule for AliasedBuffer {
     }
 
     fn check(&self, cx: &PackageContext<'_, '_>, out: &mut Vec<Finding>) {
-        for file in cx.files.iter().filter(|f| f.source.report) {
+        // Under a model checker (loom, shuttle) every interleaving is explored on purpose.
+        let model_checked = |f: &&ParsedFile| {
+            f.ast.items.iter().any(|item| {
+                matches!(item, syn::Item::Use(u) if {
+                    let text = u.tree.to_token_stream().to_string();
+                    text.starts_with("loom") || text.starts_with("shuttle")
+                })
+            })
+        };
+        for file in cx.files.iter().filter(|f| f.source.report && !model_checked(f)) {
             let mut items = Items { cx, file, modules: vec![file.source.module.clone()], out };
             items.visit_file(&file.ast);
         }
@@ -251,14 +260,16 @@ impl Items<'_, '_, '_> {
         self.modules.last().unwrap_or(&self.file.source.module)
     }
 
-    fn check_fn(&mut self, sig: &syn::Signature, body: &syn::Block, fields: &[String]) {
+    fn check_fn(&mut self, attrs: &[syn::Attribute], sig: &syn::Signature, body: &syn::Block, fields: &[String]) {
         if !shares_anything(body, Some(self.cx.spawn_summaries())) {
             return;
         }
         let symbols = self.cx.symbols;
         let module = self.module().clone();
         let (roots, self_shared) = entry_roots(symbols, &module, sig, fields);
-        let sharer = Buffers { symbols, module: &module, summaries: self.cx.spawn_summaries(), self_shared };
+        let current_thread = current_thread_test(attrs);
+        let summaries = self.cx.spawn_summaries();
+        let sharer = Buffers { symbols, module: &module, summaries, self_shared, current_thread };
         let edition = symbols.edition_of(&self.file.source.module);
         let (flows, roots) = flow::analyze_sharing(body, &NoGuards, &sharer, edition, roots);
         judge(self.file, &flows, &roots, self.out);
@@ -274,7 +285,7 @@ impl<'ast> Visit<'ast> for Items<'_, '_, '_> {
     }
 
     fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
-        self.check_fn(&item.sig, &item.block, &[]);
+        self.check_fn(&item.attrs, &item.sig, &item.block, &[]);
         // Functions nested in the body are checked on their own.
         syn::visit::visit_block(self, &item.block);
     }
@@ -286,7 +297,7 @@ impl<'ast> Visit<'ast> for Items<'_, '_, '_> {
                 let module = self.module().clone();
                 let fields =
                     fields.get_or_insert_with(|| handle_fields(self.cx.symbols, &module, &item.self_ty)).clone();
-                self.check_fn(&f.sig, &f.block, &fields);
+                self.check_fn(&f.attrs, &f.sig, &f.block, &fields);
                 syn::visit::visit_block(self, &f.block);
             }
         }
@@ -296,7 +307,7 @@ impl<'ast> Visit<'ast> for Items<'_, '_, '_> {
         for trait_item in &item.items {
             if let syn::TraitItem::Fn(f) = trait_item {
                 if let Some(block) = &f.default {
-                    self.check_fn(&f.sig, block, &[]);
+                    self.check_fn(&f.attrs, &f.sig, block, &[]);
                     syn::visit::visit_block(self, block);
                 }
             }
@@ -340,6 +351,16 @@ fn entry_roots(
     (roots, self_shared)
 }
 
+/// `#[tokio::test]` without `flavor = "multi_thread"` runs on one thread: what it spawns
+/// runs only when the test awaits.
+fn current_thread_test(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        let path: Vec<String> = a.path().segments.iter().map(|s| s.ident.to_string()).collect();
+        let test = path.last().is_some_and(|l| l == "test") && path.len() == 2;
+        test && !a.to_token_stream().to_string().contains("multi_thread")
+    })
+}
+
 /// `&T`, `Arc<T>` and channel senders reach state other threads may hold.
 fn reaches_other_threads(ty: &syn::Type) -> bool {
     match ty {
@@ -375,6 +396,8 @@ struct Buffers<'s, 'a> {
     module: &'s ModulePath,
     summaries: &'s flow::SpawnSummaries,
     self_shared: bool,
+    /// The function is a current-thread async test.
+    current_thread: bool,
 }
 
 impl flow::Sharer for Buffers<'_, '_> {
@@ -410,6 +433,10 @@ impl flow::Sharer for Buffers<'_, '_> {
 
     fn spawns_arguments(&self, callee: &str) -> Option<&[usize]> {
         self.summaries.arguments(callee)
+    }
+
+    fn cooperative(&self, callee: &str) -> bool {
+        callee.ends_with("spawn_local") || (self.current_thread && callee.ends_with("spawn"))
     }
 }
 
@@ -488,6 +515,9 @@ fn order_dependent(used: &Use, value: &Value, work: &Work, flows: &[Flow], roots
     if used.loop_depth > work.loop_depth || guarded_before || used.context == Context::Rendered {
         return None;
     }
+    // A later iteration reading what an earlier one shared shows it (an event loop's
+    // status, a progress report): only reuse of what it shared counts there.
+    let reads_only_here = !used.next_iteration;
     let chain = &used.chain;
     let any = |f: fn(&str) -> bool| chain.iter().any(|m| f(m));
     let registers = work.kind == WorkKind::Spawn
@@ -506,7 +536,7 @@ fn order_dependent(used: &Use, value: &Value, work: &Work, flows: &[Flow], roots
             | Context::Counted
             | Context::Argument(_)
     );
-    if any(vocab::measures) && kept {
+    if any(vocab::measures) && kept && reads_only_here {
         return Some(Why::Measured);
     }
     // The function's own buffer: made here (in this iteration) or the caller's.
@@ -518,7 +548,7 @@ fn order_dependent(used: &Use, value: &Value, work: &Work, flows: &[Flow], roots
         return Some(Why::Reused);
     }
     let final_read = matches!(used.context, Context::Bound | Context::Returned | Context::Asserted | Context::Counted);
-    if work.kind == WorkKind::Spawn && final_read && reads_contents(chain) {
+    if work.kind == WorkKind::Spawn && final_read && reads_contents(chain) && reads_only_here {
         return Some(Why::UnjoinedRead);
     }
     None

@@ -271,6 +271,8 @@ struct State {
     /// Work that runs only when this task yields (spawned on a current-thread runtime)
     /// and has had an `.await` to run in since.
     resumed: Vec<ValueId>,
+    /// Names of current-thread runtimes this body drives.
+    runtimes: Vec<String>,
 }
 
 struct Walker<'t> {
@@ -602,7 +604,8 @@ impl<'t> Walker<'t> {
                             Some(r) => format!("{r}.{method}"),
                             None => method.clone(),
                         };
-                        let work = self.spawn(&callee, start(m.method.span()), &args, body);
+                        let around: Vec<&syn::Expr> = std::iter::once(&*m.receiver).chain(&m.args).collect();
+                        let work = self.spawn(&callee, start(m.method.span()), &args, body, &around);
                         if let (Some(id), Some(holder)) = (work, sharing::root_ident(&m.receiver)) {
                             // `set.spawn(..)`: the set holds it.
                             self.state.holders.push((holder, id));
@@ -611,7 +614,8 @@ impl<'t> Walker<'t> {
                     }
                     if let Some(summary) = self.sharer.and_then(|s| s.spawns_arguments(&method)) {
                         let args: Vec<&syn::Expr> = summary.iter().filter_map(|&i| m.args.iter().nth(i)).collect();
-                        return self.spawn(&method, start(m.method.span()), &args, None);
+                        let around: Vec<&syn::Expr> = std::iter::once(&*m.receiver).chain(&m.args).collect();
+                        return self.spawn(&method, start(m.method.span()), &args, None, &around);
                     }
                     if let Some(id) = self.publish(m) {
                         return Some(id);
@@ -643,7 +647,12 @@ impl<'t> Walker<'t> {
                 let callee = sharing::last_segment(&call.func).unwrap_or_default();
                 // `tokio_test::task::spawn` wraps a future in a mock task polled by hand.
                 let mock = sharing::path_text(&call.func).is_some_and(|t| t.starts_with("tokio_test"));
-                let spawns = self.sharing() && vocab::SPAWNS.contains(&callee.as_str()) && !mock;
+                // A parameter or local closure named `spawn` is not the spawn function.
+                let local = matches!(&*call.func, syn::Expr::Path(p) if p.path.get_ident().is_some_and(|i| {
+                    let name = i.to_string();
+                    self.state.names.iter().any(|(n, _, _)| *n == name) || self.sharer.is_some_and(|s| s.is_parameter(&name))
+                }));
+                let spawns = self.sharing() && vocab::SPAWNS.contains(&callee.as_str()) && !mock && !local;
                 let saved = self.spawning.take();
                 if spawns {
                     self.spawning = Some(None);
@@ -676,7 +685,7 @@ impl<'t> Walker<'t> {
                     if spawns {
                         let args: Vec<&syn::Expr> = call.args.iter().collect();
                         let callee = sharing::path_text(&call.func).unwrap_or(callee);
-                        return self.spawn(&callee, at, &args, body);
+                        return self.spawn(&callee, at, &args, body, &args);
                     }
                     // `Type::name` of a path call, to tell `Worker::new` from other `new`s.
                     let key = sharing::path_text(&call.func).map(|t| {
@@ -686,7 +695,8 @@ impl<'t> Walker<'t> {
                     let key = key.unwrap_or_else(|| callee.clone());
                     if let Some(summary) = self.sharer.and_then(|s| s.spawns_arguments(&key)) {
                         let args: Vec<&syn::Expr> = summary.iter().filter_map(|&i| call.args.iter().nth(i)).collect();
-                        return self.spawn(&key, at, &args, None);
+                        let around: Vec<&syn::Expr> = call.args.iter().collect();
+                        return self.spawn(&key, at, &args, None, &around);
                     }
                     if vocab::JOIN_FNS.contains(&callee.as_str()) {
                         for id in work_args {

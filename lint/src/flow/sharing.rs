@@ -87,6 +87,9 @@ pub struct Work {
     /// It runs only when this task yields (`spawn_local`, a current-thread test
     /// runtime): until the next `.await`, nothing of it has run.
     pub cooperative: bool,
+    /// It was spawned on a current-thread runtime this body drives (`rt.block_on`):
+    /// it runs only inside those calls, never beside this body's own code.
+    pub driven: bool,
 }
 
 /// What the value of a use goes into.
@@ -147,6 +150,14 @@ pub trait Sharer {
     fn cooperative(&self, callee: &str) -> bool {
         callee.ends_with("spawn_local")
     }
+    /// Is `name` a parameter of the body?
+    fn is_parameter(&self, _name: &str) -> bool {
+        false
+    }
+    /// Does `init` build a current-thread runtime (`Builder::new_current_thread()…`)?
+    fn current_thread_runtime(&self, _init: &syn::Expr) -> bool {
+        false
+    }
 }
 
 /// The places a name reaches.
@@ -167,6 +178,8 @@ pub struct SpawnSummaries {
     spawned_fields: HashMap<String, Vec<String>>,
     /// Per `Type::name`, the parameters it stores in fields of `Type`, by field.
     stores: Vec<(String, String, usize)>,
+    /// Functions that build a current-thread runtime.
+    runtime_makers: Vec<String>,
 }
 
 impl SpawnSummaries {
@@ -178,6 +191,9 @@ impl SpawnSummaries {
         impl Fns<'_> {
             fn function(&mut self, sig: &syn::Signature, body: &syn::Block) {
                 *self.summaries.defined.entry(sig.ident.to_string()).or_default() += 1;
+                if sig.inputs.is_empty() && makes_current_thread_runtime(body) {
+                    self.summaries.runtime_makers.push(sig.ident.to_string());
+                }
                 let params: Vec<String> = sig
                     .inputs
                     .iter()
@@ -283,6 +299,13 @@ impl SpawnSummaries {
         summaries
     }
 
+    /// Does `init` build a current-thread runtime, itself or through a package function?
+    pub fn builds_current_thread_runtime(&self, init: &syn::Expr) -> bool {
+        let text = init.to_token_stream().to_string();
+        text.contains("new_current_thread")
+            || matches!(init, syn::Expr::Call(c) if last_segment(&c.func).is_some_and(|f| self.runtime_makers.contains(&f)))
+    }
+
     /// Does some function called `name` spawn work with its arguments?
     pub fn defines_spawner(&self, name: &str) -> bool {
         let suffix = format!("::{name}");
@@ -356,6 +379,19 @@ impl Visit<'_> for LetAliases {
         }
         syn::visit::visit_local(self, l);
     }
+}
+
+/// Does a body build a current-thread runtime (`Builder::new_current_thread()`)?
+fn makes_current_thread_runtime(body: &syn::Block) -> bool {
+    struct Finds(bool);
+    impl Visit<'_> for Finds {
+        fn visit_ident(&mut self, i: &proc_macro2::Ident) {
+            self.0 |= i == "new_current_thread";
+        }
+    }
+    let mut finds = Finds(false);
+    finds.visit_block(body);
+    finds.0
 }
 
 /// The fields named as `self . f` in a token text.
@@ -626,6 +662,11 @@ impl Walker<'_> {
                 self.flow.values[id].names.extend(names.iter().cloned());
             }
         }
+        if self.sharer.is_some_and(|s| s.current_thread_runtime(init)) {
+            let mut names = Vec::new();
+            collect_names(pat, &mut names);
+            self.state.runtimes.extend(names);
+        }
         let places = match self.sharer.and_then(|s| s.local_root(init, ty)) {
             Some(kind) => {
                 let mut names = Vec::new();
@@ -662,7 +703,10 @@ impl Walker<'_> {
             chain.dedup();
             // Cooperative work has not run until this task yielded.
             let running = |id: ValueId| {
-                self.flow.values[id].work.as_ref().is_some_and(|w| !w.cooperative || self.state.resumed.contains(&id))
+                self.flow.values[id]
+                    .work
+                    .as_ref()
+                    .is_some_and(|w| !w.driven && (!w.cooperative || self.state.resumed.contains(&id)))
             };
             let live: Vec<ValueId> = self.live_ids().into_iter().filter(|&id| running(id)).collect();
             let used = Use {
@@ -741,12 +785,16 @@ impl Walker<'_> {
         at: Position,
         args: &[&syn::Expr],
         body: Option<usize>,
+        around: &[&syn::Expr],
     ) -> Option<ValueId> {
+        // `rt.spawn(..)`, `schedule(rt.handle(), ..)` on a current-thread runtime here:
+        // `around` is the receiver and every argument of the call.
+        let driven = around.iter().any(|e| root_ident(e).is_some_and(|n| self.state.runtimes.contains(&n)));
         let (roots, captured) = self.mentioned_roots(args.iter().copied());
         let loop_depth = self.state.loop_depth;
         let cooperative = self.sharer.is_some_and(|s| s.cooperative(callee));
         let how = format!("moved into `{callee}`");
-        let work = Work { kind: WorkKind::Spawn, roots, how, loop_depth, body, captured, cooperative };
+        let work = Work { kind: WorkKind::Spawn, roots, how, loop_depth, body, captured, cooperative, driven };
         Some(self.make_work(at, work))
     }
 
@@ -786,6 +834,7 @@ impl Walker<'_> {
             body: None,
             captured: Vec::new(),
             cooperative: false,
+            driven: false,
         };
         Some(self.make_work(start(m.method.span()), work))
     }

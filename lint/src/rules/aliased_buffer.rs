@@ -269,7 +269,18 @@ impl Items<'_, '_, '_> {
         let (roots, self_shared) = entry_roots(symbols, &module, sig, fields);
         let current_thread = current_thread_test(attrs);
         let summaries = self.cx.spawn_summaries();
-        let sharer = Buffers { symbols, module: &module, summaries, self_shared, current_thread };
+        let params = sig
+            .inputs
+            .iter()
+            .filter_map(|a| match a {
+                syn::FnArg::Typed(pt) => match &*pt.pat {
+                    syn::Pat::Ident(i) => Some(i.ident.to_string()),
+                    _ => None,
+                },
+                syn::FnArg::Receiver(_) => None,
+            })
+            .collect();
+        let sharer = Buffers { symbols, module: &module, summaries, self_shared, current_thread, params };
         let edition = symbols.edition_of(&self.file.source.module);
         let (flows, roots) = flow::analyze_sharing(body, &NoGuards, &sharer, edition, roots);
         judge(self.file, &flows, &roots, self.out);
@@ -398,6 +409,7 @@ struct Buffers<'s, 'a> {
     self_shared: bool,
     /// The function is a current-thread async test.
     current_thread: bool,
+    params: Vec<String>,
 }
 
 impl flow::Sharer for Buffers<'_, '_> {
@@ -437,6 +449,14 @@ impl flow::Sharer for Buffers<'_, '_> {
 
     fn cooperative(&self, callee: &str) -> bool {
         callee.ends_with("spawn_local") || (self.current_thread && callee.ends_with("spawn"))
+    }
+
+    fn is_parameter(&self, name: &str) -> bool {
+        self.params.iter().any(|p| p == name)
+    }
+
+    fn current_thread_runtime(&self, init: &syn::Expr) -> bool {
+        self.summaries.builds_current_thread_runtime(init)
     }
 }
 

@@ -625,8 +625,10 @@ impl<'t> Walker<'t> {
                         self.state.holders.extend(work_args.into_iter().map(|id| (holder.clone(), id)));
                     }
                     self.join_method(m, receiver);
-                    // What was published passes through its chain (`or_insert_with(..).clone()`).
-                    if receiver.is_some_and(|id| self.is_work(id)) && vocab::COPIES.contains(&method.as_str()) {
+                    // What was published passes through its chain (`or_insert_with(..).clone()`);
+                    // what a spawning callee returned, through its adapters (`.map(..)`).
+                    let passes = |w: &Work| vocab::COPIES.contains(&method.as_str()) || w.in_callee;
+                    if receiver.is_some_and(|id| self.flow.values[id].work.as_ref().is_some_and(passes)) {
                         return receiver;
                     }
                 }

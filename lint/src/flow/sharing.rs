@@ -90,6 +90,9 @@ pub struct Work {
     /// It was spawned on a current-thread runtime this body drives (`rt.block_on`):
     /// it runs only inside those calls, never beside this body's own code.
     pub driven: bool,
+    /// Spawned inside a package function: what that returns (a handle, a stream the
+    /// work feeds) stands for the work, so awaiting it to the end joins it.
+    pub in_callee: bool,
 }
 
 /// What the value of a use goes into.
@@ -794,7 +797,9 @@ impl Walker<'_> {
         let loop_depth = self.state.loop_depth;
         let cooperative = self.sharer.is_some_and(|s| s.cooperative(callee));
         let how = format!("moved into `{callee}`");
-        let work = Work { kind: WorkKind::Spawn, roots, how, loop_depth, body, captured, cooperative, driven };
+        let in_callee = !vocab::SPAWNS.iter().any(|s| callee.ends_with(s));
+        let work =
+            Work { kind: WorkKind::Spawn, roots, how, loop_depth, body, captured, cooperative, driven, in_callee };
         Some(self.make_work(at, work))
     }
 
@@ -835,6 +840,7 @@ impl Walker<'_> {
             captured: Vec::new(),
             cooperative: false,
             driven: false,
+            in_callee: false,
         };
         Some(self.make_work(start(m.method.span()), work))
     }

@@ -287,10 +287,8 @@ struct Walker<'t> {
     /// Set when places are followed.
     sharer: Option<&'t dyn Sharer>,
     roots: Vec<Root>,
-    /// Methods called on the place being walked to, outermost first, and the names
-    /// passed to the outermost.
+    /// Methods called on the place being walked to, outermost first.
     chain: Vec<String>,
-    chain_args: Vec<String>,
     /// What the value being walked goes into.
     context: Context,
     /// While a spawn's arguments are walked: the first closure or async block they hold.
@@ -326,7 +324,6 @@ impl<'t> Walker<'t> {
             sharer,
             roots,
             chain: Vec::new(),
-            chain_args: Vec::new(),
             context: Context::Discarded,
             spawning: None,
             iterating: false,
@@ -339,11 +336,9 @@ impl<'t> Walker<'t> {
     /// Walk `expr` as a value going into `context`, not as part of an enclosing chain.
     fn expr_in(&mut self, expr: &syn::Expr, context: Context) -> Option<ValueId> {
         let chain = std::mem::take(&mut self.chain);
-        let args = std::mem::take(&mut self.chain_args);
         let outer = std::mem::replace(&mut self.context, context);
         let made = self.expr(expr);
         self.chain = chain;
-        self.chain_args = args;
         self.context = outer;
         made
     }
@@ -559,13 +554,18 @@ impl<'t> Walker<'t> {
         match expr {
             syn::Expr::MethodCall(m) => {
                 let method = m.method.to_string();
-                self.chain.push(method.clone());
-                if self.chain.len() == 1 {
-                    // The names given to the outermost call on a place (`insert(id, handle)`).
-                    self.chain_args = m.args.iter().filter_map(sharing::root_ident).collect();
+                let sharing = self.sharing();
+                let first_event = self.flow.events.len();
+                if sharing {
+                    self.chain.push(method.clone());
                 }
                 let receiver = self.expr(&m.receiver);
-                self.chain.pop();
+                if sharing {
+                    self.chain.pop();
+                    if self.chain.is_empty() {
+                        self.give_chain_args(first_event, &method, &m.args);
+                    }
+                }
                 // Work on the guarded value itself (`rx.lock().recv()`, a field of it, a
                 // handle taken out of it) is what its lock is for: that guard is not
                 // counted as alive during it.
@@ -580,15 +580,11 @@ impl<'t> Walker<'t> {
                 let runs_now = self.runs_closures_now(&method);
                 let inline = std::mem::replace(&mut self.inline_closures, runs_now);
                 let mut work_args = Vec::new();
+                let context = sharing.then(|| Context::Argument(method.as_str().into()));
                 for arg in &m.args {
-                    let context = Context::Argument(method.clone());
-                    let chain = std::mem::take(&mut self.chain);
-                    let outer = std::mem::replace(&mut self.context, context);
-                    if let Some(id) = self.argument(arg).filter(|&id| self.is_work(id)) {
+                    if let Some(id) = self.argument_in(arg, context.as_ref()).filter(|&id| self.is_work(id)) {
                         work_args.push(id);
                     }
-                    self.chain = chain;
-                    self.context = outer;
                 }
                 let body = std::mem::replace(&mut self.spawning, saved).flatten();
                 self.iterating = iterating;
@@ -663,18 +659,14 @@ impl<'t> Walker<'t> {
                 let mut work_args = Vec::new();
                 let runs_now = self.runs_closures_now(&callee);
                 let inline = std::mem::replace(&mut self.inline_closures, runs_now);
+                let context = self.sharing().then(|| Context::Argument(callee.as_str().into()));
                 for arg in &call.args {
-                    let context = Context::Argument(callee.clone());
-                    let chain = std::mem::take(&mut self.chain);
-                    let outer = std::mem::replace(&mut self.context, context);
-                    if let Some(id) = self.argument(arg) {
+                    if let Some(id) = self.argument_in(arg, context.as_ref()) {
                         moved_in.get_or_insert(id);
                         if self.is_work(id) {
                             work_args.push(id);
                         }
                     }
-                    self.chain = chain;
-                    self.context = outer;
                 }
                 let body = std::mem::replace(&mut self.spawning, saved).flatten();
                 self.inline_closures = inline;
@@ -737,7 +729,7 @@ impl<'t> Walker<'t> {
                 None
             }
             syn::Expr::Unary(u) => {
-                let deref = matches!(u.op, syn::UnOp::Deref(_));
+                let deref = matches!(u.op, syn::UnOp::Deref(_)) && self.sharing();
                 if deref {
                     self.chain.push("*".into());
                 }
@@ -756,11 +748,16 @@ impl<'t> Walker<'t> {
                 self.expr(&f.base);
                 None
             }
-            syn::Expr::Index(i) => {
+            syn::Expr::Index(i) if self.sharing() => {
                 self.chain.push("[]".into());
                 self.expr(&i.expr);
                 self.chain.pop();
                 self.expr_in(&i.index, Context::Argument("[]".into()));
+                None
+            }
+            syn::Expr::Index(i) => {
+                self.expr(&i.expr);
+                self.expr(&i.index);
                 None
             }
             syn::Expr::Binary(b) => {
@@ -983,6 +980,17 @@ impl<'t> Walker<'t> {
             syn::Expr::Try(t) => self.chain_root(&t.expr),
             _ => None,
         }
+    }
+
+    /// An argument walked as a value going into `context` (when places are followed).
+    fn argument_in(&mut self, arg: &syn::Expr, context: Option<&Context>) -> Option<ValueId> {
+        let Some(context) = context else { return self.argument(arg) };
+        let chain = std::mem::take(&mut self.chain);
+        let outer = std::mem::replace(&mut self.context, context.clone());
+        let made = self.argument(arg);
+        self.chain = chain;
+        self.context = outer;
+        made
     }
 
     /// A value passed as an argument: moved into the call when passed by value.
@@ -1257,11 +1265,11 @@ impl<'t> Walker<'t> {
 
     fn push_nested(&mut self, code: NestedCode, captured: Vec<Captured>, params: Vec<String>) {
         let places = if self.sharing() {
-            let mut seen: Vec<&str> = Vec::new();
+            // The innermost binding of each name, where it reaches a place.
+            let mut seen = std::collections::HashSet::new();
             let mut visible = Vec::new();
             for (name, places, _) in self.state.places.iter().rev() {
-                if !seen.contains(&name.as_str()) {
-                    seen.push(name);
+                if seen.insert(name.as_str()) && !places.is_empty() {
                     visible.push((name.clone(), places.clone()));
                 }
             }
@@ -1307,7 +1315,7 @@ impl<'t> Walker<'t> {
             } else if vocab::renders(&name) {
                 Context::Rendered
             } else {
-                Context::Argument(format!("{name}!"))
+                Context::Argument(format!("{name}!").into())
             };
             for arg in &args {
                 self.expr_in(arg, context.clone());

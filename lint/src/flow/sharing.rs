@@ -113,7 +113,7 @@ pub enum Context {
     /// Added to a counter (`x += …`).
     Counted,
     /// Passed to this function or method.
-    Argument(String),
+    Argument(std::rc::Rc<str>),
     /// Written through: `overwrite` for `*g = v` with `v` not a literal; `false` for a
     /// flag (`*stop = true`) or an update in place (`*n += 1`).
     Assigned { overwrite: bool },
@@ -186,14 +186,20 @@ pub struct SpawnSummaries {
 }
 
 impl SpawnSummaries {
-    pub fn of<'f>(files: impl Iterator<Item = &'f syn::File>) -> Self {
+    /// Of every file of a package, with whether its bodies are worth reading (a file
+    /// that never says `spawn` adds only the names it defines).
+    pub fn of<'f>(files: impl Iterator<Item = (&'f syn::File, bool)>) -> Self {
         struct Fns<'s> {
             summaries: &'s mut SpawnSummaries,
             self_ty: Option<String>,
+            bodies: bool,
         }
         impl Fns<'_> {
             fn function(&mut self, sig: &syn::Signature, body: &syn::Block) {
                 *self.summaries.defined.entry(sig.ident.to_string()).or_default() += 1;
+                if !self.bodies {
+                    return;
+                }
                 if sig.inputs.is_empty() && makes_current_thread_runtime(body) {
                     self.summaries.runtime_makers.push(sig.ident.to_string());
                 }
@@ -210,7 +216,15 @@ impl SpawnSummaries {
                         names.into_iter().next().unwrap_or_default()
                     })
                     .collect();
-                if let Some(ty) = &self.self_ty {
+                // Constructors (returning `Self` or the type) store what they are given.
+                let constructs = |ty: &str| match &sig.output {
+                    syn::ReturnType::Type(_, out) => {
+                        let text = out.to_token_stream().to_string();
+                        text.contains("Self") || text.contains(ty)
+                    }
+                    syn::ReturnType::Default => false,
+                };
+                if let Some(ty) = self.self_ty.as_ref().filter(|ty| !params.is_empty() && constructs(ty)) {
                     let key = format!("{ty}::{}", sig.ident);
                     for (field, index) in stored_params(body, &params) {
                         self.summaries.stores.push((key.clone(), field, index));
@@ -267,7 +281,9 @@ impl SpawnSummaries {
             fn visit_item_fn(&mut self, f: &syn::ItemFn) {
                 let outer = self.self_ty.take();
                 self.function(&f.sig, &f.block);
-                syn::visit::visit_item_fn(self, f);
+                if self.bodies {
+                    syn::visit::visit_item_fn(self, f);
+                }
                 self.self_ty = outer;
             }
             fn visit_item_impl(&mut self, item: &syn::ItemImpl) {
@@ -281,12 +297,14 @@ impl SpawnSummaries {
             }
             fn visit_impl_item_fn(&mut self, f: &syn::ImplItemFn) {
                 self.function(&f.sig, &f.block);
-                syn::visit::visit_impl_item_fn(self, f);
+                if self.bodies {
+                    syn::visit::visit_impl_item_fn(self, f);
+                }
             }
         }
         let mut summaries = SpawnSummaries::default();
-        for file in files {
-            Fns { summaries: &mut summaries, self_ty: None }.visit_file(file);
+        for (file, bodies) in files {
+            Fns { summaries: &mut summaries, self_ty: None, bodies }.visit_file(file);
         }
         // `Worker::new(buf)` storing `buf` in a field a method of `Worker` spawns with
         // shares it.
@@ -307,6 +325,11 @@ impl SpawnSummaries {
         let text = init.to_token_stream().to_string();
         text.contains("new_current_thread")
             || matches!(init, syn::Expr::Call(c) if last_segment(&c.func).is_some_and(|f| self.runtime_makers.contains(&f)))
+    }
+
+    /// Does any function of the package spawn work with its arguments?
+    pub fn has_spawners(&self) -> bool {
+        !self.by_key.is_empty()
     }
 
     /// Does some function called `name` spawn work with its arguments?
@@ -655,9 +678,13 @@ impl Walker<'_> {
         }
         // `let entry = Task { abort: handle.abort_handle() }`: `entry` stands for the work
         // `handle` runs too (inserting it registers the work).
-        let mut words = Vec::new();
-        super::collect_paths(&init.to_token_stream().to_string(), &mut words);
-        let works: Vec<ValueId> = words.iter().filter_map(|w| self.lookup(w)).filter(|&id| self.is_work(id)).collect();
+        let works: Vec<ValueId> = if self.state.live.iter().any(|(id, _)| self.is_work(*id)) {
+            let mut words = Vec::new();
+            super::collect_paths(&init.to_token_stream().to_string(), &mut words);
+            words.iter().filter_map(|w| self.lookup(w)).filter(|&id| self.is_work(id)).collect()
+        } else {
+            Vec::new()
+        };
         if !works.is_empty() {
             let mut names = Vec::new();
             collect_names(pat, &mut names);
@@ -691,6 +718,24 @@ impl Walker<'_> {
         }
     }
 
+    /// The use at the root of a chain whose outermost call is `method` gets the names
+    /// passed to it (`insert(id, handle)`), once its receiver was walked (events since
+    /// `first_event`).
+    pub(super) fn give_chain_args(
+        &mut self,
+        first_event: usize,
+        method: &str,
+        args: &syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>,
+    ) {
+        let used = self.flow.events[first_event..].iter_mut().find_map(|e| match &mut e.kind {
+            EventKind::Used(u) if u.chain.last().is_some_and(|m| m == method) => Some(u),
+            _ => None,
+        });
+        if let Some(u) = used {
+            u.args = args.iter().filter_map(root_ident).collect();
+        }
+    }
+
     /// Emit a use of the places `name` reaches.
     pub(super) fn use_name(&mut self, name: &str, at: Position) {
         let places = self.place(name);
@@ -717,7 +762,7 @@ impl Walker<'_> {
                 via,
                 chain,
                 context: self.context.clone(),
-                args: self.chain_args.clone(),
+                args: Vec::new(),
                 loop_depth: self.state.loop_depth,
                 live,
                 next_iteration: self.next_iteration,

@@ -166,15 +166,19 @@ impl Rule for AliasedBuffer {
         struct Needed<'o>(&'o mut Vec<String>, Option<String>);
         impl Needed<'_> {
             fn function(&mut self, sig: &syn::Signature, body: &syn::Block) {
-                if !shares_anything(body, None) {
-                    return;
+                // Only what is given to a sharing call: the rest cannot be shared.
+                let Some(shared) = sharing_calls(body, None) else { return };
+                if shared.iter().any(|w| w == "self") {
+                    self.0.extend(self.1.clone());
                 }
-                self.0.extend(self.1.clone());
                 for input in &sig.inputs {
                     if let syn::FnArg::Typed(pt) = input {
-                        let mut names = crate::symbols::PathNames::default();
-                        names.visit_type(&pt.ty);
-                        self.0.extend(names.into_names().into_iter().filter(|n| !known::is_common_name(n)));
+                        let named = matches!(&*pt.pat, syn::Pat::Ident(i) if shared.iter().any(|w| i.ident == w));
+                        if named {
+                            let mut names = crate::symbols::PathNames::default();
+                            names.visit_type(&pt.ty);
+                            self.0.extend(names.into_names().into_iter().filter(|n| !known::is_common_name(n)));
+                        }
                     }
                 }
             }
@@ -216,33 +220,55 @@ impl Rule for AliasedBuffer {
     }
 }
 
-/// Does a body call anything that can share (a spawn, an insertion, a send, a package
-/// function that spawns)? Most do not, and need no flow analysis.
-fn shares_anything(body: &syn::Block, spawners: Option<&flow::SpawnSummaries>) -> bool {
-    struct Calls<'s>(bool, Option<&'s flow::SpawnSummaries>);
+/// The identifiers given to the calls of a body that can share (a spawn, an insertion,
+/// a send, a package function that spawns); `None` without such calls. Most bodies
+/// have none, and need no flow analysis.
+fn sharing_calls(body: &syn::Block, spawners: Option<&flow::SpawnSummaries>) -> Option<Vec<String>> {
+    struct Calls<'s>(Option<Vec<String>>, Option<&'s flow::SpawnSummaries>);
+    // With the package's spawners at hand the caller only asks whether there are any.
     impl Calls<'_> {
         fn spawner(&self, name: &syn::Ident) -> bool {
             // A quick filter: any function of that name (the walk tells them apart).
-            self.1.is_some_and(|s| s.defines_spawner(&name.to_string()))
+            self.1.is_some_and(|s| s.has_spawners() && s.defines_spawner(&name.to_string()))
+        }
+        fn arguments<'a>(&mut self, args: impl Iterator<Item = &'a syn::Expr>) {
+            if self.1.is_some() {
+                self.0.get_or_insert_with(Vec::new);
+                return;
+            }
+            struct Idents<'o>(&'o mut Vec<String>);
+            impl Visit<'_> for Idents<'_> {
+                fn visit_ident(&mut self, i: &proc_macro2::Ident) {
+                    self.0.push(i.to_string());
+                }
+            }
+            let words = self.0.get_or_insert_with(Vec::new);
+            for a in args {
+                Idents(words).visit_expr(a);
+            }
         }
     }
     impl Visit<'_> for Calls<'_> {
         fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
             // Runs on every method call of every parsed file: compare without allocating.
             let named = |names: &[&str]| names.iter().any(|n| m.method == n);
-            self.0 |= named(vocab::SPAWNS) || named(vocab::INSERTS) || named(vocab::SENDS) || self.spawner(&m.method);
+            if named(vocab::SPAWNS) || named(vocab::INSERTS) || named(vocab::SENDS) || self.spawner(&m.method) {
+                self.arguments(m.args.iter());
+            }
             syn::visit::visit_expr_method_call(self, m);
         }
         fn visit_expr_call(&mut self, c: &syn::ExprCall) {
             if let syn::Expr::Path(p) = &*c.func {
                 if let Some(last) = p.path.segments.last() {
-                    self.0 |= vocab::SPAWNS.iter().any(|n| last.ident == n) || self.spawner(&last.ident);
+                    if vocab::SPAWNS.iter().any(|n| last.ident == n) || self.spawner(&last.ident) {
+                        self.arguments(c.args.iter());
+                    }
                 }
             }
             syn::visit::visit_expr_call(self, c);
         }
     }
-    let mut calls = Calls(false, spawners);
+    let mut calls = Calls(None, spawners);
     calls.visit_block(body);
     calls.0
 }
@@ -261,7 +287,7 @@ impl Items<'_, '_, '_> {
     }
 
     fn check_fn(&mut self, attrs: &[syn::Attribute], sig: &syn::Signature, body: &syn::Block, fields: &[String]) {
-        if !shares_anything(body, Some(self.cx.spawn_summaries())) {
+        if sharing_calls(body, Some(self.cx.spawn_summaries())).is_none() {
             return;
         }
         let symbols = self.cx.symbols;

@@ -35,7 +35,10 @@ impl<'p, 'a> PackageContext<'p, 'a> {
     }
 
     pub fn spawn_summaries(&self) -> &crate::flow::SpawnSummaries {
-        self.spawn_summaries.get_or_init(|| crate::flow::SpawnSummaries::of(self.files.iter().map(|f| &f.ast)))
+        // Only bodies in files that spawn, or build a runtime, can add to them.
+        let relevant = |f: &ParsedFile| f.source.text.contains("spawn") || f.source.text.contains("new_current_thread");
+        self.spawn_summaries
+            .get_or_init(|| crate::flow::SpawnSummaries::of(self.files.iter().map(|f| (&f.ast, relevant(f)))))
     }
 
     pub fn lock_places(&self) -> &LockPlaces {

@@ -563,7 +563,7 @@ impl<'t> Walker<'t> {
                 if sharing {
                     self.chain.pop();
                     if self.chain.is_empty() {
-                        self.give_chain_args(first_event, &method, &m.args);
+                        self.give_chain_args(first_event, &method, &m.args, end(m.paren_token.span.close()));
                     }
                 }
                 // Work on the guarded value itself (`rx.lock().recv()`, a field of it, a
@@ -742,7 +742,7 @@ impl<'t> Walker<'t> {
             syn::Expr::Field(f) => {
                 if let Some(place) = self.sharing().then(|| self.field_place(f)).flatten() {
                     let at = leftmost(&f.base);
-                    self.use_places(&[place], at);
+                    self.use_places(&[place], at, end(f.member.span()));
                     return None;
                 }
                 self.expr(&f.base);
@@ -778,7 +778,7 @@ impl<'t> Walker<'t> {
                 let ident = p.path.get_ident()?;
                 let name = ident.to_string();
                 if self.sharing() {
-                    self.use_name(&name, start(ident.span()));
+                    self.use_name(&name, start(ident.span()), end(ident.span()));
                 }
                 self.lookup(&name).filter(|&id| self.is_live(id))
             }

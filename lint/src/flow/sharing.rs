@@ -135,6 +135,8 @@ pub struct Use {
     pub live: Vec<ValueId>,
     /// Reached only in a later iteration of a loop than the sharing.
     pub next_iteration: bool,
+    /// Where the use ends: the outermost call on the place (`samples.lock().len()`).
+    pub end: Position,
 }
 
 /// What a rule tells the engine about the places it follows.
@@ -726,6 +728,7 @@ impl Walker<'_> {
         first_event: usize,
         method: &str,
         args: &syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>,
+        end: Position,
     ) {
         let used = self.flow.events[first_event..].iter_mut().find_map(|e| match &mut e.kind {
             EventKind::Used(u) if u.chain.last().is_some_and(|m| m == method) => Some(u),
@@ -733,16 +736,17 @@ impl Walker<'_> {
         });
         if let Some(u) = used {
             u.args = args.iter().filter_map(root_ident).collect();
+            u.end = end;
         }
     }
 
     /// Emit a use of the places `name` reaches.
-    pub(super) fn use_name(&mut self, name: &str, at: Position) {
+    pub(super) fn use_name(&mut self, name: &str, at: Position, end: Position) {
         let places = self.place(name);
-        self.use_places(&places, at);
+        self.use_places(&places, at, end);
     }
 
-    pub(super) fn use_places(&mut self, places: &[(RootId, Via)], at: Position) {
+    pub(super) fn use_places(&mut self, places: &[(RootId, Via)], at: Position, end: Position) {
         for &(root, via) in places {
             if via == Via::Carried || self.roots[root].kind == RootKind::Reaches {
                 continue;
@@ -766,6 +770,7 @@ impl Walker<'_> {
                 loop_depth: self.state.loop_depth,
                 live,
                 next_iteration: self.next_iteration,
+                end,
             };
             self.event(at, EventKind::Used(Box::new(used)));
         }
@@ -873,7 +878,7 @@ impl Walker<'_> {
         if !self.sharer.is_some_and(|s| s.publishes(&m.receiver, root)) {
             return None;
         }
-        let target = crate::flow::guards::receiver_name(&m.receiver).unwrap_or_else(|| "a shared structure".into());
+        let target = place_text(&m.receiver).unwrap_or_else(|| "a shared structure".into());
         let verb = if vocab::SENDS.contains(&method.as_str()) { "sent on" } else { "inserted into" };
         let how = format!("{verb} `{target}` by `{method}`");
         let work = Work {
@@ -1013,6 +1018,31 @@ impl Walker<'_> {
     /// Work values made since `before`.
     pub(super) fn work_since(&self, before: usize) -> Vec<ValueId> {
         (before..self.flow.values.len()).filter(|&id| self.is_work(id)).collect()
+    }
+}
+
+/// The place a receiver chain is called on, as written (`store.samples` for
+/// `store.samples.lock().entry(k)`).
+fn place_text(expr: &syn::Expr) -> Option<String> {
+    match expr {
+        syn::Expr::Path(p) => {
+            let segments: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+            Some(segments.join("::"))
+        }
+        syn::Expr::Field(f) => {
+            let member = match &f.member {
+                syn::Member::Named(n) => n.to_string(),
+                syn::Member::Unnamed(i) => i.index.to_string(),
+            };
+            Some(format!("{}.{member}", place_text(&f.base)?))
+        }
+        syn::Expr::MethodCall(m) => place_text(&m.receiver),
+        syn::Expr::Reference(r) => place_text(&r.expr),
+        syn::Expr::Paren(p) => place_text(&p.expr),
+        syn::Expr::Try(t) => place_text(&t.expr),
+        syn::Expr::Unary(u) => place_text(&u.expr),
+        syn::Expr::Index(i) => place_text(&i.expr),
+        _ => None,
     }
 }
 

@@ -73,17 +73,24 @@
 //!   state (a `self` field, or a buffer made outside the loop that uses it); uses before
 //!   the sharing, or through a guard taken before it; uses after a join (`join()`,
 //!   `.await` of the handle or of a collection of handles, `join_all`, `tokio::join!`,
-//!   the end of a `thread::scope`, a receive on a channel the work sends on); branches
-//!   where nothing was shared (the `Err` of a spawn, `!Arc::ptr_eq(&stored, &buf)`);
-//!   fresh copies; `Arc::strong_count`.
+//!   the end of a `thread::scope`, a receive on a channel the work sends on, draining
+//!   the stream a spawning callee returned, an owner's `finish()`/`shutdown()`); work
+//!   that has not run yet (spawned on a current-thread test runtime or with
+//!   `spawn_local`, before the next `.await`; spawned on a current-thread runtime the
+//!   function drives with `block_on`); branches where nothing was shared (the `Err` of
+//!   a spawn, `!Arc::ptr_eq(&stored, &buf)`); fresh copies; `Arc::strong_count`; files
+//!   under a model checker (`use loom…`, `use shuttle…`), which race threads on purpose.
 //! - Tests are linted like the rest: an order-dependent read in a test is a flaky test.
 //!
 //! ## Known limits
 //!
 //! - Names are matched by identifier, inside one function and the closures in it; a
-//!   callee is seen only through its summary (does it spawn work with an argument).
-//!   Work spawned inside an iterator closure (`.map(|_| spawn(..))`) is not followed
-//!   out of the closure.
+//!   callee is seen only through its summary (does it spawn work with an argument, or
+//!   store it in a field its type spawns with). What a callee does with the buffer
+//!   itself is not read.
+//! - Orderings it cannot see stay findings: a `Notify`, oneshot or `Barrier` the work
+//!   signals, a lock the function holds that the work waits on, a runtime built
+//!   elsewhere that only runs tasks inside `block_on`.
 //! - Plain atomics (`Arc<AtomicBool>`) are not buffers: a stop flag or a counter is
 //!   meant to be poked after it was shared.
 //! - Inside macros only comma-separated expression arguments (`println!`,
@@ -518,7 +525,7 @@ fn judge(file: &ParsedFile, flows: &[Flow], roots: &[Root], out: &mut Vec<Findin
                 if let Some(why) = order_dependent(used, value, work, flows, roots) {
                     reported.push((used.root, value.made));
                     places.push(event.at);
-                    let at = Region { start: event.at, end: event.at };
+                    let at = Region { start: event.at, end: used.end };
                     out.push(finding(file, at, &roots[used.root], why, Some((work, value.made))));
                 }
             }
@@ -651,7 +658,7 @@ fn sibling_measures(file: &ParsedFile, flow: &Flow, roots: &[Root], out: &mut Ve
     for (at, used) in uses() {
         let written = uses().any(|(_, other)| other.root == used.root && other.chain.iter().any(|m| vocab::mutates(m)));
         if written && checked(used) && used.chain.iter().any(|m| vocab::measures(m)) {
-            out.push(finding(file, Region { start: at, end: at }, &roots[used.root], Why::SiblingMeasure, None));
+            out.push(finding(file, Region { start: at, end: used.end }, &roots[used.root], Why::SiblingMeasure, None));
             return;
         }
     }

@@ -3,8 +3,9 @@
 //!
 //! A finding matches a lock of the report when one of the lock's sites (where it was
 //! built, where it was acquired) is in the finding's file and either lies on the
-//! finding's lines or names the field or variable the finding is about
-//! (`archive: Mutex<ZipArchive<…>>` matches `self.archive.lock()`).
+//! finding's lines or on a note's (the guard a `guard_across_await` or `lock_across_io`
+//! finding holds was taken at its acquire site), or names the field or variable the
+//! finding is about (`archive: Mutex<ZipArchive<…>>` matches `self.archive.lock()`).
 
 use crate::diagnostic::Finding;
 use lockscope::Report;
@@ -76,6 +77,12 @@ pub fn join(findings: &[Finding], report: &Report, root: &Path) -> Vec<Option<Me
         .map(|finding| {
             let subject = subject(finding);
             let lines = finding.region.start.line..=finding.region.end.line;
+            let noted = |line: usize| {
+                finding.related.iter().any(|r| {
+                    same_file(r.file.display.as_str(), finding.path())
+                        && (r.region.start.line..=r.region.end.line).contains(&line)
+                })
+            };
             report
                 .locks
                 .iter()
@@ -87,6 +94,7 @@ pub fn join(findings: &[Finding], report: &Report, root: &Path) -> Vec<Option<Me
                             return false;
                         }
                         lines.contains(&site.line)
+                            || noted(site.line)
                             || subject.as_deref().is_some_and(|name| {
                                 line_of(site.file, site.line, finding).is_some_and(|text| mentions_word(&text, name))
                             })

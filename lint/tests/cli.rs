@@ -448,6 +448,37 @@ fn profile_joins_findings_with_measured_waits_and_sorts_by_them() {
 }
 
 #[test]
+fn profile_joins_guard_findings_through_the_guards_acquire_site() {
+    // `lock_across_io` at the `fs::read` (line 9); its guard is taken on line 8, which is
+    // where the profiler saw the lock acquired.
+    const CACHE: &str = "use std::collections::HashMap;\nuse std::sync::Mutex;\npub struct Cache {\n    entries: Mutex<HashMap<String, Vec<u8>>>,\n}\nimpl Cache {\n    pub fn get(&self, key: &str) -> Vec<u8> {\n        let mut entries = self.entries.lock().unwrap();\n        let bytes = std::fs::read(key).unwrap_or_default();\n        entries.entry(key.to_string()).or_insert(bytes).clone()\n    }\n}\n";
+    let scratch = Scratch::new("profile-guard", &[("src/lib.rs", CACHE)]);
+    let mut report = sample_report(9_000_000);
+    report.locks[0].name = "cache-entries".into();
+    report.locks[0].sites[0].site = "src/lib.rs:8:40".into();
+    report.locks[0].created_at = "src/main.rs:1:1".into();
+    let path = write_report(&scratch.0, "profile.json", &report);
+    let out =
+        lockscope(&["lint", "src", "--format", "json", "--rule", "lock_across_io", "--profile", &path], &scratch.0);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let rows: Vec<serde_json::Value> =
+        stdout(&out).lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0]["line"], 9);
+    assert_eq!(rows[0]["measured"]["lock"], "cache-entries");
+    assert_eq!(rows[0]["measured"]["wait_ns_total"], 9_000_000);
+
+    // A site elsewhere in the file matches nothing.
+    report.locks[0].sites[0].site = "src/lib.rs:3:1".into();
+    let path = write_report(&scratch.0, "other.json", &report);
+    let out =
+        lockscope(&["lint", "src", "--format", "json", "--rule", "lock_across_io", "--profile", &path], &scratch.0);
+    let rows: Vec<serde_json::Value> =
+        stdout(&out).lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    assert!(rows[0].get("measured").is_none(), "{rows:#?}");
+}
+
+#[test]
 fn names_a_workspace_dependency_re_exports_resolve_through_its_sources() {
     let app = "use std::sync::Mutex;\nuse util::Handle;\npub struct S {\n    f: Mutex<Handle>,\n}\nimpl S {\n    pub fn first(&self) -> u8 {\n        let mut b = [0];\n        self.f.lock().unwrap().read(&mut b).ok();\n        b[0]\n    }\n}\n";
     let dir = Scratch::new(

@@ -343,6 +343,41 @@ pub fn is_std_read(method: &str) -> bool {
 }
 
 /// What calling `method` on an I/O value does to it.
+impl IoUse {
+    /// Work on a file's contents through its cursor: it waits for the disk.
+    pub fn is_file_io(self) -> bool {
+        matches!(self, IoUse::Read | IoUse::Write | IoUse::Positional)
+    }
+}
+
+/// Does `expr` open or create a file (`File::open(p)?`, `OpenOptions::new()….open(p)`,
+/// `BufReader::new(File::open(p)?)`)?
+pub fn opens_file(expr: &syn::Expr) -> bool {
+    match expr {
+        syn::Expr::Try(t) => opens_file(&t.expr),
+        syn::Expr::Paren(p) => opens_file(&p.expr),
+        syn::Expr::MethodCall(m) => {
+            let method = m.method.to_string();
+            (method == "open" && quote::ToTokens::to_token_stream(&m.receiver).to_string().contains("OpenOptions"))
+                || (hands_on_ownership(&method) && opens_file(&m.receiver))
+        }
+        syn::Expr::Call(c) => match &*c.func {
+            syn::Expr::Path(p) => {
+                let segments: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+                match segments.as_slice() {
+                    [.., ty, f] if ty == "File" && (f == "open" || f == "create" || f == "create_new") => true,
+                    [.., ty, f] if (ty == "BufReader" || ty == "BufWriter") && f == "new" => {
+                        c.args.iter().any(opens_file)
+                    }
+                    _ => false,
+                }
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 pub fn io_use(method: &str) -> IoUse {
     let is = |list: &[&str]| list.contains(&method);
     // `read_at`, `read_exact_at`, `read_vectored_at_volatile`: reads at an offset.

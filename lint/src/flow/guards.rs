@@ -66,7 +66,7 @@ pub fn lock_receivers(file: &syn::File, wanted: impl Fn(&BodyWords) -> bool, out
         }
     }
     let mut found = Vec::new();
-    for body in bodies(file, true) {
+    for (_, body) in bodies(file, true) {
         let words = BodyWords::of(body);
         if words.takes_lock && wanted(&words) {
             Receivers(&mut found).visit_block(body);
@@ -97,9 +97,9 @@ pub fn lock_receivers(file: &syn::File, wanted: impl Fn(&BodyWords) -> bool, out
 
 /// Every function body of a file (free functions, methods, trait defaults); without
 /// `tests`, not those of `#[test]` functions or `#[cfg(test)]` modules.
-pub fn bodies(file: &syn::File, tests: bool) -> Vec<&syn::Block> {
+pub fn bodies(file: &syn::File, tests: bool) -> Vec<(&syn::Signature, &syn::Block)> {
     struct Bodies<'a> {
-        found: Vec<&'a syn::Block>,
+        found: Vec<(&'a syn::Signature, &'a syn::Block)>,
         tests: bool,
     }
     impl<'a> Visit<'a> for Bodies<'a> {
@@ -110,15 +110,15 @@ pub fn bodies(file: &syn::File, tests: bool) -> Vec<&syn::Block> {
         }
         fn visit_item_fn(&mut self, item: &'a syn::ItemFn) {
             if self.tests || !crate::symbols::is_test_fn(&item.attrs) {
-                self.found.push(&item.block);
+                self.found.push((&item.sig, &item.block));
             }
         }
         fn visit_impl_item_fn(&mut self, item: &'a syn::ImplItemFn) {
-            self.found.push(&item.block);
+            self.found.push((&item.sig, &item.block));
         }
         fn visit_trait_item_fn(&mut self, item: &'a syn::TraitItemFn) {
             if let Some(block) = &item.default {
-                self.found.push(block);
+                self.found.push((&item.sig, block));
             }
         }
     }
@@ -298,6 +298,8 @@ pub struct Guards<'p> {
     /// Follow guards of `Mutex<()>` too (held to serialise work).
     unit_locks: bool,
     blocking_calls: bool,
+    /// Locals and parameters that are open files (`let f = File::open(p)?`, `f: &mut File`).
+    files: HashSet<String>,
 }
 
 impl<'p> Guards<'p> {
@@ -307,19 +309,65 @@ impl<'p> Guards<'p> {
         awaited.visit_block(body);
         let mut locals = Locals { places, found: HashSet::new() };
         locals.visit_block(body);
-        Guards { awaited: awaited.0, places, async_locals: locals.found, unit_locks: true, blocking_calls: false }
+        Guards {
+            awaited: awaited.0,
+            places,
+            async_locals: locals.found,
+            unit_locks: true,
+            blocking_calls: false,
+            files: HashSet::new(),
+        }
     }
 
-    /// Also report blocking calls, and leave out guards of `Mutex<()>`.
-    pub fn watching_blocking_calls(mut self) -> Self {
+    /// Also report blocking calls (reads and writes on the files among `sig`'s
+    /// parameters and the body's locals included), and leave out guards of `Mutex<()>`.
+    pub fn watching_blocking_calls(mut self, sig: &syn::Signature, body: &syn::Block) -> Self {
         self.blocking_calls = true;
         self.unit_locks = false;
+        let mut files = Files(HashSet::new());
+        for input in &sig.inputs {
+            if let syn::FnArg::Typed(pt) = input {
+                if let (syn::Pat::Ident(name), true) = (&*pt.pat, is_file_type(&pt.ty)) {
+                    files.0.insert(name.ident.to_string());
+                }
+            }
+        }
+        files.visit_block(body);
+        self.files = files.0;
         self
     }
 
     fn awaited(&self, expr: &syn::Expr) -> bool {
         let start = super::leftmost(expr);
         self.awaited.contains(&(start.line, start.column))
+    }
+}
+
+/// `File`, `&mut File`, `BufReader<File>`, `BufWriter<File>`, by the last segments.
+pub fn is_file_type(ty: &syn::Type) -> bool {
+    let text = quote::ToTokens::to_token_stream(ty).to_string();
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|w| w == "File")
+}
+
+/// Locals bound to a file just opened or created (`File::open(p)?`,
+/// `OpenOptions::new()….open(p)?`, `BufReader::new(File::open(p)?)`).
+struct Files(HashSet<String>);
+
+impl Visit<'_> for Files {
+    fn visit_local(&mut self, local: &syn::Local) {
+        if let (Some(init), syn::Pat::Ident(p)) = (&local.init, strip_type(&local.pat)) {
+            if vocab::opens_file(&init.expr) {
+                self.0.insert(p.ident.to_string());
+            }
+        }
+        syn::visit::visit_local(self, local);
+    }
+}
+
+fn strip_type(pat: &syn::Pat) -> &syn::Pat {
+    match pat {
+        syn::Pat::Type(t) => &t.pat,
+        other => other,
     }
 }
 
@@ -381,6 +429,14 @@ impl Tracker for Guards<'_> {
     fn watches(&self, expr: &syn::Expr) -> Option<String> {
         if !self.blocking_calls || self.awaited(expr) {
             return None;
+        }
+        if let syn::Expr::MethodCall(m) = expr {
+            // A read or write on another file (not the guarded value: the engine leaves
+            // work on that out).
+            let on_file = crate::flow::sharing::root_ident(&m.receiver).is_some_and(|r| self.files.contains(&r));
+            if on_file && vocab::io_use(&m.method.to_string()).is_file_io() {
+                return Some(format!("File::{}", m.method));
+            }
         }
         vocab::blocking_call(expr)
     }

@@ -485,7 +485,7 @@ pub(super) fn path_text(func: &syn::Expr) -> Option<String> {
 }
 
 /// The identifier at the root of a place expression (`handles` in `handles.drain(..)`).
-pub(super) fn root_ident(expr: &syn::Expr) -> Option<String> {
+pub(crate) fn root_ident(expr: &syn::Expr) -> Option<String> {
     match expr {
         syn::Expr::Path(p) => p.path.get_ident().map(ToString::to_string),
         syn::Expr::MethodCall(m) => root_ident(&m.receiver),

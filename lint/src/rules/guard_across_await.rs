@@ -93,7 +93,7 @@ impl Rule for GuardAcrossAwait {
     fn check(&self, cx: &PackageContext<'_, '_>, out: &mut Vec<Finding>) {
         for file in cx.files.iter().filter(|f| f.source.report) {
             let edition = cx.symbols.edition_of(&file.source.module);
-            for body in guards::bodies(&file.ast, true) {
+            for (_, body) in guards::bodies(&file.ast, true) {
                 let words = BodyWords::of(body);
                 if !(words.awaits && words.takes_lock) {
                     continue;

@@ -40,7 +40,9 @@
 //! Blocking work: `std::fs` functions, `File::open`/`create`, `OpenOptions::open`,
 //! `TcpStream::connect`, `UdpSocket::bind`, `reqwest::blocking`, `ureq`,
 //! `Command::output`/`status`, waiting on a spawned child, `thread::sleep`, a blocking
-//! `recv` or `JoinHandle::join`, `zstd::decode_all` and reading a `…Decoder` to its end.
+//! `recv` or `JoinHandle::join`, `zstd::decode_all` and reading a `…Decoder` to its end;
+//! reads and writes on another file (a local opened with `File::open`/`create`,
+//! `OpenOptions::open`, a `BufReader`/`BufWriter` of one, or a parameter typed `File`).
 //! An awaited call (`tokio::time::sleep(d).await`) is not blocking. The guard's liveness
 //! comes from the flow engine (`lint/src/flow`): a statement temporary
 //! (`m.lock().unwrap().len()`) is gone by the next statement, `drop(guard)` ends it.
@@ -109,12 +111,14 @@ impl Rule for LockAcrossIo {
         };
         for file in cx.files.iter().filter(|f| f.source.report && !test_target(f)) {
             let edition = cx.symbols.edition_of(&file.source.module);
-            for body in guards::bodies(&file.ast, false) {
+            for (sig, body) in guards::bodies(&file.ast, false) {
                 let words = BodyWords::of(body);
-                if !(words.blocks && words.takes_lock) {
+                let file_param =
+                    || sig.inputs.iter().any(|i| matches!(i, syn::FnArg::Typed(pt) if guards::is_file_type(&pt.ty)));
+                if !(words.takes_lock && (words.blocks || file_param())) {
                     continue;
                 }
-                let tracker = Guards::of(body, cx.lock_places()).watching_blocking_calls();
+                let tracker = Guards::of(body, cx.lock_places()).watching_blocking_calls(sig, body);
                 for flow in flow::analyze(body, &tracker, edition) {
                     for event in &flow.events {
                         let EventKind::Watched(call, live) = &event.kind else { continue };

@@ -414,6 +414,16 @@ impl Tracker for Guards<'_> {
             return None;
         }
         let name = receiver_name(&m.receiver);
+        // `file.try_lock()` is the OS's advisory lock on a file: no guard. A standard
+        // stream's lock (`io::stdout().lock()`) orders output, like printing does.
+        let root = crate::flow::sharing::root_ident(&m.receiver);
+        let on_file = root.as_ref().is_some_and(|r| self.files.contains(r));
+        let stream = |text: &str| ["stdout", "stderr", "stdin"].contains(&text);
+        let on_stream = root.as_deref().is_some_and(stream)
+            || matches!(&*m.receiver, syn::Expr::Call(c) if crate::flow::sharing::last_segment(&c.func).as_deref().is_some_and(stream));
+        if on_file || on_stream {
+            return None;
+        }
         let is = |set: &HashSet<String>| name.as_ref().is_some_and(|n| set.contains(n));
         let excluded = is(&self.places.async_names)
             || is(&self.async_locals)

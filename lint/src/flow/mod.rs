@@ -642,6 +642,7 @@ impl<'t> Walker<'t> {
                     }
                 }
                 self.expr(&call.func);
+                self.swapped_with_guard(call);
                 let callee = sharing::last_segment(&call.func).unwrap_or_default();
                 // `tokio_test::task::spawn` wraps a future in a mock task polled by hand.
                 let mock = sharing::path_text(&call.func).is_some_and(|t| t.starts_with("tokio_test"));
@@ -978,7 +979,26 @@ impl<'t> Walker<'t> {
             syn::Expr::Reference(r) => self.chain_root(&r.expr),
             syn::Expr::Paren(p) => self.chain_root(&p.expr),
             syn::Expr::Try(t) => self.chain_root(&t.expr),
+            // `mem::take(&mut *guard)`, `mem::replace(&mut *guard, None)`: the guarded value.
+            syn::Expr::Call(c) if matches!(sharing::last_segment(&c.func).as_deref(), Some("take" | "replace")) => {
+                c.args.first().and_then(|a| self.chain_root(a))
+            }
             _ => None,
+        }
+    }
+
+    /// `mem::swap(&mut handle, &mut *guard)`: each side now holds the other's value, so
+    /// work on `handle` is work on the guarded value.
+    fn swapped_with_guard(&mut self, call: &syn::ExprCall) {
+        if sharing::last_segment(&call.func).as_deref() != Some("swap") || call.args.len() != 2 {
+            return;
+        }
+        for (a, b) in [(&call.args[0], &call.args[1]), (&call.args[1], &call.args[0])] {
+            if let (Some(guard), Some(name)) = (self.chain_root(a), sharing::root_ident(b)) {
+                if self.lookup(&name) != Some(guard) {
+                    self.state.derived.push((name, guard));
+                }
+            }
         }
     }
 

@@ -470,7 +470,7 @@ fn stored_params(body: &syn::Block, params: &[String]) -> Vec<(String, usize)> {
 }
 
 /// The last segment of a call's function path (`spawn` in `thread::spawn`).
-pub(super) fn last_segment(func: &syn::Expr) -> Option<String> {
+pub(crate) fn last_segment(func: &syn::Expr) -> Option<String> {
     match func {
         syn::Expr::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
         _ => None,

@@ -93,11 +93,15 @@ impl Rule for GuardAcrossAwait {
     fn check(&self, cx: &PackageContext<'_, '_>, out: &mut Vec<Finding>) {
         for file in cx.files.iter().filter(|f| f.source.report) {
             let edition = cx.symbols.edition_of(&file.source.module);
+            let mut allowed: Option<Vec<(usize, usize)>> = None;
             for (_, body) in guards::bodies(&file.ast, true) {
                 let words = BodyWords::of(body);
                 if !(words.awaits && words.takes_lock) {
                     continue;
                 }
+                // Where the team allowed clippy's `await_holding_lock`, it decided.
+                let allowed =
+                    allowed.get_or_insert_with(|| super::clippy_allowed_lines(&file.ast, "await_holding_lock"));
                 let tracker = Guards::of(body, cx.lock_places());
                 for flow in flow::analyze(body, &tracker, edition) {
                     let mut reported = HashSet::new();
@@ -105,6 +109,9 @@ impl Rule for GuardAcrossAwait {
                         let EventKind::Await(live) = &event.kind else { continue };
                         for &id in live {
                             if !reported.insert(id) {
+                                continue;
+                            }
+                            if allowed.iter().any(|&(a, b)| (a..=b).contains(&event.at.line)) {
                                 continue;
                             }
                             let value = &flow.values[id];

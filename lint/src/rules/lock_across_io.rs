@@ -102,7 +102,9 @@ impl Rule for LockAcrossIo {
         let test_target = |f: &&crate::parse::ParsedFile| {
             let module = &f.source.module;
             let target = &*module.target;
-            target.starts_with("tests")
+            // A crate's own test folder by another name (`test/`, declared as a `[[test]]`).
+            target.starts_with("test/")
+                || target.starts_with("tests")
                 || target.starts_with("benches")
                 || module
                     .segments

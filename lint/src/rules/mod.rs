@@ -110,3 +110,99 @@ pub fn module_doc(source: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// The line ranges of `file` where `#[allow(clippy::<lint>)]` or `#[expect(..)]` applies:
+/// a function, an impl or module, or a statement (up to the next one). A team that
+/// silenced clippy's lint of the same defect there has decided.
+pub fn clippy_allowed_lines(file: &syn::File, lint: &str) -> Vec<(usize, usize)> {
+    use syn::visit::Visit;
+    struct Allowed<'l> {
+        lint: &'l str,
+        ranges: Vec<(usize, usize)>,
+    }
+    impl Allowed<'_> {
+        fn allows(&self, attrs: &[syn::Attribute]) -> bool {
+            attrs.iter().any(|a| {
+                let text = quote::ToTokens::to_token_stream(&a.meta).to_string().replace(' ', "");
+                (a.path().is_ident("allow") || a.path().is_ident("expect"))
+                    && text.contains(&format!("clippy::{}", self.lint))
+            })
+        }
+        fn add(&mut self, start: proc_macro2::Span, end: proc_macro2::Span) {
+            self.ranges.push((start.start().line, end.end().line));
+        }
+    }
+    impl Visit<'_> for Allowed<'_> {
+        fn visit_item_fn(&mut self, f: &syn::ItemFn) {
+            if self.allows(&f.attrs) {
+                self.add(f.sig.fn_token.span, f.block.brace_token.span.close());
+            }
+            syn::visit::visit_item_fn(self, f);
+        }
+        fn visit_impl_item_fn(&mut self, f: &syn::ImplItemFn) {
+            if self.allows(&f.attrs) {
+                self.add(f.sig.fn_token.span, f.block.brace_token.span.close());
+            }
+            syn::visit::visit_impl_item_fn(self, f);
+        }
+        fn visit_item_impl(&mut self, i: &syn::ItemImpl) {
+            if self.allows(&i.attrs) {
+                self.add(i.impl_token.span, i.brace_token.span.close());
+            }
+            syn::visit::visit_item_impl(self, i);
+        }
+        fn visit_item_mod(&mut self, m: &syn::ItemMod) {
+            if let (true, Some((brace, _))) = (self.allows(&m.attrs), &m.content) {
+                self.add(m.mod_token.span, brace.span.close());
+            }
+            syn::visit::visit_item_mod(self, m);
+        }
+        fn visit_block(&mut self, b: &syn::Block) {
+            for (i, stmt) in b.stmts.iter().enumerate() {
+                let attrs = stmt_attrs(stmt);
+                if let Some(first) = attrs.first().filter(|_| self.allows(attrs)) {
+                    // The statement, up to the line before the next one (or the block's end).
+                    let start = first.pound_token.span.start().line;
+                    let end = match b.stmts.get(i + 1).and_then(stmt_line) {
+                        Some(next) if next > start => next - 1,
+                        _ => b.brace_token.span.close().end().line,
+                    };
+                    self.ranges.push((start, end));
+                }
+            }
+            syn::visit::visit_block(self, b);
+        }
+    }
+    fn stmt_line(stmt: &syn::Stmt) -> Option<usize> {
+        match stmt {
+            syn::Stmt::Local(l) => Some(l.let_token.span.start().line),
+            syn::Stmt::Macro(m) => m.mac.path.segments.first().map(|s| s.ident.span().start().line),
+            syn::Stmt::Expr(e, _) => Some(crate::flow::leftmost(e).line),
+            syn::Stmt::Item(_) => None,
+        }
+    }
+    fn stmt_attrs(stmt: &syn::Stmt) -> &[syn::Attribute] {
+        match stmt {
+            syn::Stmt::Local(l) => &l.attrs,
+            syn::Stmt::Macro(m) => &m.attrs,
+            syn::Stmt::Expr(e, _) => match e {
+                syn::Expr::MethodCall(m) => &m.attrs,
+                syn::Expr::Call(c) => &c.attrs,
+                syn::Expr::Block(b) => &b.attrs,
+                syn::Expr::Await(a) => &a.attrs,
+                syn::Expr::Match(m) => &m.attrs,
+                syn::Expr::If(i) => &i.attrs,
+                syn::Expr::Assign(a) => &a.attrs,
+                syn::Expr::Async(a) => &a.attrs,
+                syn::Expr::Loop(l) => &l.attrs,
+                syn::Expr::While(w) => &w.attrs,
+                syn::Expr::ForLoop(f) => &f.attrs,
+                _ => &[],
+            },
+            syn::Stmt::Item(_) => &[],
+        }
+    }
+    let mut allowed = Allowed { lint, ranges: Vec::new() };
+    allowed.visit_file(file);
+    allowed.ranges
+}

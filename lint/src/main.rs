@@ -155,8 +155,8 @@ fn measured_note(measured: Option<&lockscope_lint::profile::Measured>, profiled:
         Some(m) => format!(
             "\n   = measured: lock `{}` waited {} in all, p99 {} ({} of {} acquisitions contended)\n",
             m.lock,
-            lockscope::human_ns(m.wait_ns_total),
-            lockscope::human_ns(m.wait_ns_p99),
+            lockscope_report::human_ns(m.wait_ns_total),
+            lockscope_report::human_ns(m.wait_ns_p99),
             m.contended,
             m.acquisitions
         ),

@@ -8,7 +8,7 @@
 //! finding is about (`archive: Mutex<ZipArchive<…>>` matches `self.archive.lock()`).
 
 use crate::diagnostic::Finding;
-use lockscope::Report;
+use lockscope_report::Report;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::Path;

@@ -209,11 +209,11 @@ fn a_reader_that_goes_away_is_not_a_crash() {
 }
 
 /// A report with one contended site inside a span, and one quiet site.
-fn sample_report(wait: u64) -> lockscope::Report {
-    use lockscope::{LockReport, SiteReport, SpanWait, Summary};
+fn sample_report(wait: u64) -> lockscope_report::Report {
+    use lockscope_report::{LockKind, LockReport, Mode, SiteReport, SpanWait, Summary};
     let site = |name: &str, acquisitions: u64, wait: u64, spans: Vec<SpanWait>| SiteReport {
         site: name.into(),
-        mode: "lock".into(),
+        mode: Mode::Lock,
         acquisitions,
         contended: u64::from(wait > 0) * 3,
         wait_ns: Summary { total: wait, max: wait / 2, mean: wait / 3, p50: wait / 4, p99: wait / 2 },
@@ -223,7 +223,7 @@ fn sample_report(wait: u64) -> lockscope::Report {
     let spans = vec![SpanWait { path: "serve;lookup".into(), wait_ns_total: wait * 3 / 4, contended: 2 }];
     let lock = LockReport {
         name: "bundle-archive".into(),
-        kind: "mutex".into(),
+        kind: LockKind::Mutex,
         created_at: "src/lib.rs:10:5".into(),
         acquisitions: 110,
         contended: 3,
@@ -231,10 +231,10 @@ fn sample_report(wait: u64) -> lockscope::Report {
         hold_ns: Summary::default(),
         sites: vec![site("src/lib.rs:20:9", 100, wait, spans), site("src/lib.rs:30:9", 10, 0, vec![])],
     };
-    lockscope::Report { version: 1, duration_ns: 1_000_000, hold_sampling: 64, locks: vec![lock] }
+    lockscope_report::Report { version: 1, duration_ns: 1_000_000, hold_sampling: 64, locks: vec![lock] }
 }
 
-fn write_report(dir: &Path, name: &str, report: &lockscope::Report) -> String {
+fn write_report(dir: &Path, name: &str, report: &lockscope_report::Report) -> String {
     let path = dir.join(name);
     report.write_json(&path).expect("write report");
     path.to_string_lossy().into_owned()
@@ -251,7 +251,7 @@ fn report_renders_in_every_format() {
     assert!(stdout(&table).contains("bundle-archive") && stdout(&table).contains("top site:  src/lib.rs:20:9"));
 
     let json = lockscope(&["report", &path, "--format", "json"], &scratch.0);
-    let back = lockscope::Report::from_json(&stdout(&json)).expect("json output is a report");
+    let back = lockscope_report::Report::from_json(&stdout(&json)).expect("json output is a report");
     assert_eq!(back.locks[0].sites[0].wait_ns.total, 4_000_000);
 
     let folded = lockscope(&["report", &path, "--format", "folded"], &scratch.0);

@@ -9,7 +9,7 @@
 //! instance of a lock class, readers included, while a report is being built, and it
 //! is 5.6 KiB whatever it counts, so memory grows with distinct keys only.
 
-use crate::report::Summary;
+use lockscope_report::Summary;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 const SUB_BITS: u32 = 4;

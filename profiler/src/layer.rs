@@ -2,8 +2,8 @@
 //! acquisitions the locks report, per lock, site, span path and holder.
 
 use crate::aggregate::{SiteKey, Waits};
-use crate::report::Report;
 use crate::stats::{self, Mode};
+use lockscope_report::Report;
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::field::{Field, Visit};
@@ -117,7 +117,7 @@ impl ReportHandle {
     /// assert_eq!((lock.kind.as_str(), lock.acquisitions, lock.contended), ("mutex", 1, 0));
     /// ```
     pub fn snapshot(&self) -> Report {
-        Report::build(&self.shared)
+        crate::snapshot::build(&self.shared)
     }
 
     /// Write the report so far as JSON (version 1).

@@ -33,15 +33,15 @@ mod exit;
 mod histogram;
 mod layer;
 mod mutex;
-mod report;
 mod rwlock;
+mod snapshot;
 mod stats;
 mod timed;
 
 pub use aggregate::{MAX_BREAKDOWN_KEYS, MAX_SITES};
 pub use layer::{ContentionLayer, ReportHandle, REPORT_ENV};
+pub use lockscope_report::{human_ns, BlockedBy, LockKind, LockReport, Mode, Report, SiteReport, SpanWait, Summary};
 pub use mutex::{Mutex, MutexGuard};
-pub use report::{human_ns, BlockedBy, LockReport, Report, SiteReport, SpanWait, Summary};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use stats::MAX_LOCK_CLASSES;
 pub use timed::{timed, timed_async, CONTENDED_AFTER};

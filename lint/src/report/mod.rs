@@ -1,11 +1,8 @@
 //! `cargo lockscope report`: render a profiler report (`LOCKSCOPE_REPORT`, `--report`) as
 //! a table, JSON, folded stacks or a flamegraph, or diff it against a baseline.
 
-pub mod diff;
-pub mod folded;
-
 use crate::RunError;
-use lockscope::Report;
+use lockscope_report::{diff, folded, Report};
 use std::path::Path;
 
 /// What `report --format` writes.
@@ -31,24 +28,11 @@ pub fn load(path: &Path) -> Result<Report, RunError> {
     let shown = path.display();
     let bytes = crate::input::read_any(path, MAX_REPORT_BYTES)
         .map_err(|e| RunError(format!("cannot read report {shown}: {e}")))?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| RunError(format!("{shown}:{}:{}: not JSON: {e}", e.line(), e.column())))?;
-    let Some(object) = value.as_object() else {
-        return Err(RunError(format!("{shown}: not a lockscope report: the JSON is not an object")));
-    };
-    match object.get("version") {
-        Some(version) if version.as_u64() == Some(1) => {}
-        Some(serde_json::Value::Number(v)) => {
-            return Err(RunError(format!("{shown}: report version {v}; this lockscope reads version 1")));
-        }
-        Some(other) => {
-            return Err(RunError(format!(
-                "{shown}: not a lockscope report: \"version\" is {other}, where a report has the number 1"
-            )));
-        }
-        None => return Err(RunError(format!("{shown}: not a lockscope report (no \"version\" key)"))),
-    }
-    serde_json::from_value(value).map_err(|e| RunError(format!("{shown}: not a lockscope report: {e}")))
+    Report::from_slice(&bytes).map_err(|e| match e {
+        // `file:line:column: not JSON: …`
+        lockscope_report::ReadError::Json(ref j) if j.is_syntax() || j.is_eof() => RunError(format!("{shown}:{e}")),
+        _ => RunError(format!("{shown}: {e}")),
+    })
 }
 
 /// Render `report` (or its diff from `base`) in `format`.
@@ -72,18 +56,7 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String, RunError> {
 
 #[cfg(feature = "svg")]
 fn svg(report: &Report) -> Result<Vec<u8>, RunError> {
-    let folded = folded::folded(report);
-    if folded.is_empty() {
-        return Err(RunError("the report has no lock waits to draw".into()));
-    }
-    let mut options = inferno::flamegraph::Options::default();
-    options.title = "lockscope: time spent waiting for locks".into();
-    options.count_name = "ns".into();
-    options.name_type = "Frame:".into();
-    let mut out = Vec::new();
-    inferno::flamegraph::from_lines(&mut options, folded.lines(), &mut out)
-        .map_err(|e| RunError(format!("cannot draw the flamegraph: {e}")))?;
-    Ok(out)
+    lockscope_report::svg::flamegraph(report).map_err(|e| RunError(e.to_string()))
 }
 
 #[cfg(not(feature = "svg"))]

@@ -1,7 +1,7 @@
 //! `report --diff BASE.json`: per lock and acquire site, what changed from a baseline
 //! run, largest change in total wait first.
 
-use lockscope::{human_ns, Report};
+use crate::{human_ns, Mode, Report};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -24,7 +24,7 @@ impl Change {
 pub struct DiffRow {
     pub lock: String,
     pub site: String,
-    pub mode: String,
+    pub mode: Mode,
     pub acquisitions: Change,
     pub contended: Change,
     pub wait_ns_total: Change,
@@ -37,15 +37,15 @@ pub struct Diff {
 
 /// Match sites by (lock name, site, mode).
 pub fn diff(base: &Report, after: &Report) -> Diff {
-    let mut rows: BTreeMap<(String, String, String), DiffRow> = BTreeMap::new();
+    let mut rows: BTreeMap<(String, String, Mode), DiffRow> = BTreeMap::new();
     for (report, is_after) in [(base, false), (after, true)] {
         for lock in &report.locks {
             for site in &lock.sites {
-                let key = (lock.name.clone(), site.site.clone(), site.mode.clone());
+                let key = (lock.name.clone(), site.site.clone(), site.mode);
                 let row = rows.entry(key).or_insert_with(|| DiffRow {
                     lock: lock.name.clone(),
                     site: site.site.clone(),
-                    mode: site.mode.clone(),
+                    mode: site.mode,
                     acquisitions: Change::default(),
                     contended: Change::default(),
                     wait_ns_total: Change::default(),
@@ -114,14 +114,14 @@ fn tail(text: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lockscope::{LockReport, SiteReport, Summary};
+    use crate::{LockKind, LockReport, Mode, SiteReport, Summary};
 
     fn report(sites: &[(&str, &str, u64, u64)]) -> Report {
         let locks = sites
             .iter()
             .map(|&(lock, site, acquisitions, wait)| LockReport {
                 name: lock.into(),
-                kind: "mutex".into(),
+                kind: LockKind::Mutex,
                 created_at: String::new(),
                 acquisitions,
                 contended: acquisitions / 2,
@@ -129,7 +129,7 @@ mod tests {
                 hold_ns: Summary::default(),
                 sites: vec![SiteReport {
                     site: site.into(),
-                    mode: "lock".into(),
+                    mode: Mode::Lock,
                     acquisitions,
                     contended: acquisitions / 2,
                     wait_ns: Summary { total: wait, p99: wait / 10, ..Summary::default() },

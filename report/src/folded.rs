@@ -2,7 +2,7 @@
 //! `inferno-flamegraph`: one frame per span of the waiting thread, then the lock and
 //! the site that waited.
 
-use lockscope::Report;
+use crate::Report;
 use std::fmt::Write;
 
 /// One line per (span path, lock, site) with its total wait in nanoseconds. Wait a site
@@ -35,7 +35,7 @@ fn frame(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lockscope::{LockReport, SiteReport, SpanWait, Summary};
+    use crate::{LockKind, LockReport, Mode, SiteReport, SpanWait, Summary};
 
     fn summary(total: u64) -> Summary {
         Summary { total, ..Summary::default() }
@@ -45,7 +45,7 @@ mod tests {
     fn spans_become_frames_and_the_rest_is_kept() {
         let site = SiteReport {
             site: "src/a.rs:3:9".into(),
-            mode: "lock".into(),
+            mode: Mode::Lock,
             acquisitions: 10,
             contended: 4,
             wait_ns: summary(1000),
@@ -57,7 +57,7 @@ mod tests {
         };
         let lock = LockReport {
             name: "cache;x".into(),
-            kind: "mutex".into(),
+            kind: LockKind::Mutex,
             created_at: String::new(),
             acquisitions: 10,
             contended: 4,

@@ -98,9 +98,14 @@ fn allow_list(line: &str) -> Option<Vec<(&str, usize)>> {
     Some(names)
 }
 
+/// The rule name of a file that cannot be read or parsed (and of a suppression that
+/// names no rule).
+pub const SYNTAX_ERROR: &str = "syntax_error";
+
 /// A finding for each rule name in a `// lockscope: allow(…)` comment of `file` that no
-/// rule has: such a comment silences nothing, and nobody would notice.
-pub fn unknown_suppressions(file: &Arc<SourceFile>, is_rule: impl Fn(&str) -> bool) -> Vec<Finding> {
+/// rule has: such a comment silences nothing, and nobody would notice. `known` lists the
+/// rules, for the help.
+pub fn unknown_suppressions(file: &Arc<SourceFile>, is_rule: impl Fn(&str) -> bool, known: &str) -> Vec<Finding> {
     if !file.text.contains("lockscope:") {
         return Vec::new();
     }
@@ -115,7 +120,7 @@ pub fn unknown_suppressions(file: &Arc<SourceFile>, is_rule: impl Fn(&str) -> bo
             let end = column + name.chars().count().max(1);
             let shown = if name.is_empty() { "an empty rule name".to_string() } else { format!("`{name}`") };
             found.push(Finding {
-                rule: crate::parse::SYNTAX_ERROR,
+                rule: SYNTAX_ERROR,
                 severity: Severity::Warning,
                 file: file.clone(),
                 region: Region { start: Position { line, column }, end: Position { line, column: end } },
@@ -123,10 +128,7 @@ pub fn unknown_suppressions(file: &Arc<SourceFile>, is_rule: impl Fn(&str) -> bo
                     "this suppression names {shown}, which is not a lockscope rule, so it silences nothing"
                 ),
                 label: "unknown rule".into(),
-                help: Some(format!(
-                    "write a rule's name as `cargo lockscope rules` lists it; {}",
-                    crate::rules::known_list()
-                )),
+                help: Some(format!("write a rule's name as `cargo lockscope rules` lists it; {known}")),
                 related: Vec::new(),
             });
         }
@@ -154,7 +156,7 @@ mod tests {
         use std::sync::Arc;
         let text = "let a = 1; // lockscope: allow(mutex_read_seek, mutex_read_sek) typo\n// lockscope: allow()\n";
         let file = Arc::new(SourceFile::new("a.rs".into(), "a.rs".into(), ModulePath::root("src"), true, text.into()));
-        let found = super::unknown_suppressions(&file, |n| n == "mutex_read_seek");
+        let found = super::unknown_suppressions(&file, |n| n == "mutex_read_seek", "the rules are: mutex_read_seek");
         let at: Vec<_> = found.iter().map(|f| (f.region.start.line, f.region.start.column)).collect();
         assert_eq!(at, [(1, 49), (2, 21)]);
         assert!(found[0].message.contains("`mutex_read_sek`"), "{}", found[0].message);

@@ -153,7 +153,7 @@ struct Parsed {
 /// Lint packages already discovered (the engine behind [`lint`], also used by the
 /// fixture tests).
 pub fn lint_packages(rules: &[&'static dyn Rule], packages: Vec<PackageInput>) -> LintOutcome {
-    let prefilter = WordFilter::new(rules);
+    let prefilter = WordFilter::new(rules.iter().map(|r| r.prefilter()));
     // `syn` trees are not `Send`: each package is loaded, parsed and checked on one thread.
     let results: Vec<(Vec<Finding>, Stats)> =
         packages.into_par_iter().map(|package| lint_package(rules, &prefilter, package)).collect();
@@ -200,7 +200,11 @@ fn lint_package(rules: &[&'static dyn Rule], prefilter: &WordFilter, package: Pa
                 }
                 let source = Arc::new(SourceFile::new(input.path, input.display, input.module, input.report, text));
                 if source.report {
-                    findings.extend(diagnostic::unknown_suppressions(&source, |name| rules::by_name(name).is_some()));
+                    findings.extend(diagnostic::unknown_suppressions(
+                        &source,
+                        |name| rules::by_name(name).is_some(),
+                        &rules::known_list(),
+                    ));
                 }
                 sources.push(source);
             }

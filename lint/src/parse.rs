@@ -26,8 +26,7 @@ pub struct ParsedFile {
     pub nesting: usize,
 }
 
-/// The rule name of a file that cannot be read or parsed.
-pub const SYNTAX_ERROR: &str = "syntax_error";
+pub use crate::diagnostic::SYNTAX_ERROR;
 
 /// Parse one file; a file that cannot be parsed becomes a `syntax_error` finding.
 pub fn parse(source: &Arc<SourceFile>, edition: Edition) -> Result<ParsedFile, Box<Finding>> {

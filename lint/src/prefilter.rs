@@ -1,7 +1,6 @@
 //! Which files are worth parsing: a rule can only fire in a file that mentions certain
 //! words, and most files mention none, so they are scanned for words and never parsed.
 
-use crate::rules::Rule;
 use aho_corasick::{AhoCorasick, MatchKind};
 
 /// The words a file must mention (as whole identifiers) for a rule to look at it.
@@ -10,7 +9,7 @@ pub struct Prefilter {
     pub any: &'static [&'static str],
     /// Or one word from each list of a pair (`spawn` together with `Arc`).
     pub pairs: &'static [(&'static [&'static str], &'static [&'static str])],
-    /// With a name the rule follows (`Rule::followed_names`), one of these is enough.
+    /// With a name the rule follows (`rules::Rule::followed_names`), one of these is enough.
     pub with_followed: &'static [&'static str],
 }
 
@@ -25,7 +24,8 @@ pub struct WordFilter {
 }
 
 impl WordFilter {
-    pub fn new(rules: &[&'static dyn Rule]) -> Self {
+    /// The rules' prefilters, merged (rules know their prefilter; this module knows no rule).
+    pub fn new(filters: impl IntoIterator<Item = Prefilter>) -> Self {
         let mut words: Vec<&'static str> = Vec::new();
         let mut index = |w: &'static str| match words.iter().position(|x| *x == w) {
             Some(i) => i,
@@ -37,8 +37,7 @@ impl WordFilter {
         let mut any = Vec::new();
         let mut pairs = Vec::new();
         let mut with_followed = Vec::new();
-        for rule in rules {
-            let filter = rule.prefilter();
+        for filter in filters {
             with_followed.extend_from_slice(filter.with_followed);
             any.extend(filter.any.iter().map(|w| index(w)));
             for (left, right) in filter.pairs {

@@ -3,6 +3,7 @@
 
 use crate::histogram::Histogram;
 use crate::stats::Mode;
+pub use crate::stats::OTHER;
 use std::collections::HashMap;
 
 /// Distinct (lock, site, mode, span path or holder) breakdown rows kept; further ones
@@ -10,8 +11,6 @@ use std::collections::HashMap;
 pub const MAX_BREAKDOWN_KEYS: usize = 10_000;
 /// Distinct (lock, site, mode) histograms kept; further sites are summed into `other`.
 pub const MAX_SITES: usize = 2_000;
-
-pub const OTHER: &str = "other";
 
 /// A site is the address of its `&'static Location` (0: the `other` bucket), so
 /// recording a wait formats nothing.
@@ -62,4 +61,11 @@ impl Waits {
             totals.contended += 1;
         }
     }
+}
+
+/// What the layer shares with its report handles: when it started, and the waits.
+pub(crate) struct Shared {
+    pub(crate) started: std::time::Instant,
+    // Plain parking_lot: an instrumented lock here would report itself, recursively.
+    pub(crate) waits: parking_lot::Mutex<Waits>,
 }

@@ -1,7 +1,7 @@
 //! `ContentionLayer`: a `tracing_subscriber::Layer` that aggregates the contended
 //! acquisitions the locks report, per lock, site, span path and holder.
 
-use crate::aggregate::{SiteKey, Waits};
+use crate::aggregate::{Shared, SiteKey, Waits};
 use crate::stats::{self, Mode};
 use lockscope_report::Report;
 use std::sync::Arc;
@@ -15,12 +15,6 @@ use tracing_subscriber::Layer;
 /// Environment variable naming a file the JSON report is written to when the layer is
 /// dropped or the process exits normally.
 pub const REPORT_ENV: &str = "LOCKSCOPE_REPORT";
-
-pub(crate) struct Shared {
-    pub(crate) started: Instant,
-    // Plain parking_lot: an instrumented lock here would report itself, recursively.
-    pub(crate) waits: parking_lot::Mutex<Waits>,
-}
 
 /// Measures lock contention. Add it to a registry:
 ///
@@ -75,7 +69,7 @@ impl ContentionLayer {
     /// # drop(_layer.hold_sampling(lockscope::ContentionLayer::DEFAULT_HOLD_SAMPLING));
     /// assert_eq!(report.snapshot().hold_sampling, lockscope::ContentionLayer::DEFAULT_HOLD_SAMPLING);
     /// ```
-    pub const DEFAULT_HOLD_SAMPLING: u64 = 64;
+    pub const DEFAULT_HOLD_SAMPLING: u64 = stats::DEFAULT_HOLD_SAMPLING;
 
     /// Measure the hold time of 1 in `n` acquisitions (rounded up to a power of two).
     /// Hold times in the report are scaled estimates; `hold_sampling` in the report

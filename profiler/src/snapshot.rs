@@ -1,8 +1,7 @@
 //! The report of what the profiler measured, built from its counters and histograms.
 
-use crate::aggregate::{Breakdown, SiteKey, Totals, OTHER};
+use crate::aggregate::{Breakdown, Shared, SiteKey, Totals, OTHER};
 use crate::histogram::Histogram;
-use crate::layer::Shared;
 use crate::stats::{self, LockKind, Mode};
 use lockscope_report::{BlockedBy, LockReport, Report, SiteReport, SpanWait, Summary};
 use std::collections::HashMap;

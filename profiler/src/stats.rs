@@ -17,6 +17,11 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+pub const OTHER: &str = "other";
+
+/// Hold times are timed for 1 in this many acquisitions unless the layer says otherwise.
+pub(crate) const DEFAULT_HOLD_SAMPLING: u64 = 64;
+
 /// What the wrappers' fast path reads, in one load: 0 while no `ContentionLayer` is
 /// live, else `OBSERVED` with the hold sampling mask. One static rather than a layer
 /// count and a rate: each is a load through the GOT from the user's crate.
@@ -25,7 +30,7 @@ const OBSERVED: u64 = 1 << 63;
 
 /// Live layers and the hold sampling rate, from which `OBSERVING` is derived.
 static SETTINGS: parking_lot::Mutex<Settings> =
-    parking_lot::Mutex::new(Settings { layers: 0, hold_sampling: crate::ContentionLayer::DEFAULT_HOLD_SAMPLING });
+    parking_lot::Mutex::new(Settings { layers: 0, hold_sampling: DEFAULT_HOLD_SAMPLING });
 
 struct Settings {
     layers: usize,
@@ -206,7 +211,7 @@ fn class_of(name: Option<&'static str>, kind: LockKind, created_at: &'static Loc
                 name: match (key.name, key.created_at) {
                     (Some(name), _) => name.to_string(),
                     (None, Some(at)) => site_string(&at),
-                    (None, None) => crate::aggregate::OTHER.to_string(),
+                    (None, None) => OTHER.to_string(),
                 },
                 kind,
                 created_at: key.created_at.map(|_| created_at),

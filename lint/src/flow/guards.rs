@@ -1,6 +1,6 @@
 //! Lock guards for the flow engine: which calls take a lock's guard, which locks are
 //! async-aware or guard nothing (`Mutex<()>`), and which calls block. Rules that follow
-//! guards ([`crate::rules::guard_across_await`], [`crate::rules::lock_across_io`]) share
+//! guards (`guard_across_await`, `lock_across_io`) share
 //! this [`Tracker`].
 
 use super::Tracker;

@@ -463,7 +463,9 @@ pub const JOIN_FNS: &[&str] = &["join_all", "try_join_all", "join", "try_join", 
 /// Macros that wait for the futures they are given.
 pub const JOIN_MACROS: &[&str] = &["join", "try_join"];
 /// Methods that wait for a message on a channel.
-pub const RECEIVES: &[&str] = &["recv", "recv_timeout", "recv_deadline", "blocking_recv", "recv_async"];
+/// (`notified` is a `Notify`'s: the work holds a clone of it and calls `notify_*`.)
+pub const RECEIVES: &[&str] =
+    &["recv", "recv_timeout", "recv_deadline", "blocking_recv", "recv_async", "notified", "changed"];
 /// Functions that make a channel, returning `(sender, receiver)`.
 pub const CHANNELS: &[&str] = &["channel", "sync_channel", "bounded", "unbounded", "oneshot", "unbounded_channel"];
 /// Methods that copy a handle (another `Arc` to the same value), not its contents.

@@ -266,6 +266,8 @@ struct State {
     holders: Vec<(String, ValueId)>,
     /// Channels by `(receiver, sender)` name.
     channels: Vec<(String, String)>,
+    /// Names bound to a copy of another name, as `(of, copy)` (`let tx2 = tx.clone()`).
+    copies: Vec<(String, String)>,
     /// Loops around this point.
     loop_depth: usize,
     /// Work that runs only when this task yields (spawned on a current-thread runtime)
@@ -719,6 +721,12 @@ impl<'t> Walker<'t> {
                 if let Some(id) = base.filter(|&id| self.is_work(id)) {
                     // Awaiting a task's handle waits for the task.
                     self.joined(id, at);
+                }
+                if let (true, syn::Expr::Path(p)) = (self.sharing(), &*a.base) {
+                    // `rx.await` of a oneshot the work sends on.
+                    if let Some(rx) = p.path.get_ident().map(ToString::to_string) {
+                        self.received(&rx, at);
+                    }
                 }
                 None
             }
@@ -1215,6 +1223,11 @@ impl<'t> Walker<'t> {
                 for channel in other.channels {
                     if !self.state.channels.contains(&channel) {
                         self.state.channels.push(channel);
+                    }
+                }
+                for copy in other.copies {
+                    if !self.state.copies.contains(&copy) {
+                        self.state.copies.push(copy);
                     }
                 }
                 for id in other.resumed {

@@ -699,6 +699,10 @@ impl Walker<'_> {
             collect_names(pat, &mut names);
             self.state.runtimes.extend(names);
         }
+        // `let tx2 = tx.clone()`: a copy of a name, which a receive on its channel hears.
+        if let (syn::Pat::Ident(p), Some(of)) = (pat, copied_name(init)) {
+            self.state.copies.push((of, p.ident.to_string()));
+        }
         let places = match self.sharer.and_then(|s| s.local_root(init, ty)) {
             Some(kind) => {
                 let mut names = Vec::new();
@@ -949,11 +953,14 @@ impl Walker<'_> {
     /// A receive on `rx` (or a loop over it, which ends when every sender is gone): the
     /// work holding its sender has sent, or is done.
     pub(super) fn received(&mut self, rx: &str, at: Position) {
-        let senders: Vec<String> =
+        // The channel's senders, or (a `Notify`) the waited object itself, and the
+        // copies of either (`let tx2 = tx.clone()`).
+        let mut senders: Vec<String> =
             self.state.channels.iter().filter(|(r, _)| r == rx).map(|(_, tx)| tx.clone()).collect();
-        if senders.is_empty() {
-            return;
-        }
+        senders.push(rx.to_string());
+        let copies: Vec<String> =
+            self.state.copies.iter().filter(|(of, _)| senders.contains(of)).map(|(_, copy)| copy.clone()).collect();
+        senders.extend(copies);
         let ended: Vec<ValueId> = self
             .live_ids()
             .into_iter()
@@ -1042,6 +1049,20 @@ fn place_text(expr: &syn::Expr) -> Option<String> {
         syn::Expr::Try(t) => place_text(&t.expr),
         syn::Expr::Unary(u) => place_text(&u.expr),
         syn::Expr::Index(i) => place_text(&i.expr),
+        _ => None,
+    }
+}
+
+/// The name a value copies: `x` of `x.clone()`, `Arc::clone(&x)`.
+fn copied_name(init: &syn::Expr) -> Option<String> {
+    match init {
+        syn::Expr::MethodCall(m) if m.method == "clone" && m.args.is_empty() => match &*m.receiver {
+            syn::Expr::Path(p) => p.path.get_ident().map(ToString::to_string),
+            _ => None,
+        },
+        syn::Expr::Call(c) if last_segment(&c.func).as_deref() == Some("clone") && c.args.len() == 1 => {
+            root_ident(&c.args[0])
+        }
         _ => None,
     }
 }

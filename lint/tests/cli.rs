@@ -266,6 +266,18 @@ fn report_renders_in_every_format() {
     let drawn = std::fs::read_to_string(&svg_path).expect("svg written");
     assert!(drawn.contains("<svg") && drawn.contains("bundle-archive@src/lib.rs:20:9"));
     assert!(stdout(&svg).is_empty());
+
+    // Go's mutex profile: gzip, then profile.proto; its delay total is the report's wait.
+    let pprof_path = scratch.0.join("r.pb.gz");
+    let pprof = lockscope(&["report", &path, "--format", "pprof", "-o", &pprof_path.to_string_lossy()], &scratch.0);
+    assert_eq!(pprof.status.code(), Some(0), "{}", stderr(&pprof));
+    let gz = std::fs::read(&pprof_path).expect("profile written");
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut raw).expect("gzipped");
+    let profile: lockscope_report::pprof::proto::Profile = prost::Message::decode(&raw[..]).expect("profile.proto");
+    let delay: i64 = profile.sample.iter().map(|s| s.value[1]).sum();
+    assert_eq!(delay, 4_000_000);
+    assert_eq!(profile.sample.len(), 2);
 }
 
 #[test]

@@ -1,13 +1,15 @@
 //! `lockscope-report`: the contention report of the `lockscope` profiler. Its model
 //! (the version 1 JSON schema), the contention table (`Display`), and renderers that are
 //! pure functions of a report: folded stacks ([`folded`]), a diff against a baseline
-//! ([`diff`]) and, with the `svg` feature, a flamegraph ([`svg`]).
+//! ([`diff`]) and, with features, a flamegraph (`svg`) and Go's mutex profile (`pprof`).
 //!
 //! The profiler builds reports; the lint (`cargo lockscope report`, `lint --profile`)
 //! reads them. Neither needs the other: this crate depends on serde only.
 
 pub mod diff;
 pub mod folded;
+#[cfg(feature = "pprof")]
+pub mod pprof;
 #[cfg(feature = "svg")]
 pub mod svg;
 

@@ -16,6 +16,9 @@ pub enum ReportFormat {
     Folded,
     /// A flamegraph of wait time.
     Svg,
+    /// Go's mutex profile: a gzipped `profile.proto` (`contentions/count`,
+    /// `delay/nanoseconds`) for `go tool pprof`, Pyroscope, Grafana.
+    Pprof,
 }
 
 /// Reports are read up to this size, from files, pipes and devices alike: far above any
@@ -42,9 +45,10 @@ pub fn render(report: &Report, base: Option<&Report>, format: ReportFormat) -> R
         (ReportFormat::Json, None) => Ok(json(report)?.into_bytes()),
         (ReportFormat::Folded, None) => Ok(folded::folded(report).into_bytes()),
         (ReportFormat::Svg, None) => svg(report),
+        (ReportFormat::Pprof, None) => pprof(report),
         (ReportFormat::Table, Some(base)) => Ok(diff::diff(base, report).to_string().into_bytes()),
         (ReportFormat::Json, Some(base)) => Ok(json(&diff::diff(base, report).rows)?.into_bytes()),
-        (ReportFormat::Folded | ReportFormat::Svg, Some(_)) => {
+        (ReportFormat::Folded | ReportFormat::Svg | ReportFormat::Pprof, Some(_)) => {
             Err(RunError("--diff renders as --format table or json".into()))
         }
     }
@@ -52,6 +56,16 @@ pub fn render(report: &Report, base: Option<&Report>, format: ReportFormat) -> R
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String, RunError> {
     serde_json::to_string_pretty(value).map(|s| s + "\n").map_err(|e| RunError(format!("cannot write JSON: {e}")))
+}
+
+#[cfg(feature = "pprof")]
+fn pprof(report: &Report) -> Result<Vec<u8>, RunError> {
+    lockscope_report::pprof::pprof(report).map_err(|e| RunError(format!("cannot write the profile: {e}")))
+}
+
+#[cfg(not(feature = "pprof"))]
+fn pprof(_report: &Report) -> Result<Vec<u8>, RunError> {
+    Err(RunError("this cargo-lockscope was built without the `pprof` feature".into()))
 }
 
 #[cfg(feature = "svg")]

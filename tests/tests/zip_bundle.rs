@@ -110,3 +110,41 @@ fn a_real_profile_renders_in_every_format_diffs_and_joins_the_lint_finding() {
         Some(("bundle-archive", archive.wait_ns.total))
     );
 }
+
+/// The real `go tool pprof` (Debian's `golang-go`; `.ci/run` installs it) reads the
+/// `--format pprof` output of a real profile: the delay total is the report's wait
+/// total, and the leaf frame names the lock and its acquire site.
+#[test]
+fn go_tool_pprof_reads_the_profile_of_a_real_run() {
+    use lockscope_lint::report::{render, ReportFormat};
+    let go = std::env::var_os("GO").unwrap_or_else(|| "go".into());
+    let version = std::process::Command::new(&go).arg("version").output();
+    assert!(
+        version.as_ref().is_ok_and(|o| o.status.success()),
+        "this test runs `go tool pprof`: install Go (Debian: `apt-get install golang-go`, as .ci/run does) or point GO at it"
+    );
+    let shared = {
+        let _turn = PROFILING.lock().unwrap_or_else(|e| e.into_inner());
+        let data = zip_bundle::generate_bundle(60, 3).expect("bundle");
+        profile(&SharedMutexBundle::open(&data).expect("open"), 4, 2_000)
+    };
+    let dir = std::env::temp_dir().join(format!("lockscope-pprof-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("shared.pb.gz");
+    std::fs::write(&path, render(&shared, None, ReportFormat::Pprof).expect("renders")).expect("write");
+    let top = std::process::Command::new(&go)
+        .args(["tool", "pprof", "-top", "-sample_index=delay", "-unit=ns"])
+        .arg(&path)
+        .env("HOME", &dir)
+        .env("GOCACHE", dir.join("cache"))
+        .output()
+        .expect("go tool pprof runs");
+    let out = String::from_utf8_lossy(&top.stdout).to_string();
+    assert!(top.status.success(), "{out}{}", String::from_utf8_lossy(&top.stderr));
+    let waited: u64 = shared.locks.iter().map(|l| l.wait_ns.total).sum();
+    assert!(waited > 0, "four threads on one mutex wait");
+    assert!(out.contains(&format!("Total samples = {waited}ns")), "report waited {waited} ns; pprof says:\n{out}");
+    assert!(out.contains("bundle-archive@examples/zip-bundle/src/lib.rs:"), "{out}");
+    assert!(out.contains("lookup_file"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -74,6 +74,10 @@ struct ReportArgs {
     /// Write to FILE instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
+    /// With `--format html`: the lint's findings (`lint --format json` output), shown
+    /// beside the locks they are about.
+    #[arg(long, value_name = "FINDINGS.json")]
+    lint: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -128,7 +132,14 @@ fn report(args: &ReportArgs) -> ExitCode {
     let rendered = (|| {
         let after = report::load(&args.report)?;
         let base = args.diff.as_deref().map(report::load).transpose()?;
-        report::render(&after, base.as_ref(), args.format)
+        match (args.format, &args.lint) {
+            (ReportFormat::Html, _) if base.is_some() => {
+                Err(lockscope_lint::RunError("--diff renders as --format table or json".into()))
+            }
+            (ReportFormat::Html, lint) => report::html(&after, lint.as_deref()),
+            (_, Some(_)) => Err(lockscope_lint::RunError("--lint goes with --format html".into())),
+            _ => report::render(&after, base.as_ref(), args.format),
+        }
     })();
     let bytes = match rendered {
         Ok(bytes) => bytes,

@@ -23,21 +23,16 @@ pub struct Measured {
     pub wait_ns_p99: u64,
 }
 
-/// A `file:line:column` site of the report.
-struct Site<'r> {
-    file: &'r str,
-    line: usize,
-}
-
-fn parse_site(site: &str) -> Option<Site<'_>> {
+/// The file and line of a report's `file:line:column` site.
+pub(crate) fn parse_site(site: &str) -> Option<(&str, usize)> {
     let mut parts = site.rsplitn(3, ':');
     let _column = parts.next()?;
     let line = parts.next()?.parse().ok()?;
-    Some(Site { file: parts.next()?, line })
+    Some((parts.next()?, line))
 }
 
 /// Do two paths name the same file, one perhaps relative to somewhere the other is not?
-fn same_file(a: &str, b: &str) -> bool {
+pub(crate) fn same_file(a: &str, b: &str) -> bool {
     let (a, b) = (a.replace('\\', "/"), b.replace('\\', "/"));
     let (a, b) = (a.trim_start_matches("./"), b.trim_start_matches("./"));
     let (long, short) = if a.len() >= b.len() { (a, b) } else { (b, a) };
@@ -47,13 +42,17 @@ fn same_file(a: &str, b: &str) -> bool {
 /// The field or variable a finding's first line declares (`archive: Mutex<…>`,
 /// `let archive = Mutex::new(…)`, `static ARCHIVE: …`), if any.
 fn subject(finding: &Finding) -> Option<String> {
-    let line = finding.file.line_text(finding.region.start.line);
+    subject_of_line(finding.file.line_text(finding.region.start.line))
+}
+
+/// The field or variable a line declares, if any.
+pub(crate) fn subject_of_line(line: &str) -> Option<String> {
     let before_colon = line.split([':', '=']).next()?.trim();
     let name = before_colon.rsplit(|c: char| !(c.is_alphanumeric() || c == '_')).next()?;
     (!name.is_empty() && !name.chars().all(|c| c.is_ascii_digit())).then(|| name.to_string())
 }
 
-fn mentions_word(text: &str, word: &str) -> bool {
+pub(crate) fn mentions_word(text: &str, word: &str) -> bool {
     text.match_indices(word).any(|(i, _)| {
         let before = text[..i].chars().next_back();
         let after = text[i + word.len()..].chars().next();
@@ -89,14 +88,14 @@ pub fn join(findings: &[Finding], report: &Report, root: &Path) -> Vec<Option<Me
                 .filter(|lock| {
                     let sites =
                         std::iter::once(lock.created_at.as_str()).chain(lock.sites.iter().map(|s| s.site.as_str()));
-                    sites.filter_map(parse_site).any(|site| {
-                        if !same_file(site.file, finding.path()) {
+                    sites.filter_map(parse_site).any(|(file, line)| {
+                        if !same_file(file, finding.path()) {
                             return false;
                         }
-                        lines.contains(&site.line)
-                            || noted(site.line)
+                        lines.contains(&line)
+                            || noted(line)
                             || subject.as_deref().is_some_and(|name| {
-                                line_of(site.file, site.line, finding).is_some_and(|text| mentions_word(&text, name))
+                                line_of(file, line, finding).is_some_and(|text| mentions_word(&text, name))
                             })
                     })
                 })

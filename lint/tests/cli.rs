@@ -281,6 +281,33 @@ fn report_renders_in_every_format() {
 }
 
 #[test]
+fn report_html_is_one_page_with_the_lints_findings_beside_their_locks() {
+    let scratch = Scratch::new("report-html", &[]);
+    std::fs::create_dir_all(&scratch.0).expect("mkdir");
+    let path = write_report(&scratch.0, "r.json", &sample_report(4_000_000));
+    // A finding whose note is on the lock's acquire line (src/lib.rs:20).
+    let finding = r#"{"rule":"lock_across_io","path":"src/lib.rs","line":22,"end_line":22,"message":"`std::fs::read` runs while the guard is alive","related":[{"path":"src/lib.rs","line":20,"end_line":20,"message":"the guard is taken here"}]}"#;
+    let other = r#"{"rule":"mutex_read_seek","path":"src/other.rs","line":3,"end_line":3,"message":"elsewhere"}"#;
+    std::fs::write(scratch.0.join("findings.json"), format!("{finding}\n{other}\n")).expect("write");
+    let out = lockscope(&["report", &path, "--format", "html", "--lint", "findings.json"], &scratch.0);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let page = stdout(&out);
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<table id=\"locks\">"));
+    assert!(page.contains("<b>lock_across_io</b> at <code>src/lib.rs:22</code>"), "{page}");
+    assert!(!page.contains("elsewhere"), "a finding about no lock of the report is left out");
+    assert!(page.contains("<svg"), "the flame graph is inline");
+
+    std::fs::write(scratch.0.join("bad.json"), "{\"rule\": 1}\nnot json\n").expect("write");
+    let bad = lockscope(&["report", &path, "--format", "html", "--lint", "bad.json"], &scratch.0);
+    assert_eq!(bad.status.code(), Some(2));
+    assert_eq!(stderr(&bad).lines().count(), 1, "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("bad.json:1: not a lint finding"), "{}", stderr(&bad));
+    let misplaced = lockscope(&["report", &path, "--lint", "findings.json"], &scratch.0);
+    assert_eq!(misplaced.status.code(), Some(2));
+    assert!(stderr(&misplaced).contains("--lint goes with --format html"));
+}
+
+#[test]
 fn report_diff_lists_changes_largest_first() {
     let scratch = Scratch::new("report-diff", &[]);
     std::fs::create_dir_all(&scratch.0).expect("mkdir");

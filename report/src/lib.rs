@@ -8,6 +8,7 @@
 
 pub mod diff;
 pub mod folded;
+pub mod html;
 #[cfg(feature = "pprof")]
 pub mod pprof;
 #[cfg(feature = "svg")]

@@ -148,3 +148,50 @@ fn go_tool_pprof_reads_the_profile_of_a_real_run() {
     assert!(out.contains("lookup_file"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The HTML report of a real run, opened in headless Chromium (Debian's `chromium`;
+/// `.ci/run` installs it): the DOM names the lock and holds the flame graph, and a
+/// screenshot is taken.
+#[test]
+fn chromium_renders_the_html_report_of_a_real_run() {
+    let chromium = std::env::var_os("CHROMIUM").unwrap_or_else(|| "chromium".into());
+    let version = std::process::Command::new(&chromium).arg("--version").output();
+    assert!(
+        version.as_ref().is_ok_and(|o| o.status.success()),
+        "this test opens the report in Chromium: install it (Debian: `apt-get install chromium`, as .ci/run does) or point CHROMIUM at it"
+    );
+    let shared = {
+        let _turn = PROFILING.lock().unwrap_or_else(|e| e.into_inner());
+        let data = zip_bundle::generate_bundle(60, 3).expect("bundle");
+        profile(&SharedMutexBundle::open(&data).expect("open"), 4, 2_000)
+    };
+    let dir = std::env::temp_dir().join(format!("lockscope-html-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let page = dir.join("report.html");
+    std::fs::write(&page, lockscope_lint::report::html(&shared, None).expect("renders")).expect("write");
+    let url = format!("file://{}", page.display());
+    let headless = |extra: &[&str]| {
+        std::process::Command::new(&chromium)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1200,900"])
+            .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+            .args(extra)
+            .arg(&url)
+            .output()
+            .expect("chromium runs")
+    };
+    let dom = headless(&["--dump-dom"]);
+    let dom_text = String::from_utf8_lossy(&dom.stdout).to_string();
+    assert!(dom.status.success(), "{}", String::from_utf8_lossy(&dom.stderr));
+    assert!(dom_text.contains("<td data-key=\"bundle-archive\">bundle-archive</td>"), "{dom_text}");
+    assert!(
+        dom_text.contains("id=\"flamegraph\"") && dom_text.contains("total_samples="),
+        "the flame graph is in the page"
+    );
+    assert!(dom_text.contains("lookup_file"), "{dom_text}");
+    let shot = dir.join("report.png");
+    let taken = headless(&[&format!("--screenshot={}", shot.display())]);
+    assert!(taken.status.success(), "{}", String::from_utf8_lossy(&taken.stderr));
+    let png = std::fs::read(&shot).expect("screenshot written");
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a real picture, {} bytes", png.len());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -111,23 +111,33 @@ fn a_real_profile_renders_in_every_format_diffs_and_joins_the_lint_finding() {
     );
 }
 
+/// A program an end-to-end test runs: `$ENV`, else `name` on the PATH; the test fails
+/// with how to install it (Debian's `package`, as .ci/run does) when it is missing.
+fn program(env: &str, name: &str, version_flag: &str, package: &str) -> std::ffi::OsString {
+    let program = std::env::var_os(env).unwrap_or_else(|| name.into());
+    let version = std::process::Command::new(&program).arg(version_flag).output();
+    assert!(
+        version.as_ref().is_ok_and(|o| o.status.success()),
+        "this test runs {name}: install it (Debian: `apt-get install {package}`, as .ci/run does) or point {env} at it"
+    );
+    program
+}
+
+/// A real profile of the shared-mutex bundle, four threads.
+fn shared_mutex_profile() -> lockscope::Report {
+    let _turn = PROFILING.lock().unwrap_or_else(|e| e.into_inner());
+    let data = zip_bundle::generate_bundle(60, 3).expect("bundle");
+    profile(&SharedMutexBundle::open(&data).expect("open"), 4, 2_000)
+}
+
 /// The real `go tool pprof` (Debian's `golang-go`; `.ci/run` installs it) reads the
 /// `--format pprof` output of a real profile: the delay total is the report's wait
 /// total, and the leaf frame names the lock and its acquire site.
 #[test]
 fn go_tool_pprof_reads_the_profile_of_a_real_run() {
     use lockscope_lint::report::{render, ReportFormat};
-    let go = std::env::var_os("GO").unwrap_or_else(|| "go".into());
-    let version = std::process::Command::new(&go).arg("version").output();
-    assert!(
-        version.as_ref().is_ok_and(|o| o.status.success()),
-        "this test runs `go tool pprof`: install Go (Debian: `apt-get install golang-go`, as .ci/run does) or point GO at it"
-    );
-    let shared = {
-        let _turn = PROFILING.lock().unwrap_or_else(|e| e.into_inner());
-        let data = zip_bundle::generate_bundle(60, 3).expect("bundle");
-        profile(&SharedMutexBundle::open(&data).expect("open"), 4, 2_000)
-    };
+    let go = program("GO", "go", "version", "golang-go");
+    let shared = shared_mutex_profile();
     let dir = std::env::temp_dir().join(format!("lockscope-pprof-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("shared.pb.gz");
@@ -154,17 +164,8 @@ fn go_tool_pprof_reads_the_profile_of_a_real_run() {
 /// screenshot is taken.
 #[test]
 fn chromium_renders_the_html_report_of_a_real_run() {
-    let chromium = std::env::var_os("CHROMIUM").unwrap_or_else(|| "chromium".into());
-    let version = std::process::Command::new(&chromium).arg("--version").output();
-    assert!(
-        version.as_ref().is_ok_and(|o| o.status.success()),
-        "this test opens the report in Chromium: install it (Debian: `apt-get install chromium`, as .ci/run does) or point CHROMIUM at it"
-    );
-    let shared = {
-        let _turn = PROFILING.lock().unwrap_or_else(|e| e.into_inner());
-        let data = zip_bundle::generate_bundle(60, 3).expect("bundle");
-        profile(&SharedMutexBundle::open(&data).expect("open"), 4, 2_000)
-    };
+    let chromium = program("CHROMIUM", "chromium", "--version", "chromium");
+    let shared = shared_mutex_profile();
     let dir = std::env::temp_dir().join(format!("lockscope-html-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let page = dir.join("report.html");

@@ -1215,26 +1215,10 @@ impl<'t> Walker<'t> {
                     }
                 }
                 // What holds work and which channels it signals on, on either path.
-                for held in other.holders {
-                    if !self.state.holders.contains(&held) {
-                        self.state.holders.push(held);
-                    }
-                }
-                for channel in other.channels {
-                    if !self.state.channels.contains(&channel) {
-                        self.state.channels.push(channel);
-                    }
-                }
-                for copy in other.copies {
-                    if !self.state.copies.contains(&copy) {
-                        self.state.copies.push(copy);
-                    }
-                }
-                for id in other.resumed {
-                    if !self.state.resumed.contains(&id) {
-                        self.state.resumed.push(id);
-                    }
-                }
+                union(&mut self.state.holders, other.holders);
+                union(&mut self.state.channels, other.channels);
+                union(&mut self.state.copies, other.copies);
+                union(&mut self.state.resumed, other.resumed);
             }
             _ => {}
         }
@@ -1361,6 +1345,15 @@ impl<'t> Walker<'t> {
                 }
             }
             self.drop_made_since(&before, end(mac.delimiter.span().close()));
+        }
+    }
+}
+
+/// Add to `into` what `from` has that it lacks.
+fn union<T: PartialEq>(into: &mut Vec<T>, from: Vec<T>) {
+    for item in from {
+        if !into.contains(&item) {
+            into.push(item);
         }
     }
 }

@@ -486,16 +486,26 @@ pub(super) fn path_text(func: &syn::Expr) -> Option<String> {
 
 /// The identifier at the root of a place expression (`handles` in `handles.drain(..)`).
 pub(crate) fn root_ident(expr: &syn::Expr) -> Option<String> {
-    match expr {
+    match place_of_chain(expr) {
         syn::Expr::Path(p) => p.path.get_ident().map(ToString::to_string),
-        syn::Expr::MethodCall(m) => root_ident(&m.receiver),
         syn::Expr::Field(f) => root_ident(&f.base),
-        syn::Expr::Reference(r) => root_ident(&r.expr),
-        syn::Expr::Paren(p) => root_ident(&p.expr),
-        syn::Expr::Try(t) => root_ident(&t.expr),
-        syn::Expr::Unary(u) => root_ident(&u.expr),
-        syn::Expr::Index(i) => root_ident(&i.expr),
         _ => None,
+    }
+}
+
+/// The place a chain of calls, borrows, derefs, indexing and `?` starts from
+/// (`self.map` in `&self.map.lock()?[k]`), without walking into its fields.
+fn place_of_chain(mut expr: &syn::Expr) -> &syn::Expr {
+    loop {
+        expr = match expr {
+            syn::Expr::MethodCall(m) => &m.receiver,
+            syn::Expr::Reference(r) => &r.expr,
+            syn::Expr::Paren(p) => &p.expr,
+            syn::Expr::Try(t) => &t.expr,
+            syn::Expr::Unary(u) => &u.expr,
+            syn::Expr::Index(i) => &i.expr,
+            other => return other,
+        };
     }
 }
 
@@ -1031,7 +1041,7 @@ impl Walker<'_> {
 /// The place a receiver chain is called on, as written (`store.samples` for
 /// `store.samples.lock().entry(k)`).
 fn place_text(expr: &syn::Expr) -> Option<String> {
-    match expr {
+    match place_of_chain(expr) {
         syn::Expr::Path(p) => {
             let segments: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
             Some(segments.join("::"))
@@ -1043,12 +1053,6 @@ fn place_text(expr: &syn::Expr) -> Option<String> {
             };
             Some(format!("{}.{member}", place_text(&f.base)?))
         }
-        syn::Expr::MethodCall(m) => place_text(&m.receiver),
-        syn::Expr::Reference(r) => place_text(&r.expr),
-        syn::Expr::Paren(p) => place_text(&p.expr),
-        syn::Expr::Try(t) => place_text(&t.expr),
-        syn::Expr::Unary(u) => place_text(&u.expr),
-        syn::Expr::Index(i) => place_text(&i.expr),
         _ => None,
     }
 }

@@ -38,6 +38,13 @@ fn bucket_range(index: usize) -> (u64, u64) {
     ((SUB_BUCKETS as u64 + sub) << shift, 1 << shift)
 }
 
+/// The value a bucket stands for: its midpoint.
+#[cfg(feature = "metrics")]
+pub(crate) fn bucket_midpoint(index: usize) -> u64 {
+    let (low, width) = bucket_range(index);
+    low + width / 2
+}
+
 pub(crate) struct Histogram {
     buckets: Box<[AtomicU64]>,
     sum: AtomicU64,
@@ -65,6 +72,12 @@ impl Histogram {
         if nanos > self.max.load(Relaxed) {
             self.max.fetch_max(nanos, Relaxed);
         }
+    }
+
+    /// How many durations each bucket holds.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn bucket_counts(&self) -> Vec<u64> {
+        self.buckets.iter().map(|b| b.load(Relaxed)).collect()
     }
 
     /// Add everything `other` recorded.

@@ -44,6 +44,19 @@ pub struct ContentionLayer {
 #[derive(Clone)]
 pub struct ReportHandle {
     shared: Arc<Shared>,
+    /// What `publish_metrics` already handed to the histograms.
+    #[cfg(feature = "metrics")]
+    published: Arc<parking_lot::Mutex<crate::metrics::Published>>,
+}
+
+impl ReportHandle {
+    fn of(shared: Arc<Shared>) -> Self {
+        ReportHandle {
+            shared,
+            #[cfg(feature = "metrics")]
+            published: Arc::default(),
+        }
+    }
 }
 
 impl ContentionLayer {
@@ -54,7 +67,7 @@ impl ContentionLayer {
         let shared = Arc::new(Shared { started: Instant::now(), waits: parking_lot::Mutex::new(Waits::default()) });
         stats::layer_added();
         let report_path = std::env::var_os(REPORT_ENV).map(std::path::PathBuf::from);
-        let handle = ReportHandle { shared: shared.clone() };
+        let handle = ReportHandle::of(shared.clone());
         if let Some(path) = &report_path {
             crate::exit::write_at_exit(handle.clone(), path.clone());
         }
@@ -92,7 +105,7 @@ impl Drop for ContentionLayer {
     fn drop(&mut self) {
         stats::layer_dropped();
         if let Some(path) = &self.report_path {
-            let _ = ReportHandle { shared: self.shared.clone() }.write_json(path);
+            let _ = ReportHandle::of(self.shared.clone()).write_json(path);
         }
     }
 }
@@ -127,6 +140,16 @@ impl ReportHandle {
     /// ```
     pub fn write_json(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
         self.snapshot().write_json(path)
+    }
+
+    /// Publish the contention so far through the `metrics` facade, to whatever recorder
+    /// (exporter) the process installed: call it on a timer (feature `metrics`; names and
+    /// labels in [`crate::metrics`]).
+    #[cfg(feature = "metrics")]
+    pub fn publish_metrics(&self) {
+        let report = self.snapshot();
+        let mut published = self.published.lock();
+        crate::metrics::publish(&report, &self.shared, &mut published);
     }
 }
 

@@ -32,6 +32,8 @@ mod aggregate;
 mod exit;
 mod histogram;
 mod layer;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod mutex;
 mod rwlock;
 mod snapshot;

@@ -132,6 +132,18 @@ pub enum Mode {
 
 const MODES: [Mode; 3] = [Mode::Lock, Mode::Read, Mode::Write];
 
+impl Mode {
+    /// As the report spells it.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Mode::Lock => "lock",
+            Mode::Read => "read",
+            Mode::Write => "write",
+        }
+    }
+}
+
 /// One lock as the report shows it: the instances sharing a name, kind and
 /// construction site (`None` for the `other` class).
 pub(crate) struct LockClass {

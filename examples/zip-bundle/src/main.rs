@@ -1,5 +1,6 @@
 //! `cargo run --release -p zip-bundle -- --variant shared-mutex|clone-per-reader|indexed
-//!  --threads N --lookups M [--bundle FILE.zip] [--report FILE.json]`
+//!  --threads N --lookups M [--bundle FILE.zip] [--report FILE.json]
+//!  [--metrics-addr HOST:PORT] [--linger SECONDS]`
 
 use clap::{Parser, ValueEnum};
 use std::io::Write;
@@ -29,6 +30,12 @@ struct Args {
     /// Write the contention report (JSON) here.
     #[arg(long)]
     report: Option<std::path::PathBuf>,
+    /// Serve the contention as Prometheus metrics at http://HOST:PORT/metrics while running.
+    #[arg(long, value_name = "HOST:PORT")]
+    metrics_addr: Option<std::net::SocketAddr>,
+    /// Keep serving the metrics this long after the run.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    linger: u64,
 }
 
 fn main() {
@@ -42,6 +49,25 @@ fn main() {
 fn run(args: &Args) -> Result<(), Error> {
     let (layer, report) = lockscope::ContentionLayer::new();
     tracing_subscriber::registry().with(layer).init();
+    // Metrics for a fleet: the exporter a service runs, fed from the aggregate on a timer.
+    let publishing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(args.metrics_addr.is_some()));
+    if let Some(addr) = args.metrics_addr {
+        let waits = metrics_exporter_prometheus::Matcher::Full(lockscope::metrics::WAIT_SECONDS.into());
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .set_buckets_for_metric(waits, &lockscope::metrics::WAIT_BUCKETS)
+            .map_err(|e| format!("cannot serve metrics on {addr}: {e}"))?
+            .install()
+            .map_err(|e| format!("cannot serve metrics on {addr}: {e}"))?;
+        lockscope::metrics::describe();
+        let (report, publishing) = (report.clone(), publishing.clone());
+        std::thread::spawn(move || {
+            while publishing.load(std::sync::atomic::Ordering::Relaxed) {
+                report.publish_metrics();
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        });
+    }
 
     let mapped;
     let generated;
@@ -109,6 +135,11 @@ fn run(args: &Args) -> Result<(), Error> {
     .and_then(|()| writeln!(out, "{snapshot}"));
     if let Some(path) = &args.report {
         snapshot.write_json(path)?;
+    }
+    if args.metrics_addr.is_some() {
+        report.publish_metrics();
+        std::thread::sleep(std::time::Duration::from_secs(args.linger));
+        publishing.store(false, std::sync::atomic::Ordering::Relaxed);
     }
     Ok(())
 }

@@ -125,39 +125,8 @@ fn contended<'a, G>(
     let start = Instant::now();
     let guard = acquire();
     let wait_ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    emit_wait(stats, site, mode, holder, wait_ns);
+    crate::wait_event::emit(stats, site, mode, holder, wait_ns);
     (guard, count(stats, site, mode, observing))
-}
-
-/// The `tracing` event of a contended acquisition (target `lockscope`, TRACE), which
-/// the `ContentionLayer` aggregates and any other layer can log.
-pub(crate) fn emit_wait(
-    stats: &LockStats,
-    site: &'static Location<'static>,
-    mode: Mode,
-    holder: Option<&'static Location<'static>>,
-    wait_ns: u64,
-) {
-    // Sites travel as `&'static Location` addresses (no formatting on this path) and,
-    // for other layers, as lazily formatted `file:line:column` values.
-    tracing::event!(
-        target: "lockscope",
-        tracing::Level::TRACE,
-        lock = stats.class.name.as_str(),
-        site = tracing::field::display(site),
-        wait_ns,
-        lock_id = stats.class.id,
-        mode = mode as u64,
-        site_ptr = site as *const Location<'static> as u64,
-        holder_ptr = holder.map_or(0, |h| h as *const Location<'static> as u64),
-    );
-}
-
-/// Is this a wait event from [`emit_wait`]? (Same target, file and module.)
-pub(crate) fn is_wait_event(metadata: &tracing::Metadata<'_>) -> bool {
-    metadata.target() == "lockscope"
-        && metadata.module_path() == Some(module_path!())
-        && metadata.file() == Some(file!())
 }
 
 /// Measures one sampled hold, recorded when the guard drops (before it unlocks).

@@ -2,11 +2,10 @@
 //! acquisitions the locks report, per lock, site, span path and holder.
 
 use crate::aggregate::{Shared, SiteKey, Waits};
-use crate::stats::{self, Mode};
+use crate::stats;
 use lockscope_report::Report;
 use std::sync::Arc;
 use std::time::Instant;
-use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
@@ -153,53 +152,16 @@ impl ReportHandle {
     }
 }
 
-#[derive(Default)]
-struct WaitFields {
-    lock_id: Option<u64>,
-    site: usize,
-    wait_ns: u64,
-    mode: u64,
-    holder: usize,
-}
-
-impl Visit for WaitFields {
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        match field.name() {
-            "lock_id" => self.lock_id = Some(value),
-            "wait_ns" => self.wait_ns = value,
-            "mode" => self.mode = value,
-            "site_ptr" => self.site = value as usize,
-            "holder_ptr" => self.holder = value as usize,
-            _ => {}
-        }
-    }
-
-    fn record_debug(&mut self, _field: &Field, _value: &dyn std::fmt::Debug) {}
-}
-
 impl<S> Layer<S> for ContentionLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        // Only this crate's own events: their `site_ptr`/`holder_ptr` fields are
-        // addresses the report dereferences, so another crate's event with the same
-        // target must not be read as one.
-        if !crate::acquire::is_wait_event(event.metadata()) {
-            return;
-        }
-        let mut fields = WaitFields::default();
-        event.record(&mut fields);
-        let (Some(lock_id), true) = (fields.lock_id, fields.site != 0) else { return };
+        let Some(wait) = crate::wait_event::decode(event) else { return };
         // The spans entered on the waiting thread, outermost first.
         let span_path =
             ctx.event_scope(event).map(|scope| scope.from_root().map(|span| span.name()).collect()).unwrap_or_default();
-        let mode = match fields.mode {
-            1 => Mode::Read,
-            2 => Mode::Write,
-            _ => Mode::Lock,
-        };
-        let key = SiteKey { lock_id, site: fields.site, mode };
-        self.shared.waits.lock().record(key, span_path, fields.holder, fields.wait_ns);
+        let key = SiteKey { lock_id: wait.lock_id, site: wait.site, mode: wait.mode };
+        self.shared.waits.lock().record(key, span_path, wait.holder, wait.wait_ns);
     }
 }

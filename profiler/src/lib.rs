@@ -39,6 +39,7 @@ mod rwlock;
 mod snapshot;
 mod stats;
 mod timed;
+mod wait_event;
 
 pub use aggregate::{MAX_BREAKDOWN_KEYS, MAX_SITES};
 pub use layer::{ContentionLayer, ReportHandle, REPORT_ENV};

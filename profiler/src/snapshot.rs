@@ -2,7 +2,7 @@
 
 use crate::aggregate::{Breakdown, Shared, SiteKey, Totals, OTHER};
 use crate::histogram::Histogram;
-use crate::stats::{self, LockKind, Mode};
+use crate::stats::{self, Mode};
 use lockscope_report::{BlockedBy, LockReport, Report, SiteReport, SpanWait, Summary};
 use std::collections::HashMap;
 
@@ -68,10 +68,7 @@ pub(crate) fn build(shared: &Shared) -> Report {
         let (contended, wait_ns) = lock_waits.summary(1);
         locks.push(LockReport {
             name: lock.name.clone(),
-            kind: match lock.kind {
-                LockKind::Mutex => lockscope_report::LockKind::Mutex,
-                LockKind::Rwlock => lockscope_report::LockKind::Rwlock,
-            },
+            kind: lock.kind,
             created_at: lock.created_at.map_or_else(|| OTHER.to_string(), stats::site_string),
             acquisitions: sites.iter().map(|s| s.acquisitions).sum(),
             contended,
@@ -92,11 +89,7 @@ pub(crate) fn build(shared: &Shared) -> Report {
 fn empty_site(site: String, mode: Mode, acquisitions: u64) -> SiteReport {
     SiteReport {
         site,
-        mode: match mode {
-            Mode::Lock => lockscope_report::Mode::Lock,
-            Mode::Read => lockscope_report::Mode::Read,
-            Mode::Write => lockscope_report::Mode::Write,
-        },
+        mode,
         acquisitions,
         contended: 0,
         wait_ns: Summary::default(),

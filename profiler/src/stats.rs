@@ -12,6 +12,8 @@
 //! counts are folded into its class and its [`LockStats`] freed.
 
 use crate::histogram::Histogram;
+/// The kinds and modes are the report's own, one list for both.
+pub(crate) use lockscope_report::{LockKind, Mode};
 use std::collections::HashMap;
 use std::panic::Location;
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
@@ -115,34 +117,7 @@ pub const MAX_LOCK_CLASSES: usize = 4_096;
 /// Sites counted apart per lock instance; more are counted per mode as `other`.
 const SITE_SLOTS: usize = 16;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LockKind {
-    Mutex,
-    Rwlock,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    Lock = 0,
-    Read = 1,
-    Write = 2,
-}
-
 const MODES: [Mode; 3] = [Mode::Lock, Mode::Read, Mode::Write];
-
-impl Mode {
-    /// As the report spells it.
-    #[cfg(feature = "metrics")]
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Mode::Lock => "lock",
-            Mode::Read => "read",
-            Mode::Write => "write",
-        }
-    }
-}
 
 /// One lock as the report shows it: the instances sharing a name, kind and
 /// construction site (`None` for the `other` class).
@@ -325,7 +300,7 @@ impl LockStats {
     fn site_counts(&self) -> Vec<(usize, Mode, u64)> {
         let slots = self.sites.iter().map(|slot| {
             let key = slot.key.load(Ordering::Relaxed);
-            (key & !3, mode_of(key & 3), slot.acquisitions.load(Ordering::Relaxed))
+            (key & !3, Mode::from_code((key & 3) as u64), slot.acquisitions.load(Ordering::Relaxed))
         });
         let other = MODES.iter().map(|&mode| (0, mode, self.other[mode as usize].load(Ordering::Relaxed)));
         slots.chain(other).filter(|&(_, _, count)| count != 0).collect()
@@ -349,14 +324,6 @@ impl LockClass {
             }
         }
         counts.into_iter().map(|((site, mode), count)| (site_at(site), mode, count)).collect()
-    }
-}
-
-fn mode_of(bits: usize) -> Mode {
-    match bits {
-        1 => Mode::Read,
-        2 => Mode::Write,
-        _ => Mode::Lock,
     }
 }
 

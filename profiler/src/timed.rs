@@ -1,7 +1,7 @@
 //! Adapters for locks you cannot replace (std, tokio, a dependency's).
 
-use crate::acquire::emit_wait;
 use crate::stats::{LockKind, LockStats, Mode, Observing};
+use crate::wait_event;
 use std::collections::HashMap;
 use std::future::Future;
 use std::panic::Location;
@@ -41,7 +41,7 @@ fn record(name: &'static str, site: &'static Location<'static>, waited: Duration
     let holder = stats.holder_site();
     stats.count_shared(site, Mode::Lock);
     if waited >= CONTENDED_AFTER {
-        emit_wait(&stats, site, Mode::Lock, holder, u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX));
+        wait_event::emit(&stats, site, Mode::Lock, holder, u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX));
     }
 }
 

@@ -107,9 +107,9 @@ pub enum LockKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
-    Lock,
-    Read,
-    Write,
+    Lock = 0,
+    Read = 1,
+    Write = 2,
 }
 
 impl LockKind {
@@ -122,6 +122,15 @@ impl LockKind {
 }
 
 impl Mode {
+    /// The mode a number (`mode as u64`) stands for; unknown numbers read as `Lock`.
+    pub fn from_code(code: u64) -> Mode {
+        match code {
+            1 => Mode::Read,
+            2 => Mode::Write,
+            _ => Mode::Lock,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Lock => "lock",

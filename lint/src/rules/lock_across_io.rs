@@ -48,8 +48,9 @@
 //! (`m.lock().unwrap().len()`) is gone by the next statement, `drop(guard)` ends it.
 //!
 //! Not flagged: tests (`#[test]` functions, `#[cfg(test)]` modules, modules named
-//! `test`/`tests`, `tests/` and `benches/`), which hold locks across sleeps and joins on
-//! purpose to make contention;
+//! `test`/`tests`, `tests/`, `test/` and `benches/`), which hold locks across sleeps and
+//! joins on purpose to make contention; build scripts, which run once with no other
+//! thread to wait;
 //! work after the guard is dropped; a lock declared around `()`
 //! (`Mutex<()>`), held to serialise the work on purpose; printing and logging (macros);
 //! I/O on the guarded value itself (`file.lock().write_all(..)`: the lock exists to order
@@ -102,8 +103,10 @@ impl Rule for LockAcrossIo {
         let test_target = |f: &&crate::parse::ParsedFile| {
             let module = &f.source.module;
             let target = &*module.target;
-            // A crate's own test folder by another name (`test/`, declared as a `[[test]]`).
+            // A crate's own test folder by another name (`test/`, declared as a `[[test]]`);
+            // a build script, which cargo runs once, alone.
             target.starts_with("test/")
+                || target == "build"
                 || target.starts_with("tests")
                 || target.starts_with("benches")
                 || module

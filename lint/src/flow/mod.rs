@@ -695,6 +695,10 @@ impl<'t> Walker<'t> {
                         let around: Vec<&syn::Expr> = call.args.iter().collect();
                         return self.spawn(&key, at, &args, None, &around);
                     }
+                    if let Some(summary) = self.sharer.and_then(|s| s.measures_arguments(&key)) {
+                        let args: Vec<&syn::Expr> = summary.iter().filter_map(|&i| call.args.iter().nth(i)).collect();
+                        self.measured_by_call(&args, at, end(call.paren_token.span.close()));
+                    }
                     if vocab::JOIN_FNS.contains(&callee.as_str()) {
                         for id in work_args {
                             self.joined(id, at);

@@ -151,6 +151,11 @@ pub trait Sharer {
     fn spawns_arguments(&self, _callee: &str) -> Option<&[usize]> {
         None
     }
+    /// Does the package function called this way measure some of its arguments (by
+    /// index)? A call of it then measures what it is given.
+    fn measures_arguments(&self, _callee: &str) -> Option<&[usize]> {
+        None
+    }
     /// Does work spawned by `callee` run only when this task yields?
     fn cooperative(&self, callee: &str) -> bool {
         callee.ends_with("spawn_local")
@@ -185,6 +190,8 @@ pub struct SpawnSummaries {
     stores: Vec<(String, String, usize)>,
     /// Functions that build a current-thread runtime.
     runtime_makers: Vec<String>,
+    /// Per function (keyed as `by_key`), the parameters it measures (`p.lock().len()`).
+    measures: HashMap<String, Vec<usize>>,
 }
 
 impl SpawnSummaries {
@@ -204,6 +211,14 @@ impl SpawnSummaries {
                 }
                 if sig.inputs.is_empty() && makes_current_thread_runtime(body) {
                     self.summaries.runtime_makers.push(sig.ident.to_string());
+                }
+                let key = match &self.self_ty {
+                    Some(ty) => format!("{ty}::{}", sig.ident),
+                    None => sig.ident.to_string(),
+                };
+                let measured = measured_params(sig, body);
+                if !measured.is_empty() {
+                    self.summaries.measures.insert(key, measured);
                 }
                 let params: Vec<String> = sig
                     .inputs
@@ -322,6 +337,21 @@ impl SpawnSummaries {
         summaries
     }
 
+    /// The arguments (by index) a call measures (`len`, `is_empty`, …), looked up as
+    /// [`SpawnSummaries::arguments`] looks up spawns.
+    pub fn measured_arguments(&self, callee: &str) -> Option<&[usize]> {
+        if let Some(found) = self.measures.get(callee) {
+            return Some(found);
+        }
+        let name = callee.rsplit("::").next().unwrap_or(callee);
+        let typed = callee.contains("::") && !callee.starts_with("Self::");
+        if typed || self.defined.get(name) != Some(&1) {
+            return None;
+        }
+        let suffix = format!("::{name}");
+        self.measures.iter().find(|(k, _)| k.ends_with(&suffix) || *k == name).map(|(_, v)| v.as_slice())
+    }
+
     /// Does `init` build a current-thread runtime, itself or through a package function?
     pub fn builds_current_thread_runtime(&self, init: &syn::Expr) -> bool {
         let text = init.to_token_stream().to_string();
@@ -407,6 +437,37 @@ impl Visit<'_> for LetAliases {
         }
         syn::visit::visit_local(self, l);
     }
+}
+
+/// The parameters a body measures (`p.lock().unwrap().len()`, `p.is_empty()`), by index
+/// (`self` not counted).
+fn measured_params(sig: &syn::Signature, body: &syn::Block) -> Vec<usize> {
+    struct Measured(Vec<String>);
+    impl Visit<'_> for Measured {
+        fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
+            if vocab::measures(&m.method.to_string()) {
+                self.0.extend(root_ident(&m.receiver));
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+    }
+    let params: Vec<String> = sig
+        .inputs
+        .iter()
+        .filter_map(|a| match a {
+            syn::FnArg::Typed(t) => match &*t.pat {
+                syn::Pat::Ident(i) => Some(i.ident.to_string()),
+                _ => Some(String::new()),
+            },
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect();
+    if params.is_empty() {
+        return Vec::new();
+    }
+    let mut measured = Measured(Vec::new());
+    measured.visit_block(body);
+    params.iter().enumerate().filter(|(_, p)| !p.is_empty() && measured.0.contains(p)).map(|(i, _)| i).collect()
 }
 
 /// Does a body build a current-thread runtime (`Builder::new_current_thread()`)?
@@ -761,12 +822,26 @@ impl Walker<'_> {
     }
 
     pub(super) fn use_places(&mut self, places: &[(RootId, Via)], at: Position, end: Position) {
+        let mut chain: Vec<String> = self.chain.iter().rev().cloned().collect();
+        chain.dedup();
+        self.use_places_with(places, at, end, chain);
+    }
+
+    /// A call of a package function that measures these arguments: a measurement of
+    /// what they reach, where the call is.
+    pub(super) fn measured_by_call(&mut self, args: &[&syn::Expr], at: Position, end: Position) {
+        for arg in args {
+            let places = self.places_of(arg);
+            self.use_places_with(&places, at, end, vec!["len".into()]);
+        }
+    }
+
+    fn use_places_with(&mut self, places: &[(RootId, Via)], at: Position, end: Position, chain: Vec<String>) {
         for &(root, via) in places {
             if via == Via::Carried || self.roots[root].kind == RootKind::Reaches {
                 continue;
             }
-            let mut chain: Vec<String> = self.chain.iter().rev().cloned().collect();
-            chain.dedup();
+            let chain = chain.clone();
             // Cooperative work has not run until this task yielded.
             let running = |id: ValueId| {
                 self.flow.values[id]

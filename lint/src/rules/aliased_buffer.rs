@@ -85,9 +85,9 @@
 //! ## Known limits
 //!
 //! - Names are matched by identifier, inside one function and the closures in it; a
-//!   callee is seen only through its summary (does it spawn work with an argument, or
-//!   store it in a field its type spawns with). What a callee does with the buffer
-//!   itself is not read.
+//!   callee is seen only through its summary (does it spawn work with an argument, store
+//!   it in a field its type spawns with, or measure it), made of the package's files that
+//!   spawn work.
 //! - Orderings it cannot see stay findings: a `Notify`, oneshot or `Barrier` the work
 //!   signals, a lock the function holds that the work waits on, a runtime built
 //!   elsewhere that only runs tasks inside `block_on`.
@@ -478,6 +478,10 @@ impl flow::Sharer for Buffers<'_, '_> {
 
     fn spawns_arguments(&self, callee: &str) -> Option<&[usize]> {
         self.summaries.arguments(callee)
+    }
+
+    fn measures_arguments(&self, callee: &str) -> Option<&[usize]> {
+        self.summaries.measured_arguments(callee)
     }
 
     fn cooperative(&self, callee: &str) -> bool {

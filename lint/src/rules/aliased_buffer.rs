@@ -596,6 +596,14 @@ fn order_dependent(used: &Use, value: &Value, work: &Work, flows: &[Flow], roots
     if any(vocab::measures) && kept && reads_only_here {
         return Some(Why::Measured);
     }
+    // A result taken as final: kept, returned, checked, counted or decided on.
+    let final_read = matches!(
+        used.context,
+        Context::Bound | Context::Returned | Context::Asserted | Context::Counted | Context::Condition
+    );
+    if work.kind == WorkKind::Spawn && final_read && reads_contents(chain) && reads_only_here {
+        return Some(Why::UnjoinedRead);
+    }
     // The function's own buffer: made here (in this iteration) or the caller's.
     let own = root.origin != Origin::Field && root.loop_depth == used.loop_depth;
     if own && any(vocab::fills) {
@@ -603,10 +611,6 @@ fn order_dependent(used: &Use, value: &Value, work: &Work, flows: &[Flow], roots
     }
     if own && (any(vocab::reuses) || used.context == (Context::Assigned { overwrite: true })) {
         return Some(Why::Reused);
-    }
-    let final_read = matches!(used.context, Context::Bound | Context::Returned | Context::Asserted | Context::Counted);
-    if work.kind == WorkKind::Spawn && final_read && reads_contents(chain) && reads_only_here {
-        return Some(Why::UnjoinedRead);
     }
     None
 }
@@ -621,6 +625,7 @@ fn reads_contents(chain: &[String]) -> bool {
         matches!(
             m.as_str(),
             "*" | "clone"
+                | "take"
                 | "to_vec"
                 | "to_owned"
                 | "get"

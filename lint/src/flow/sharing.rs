@@ -340,16 +340,7 @@ impl SpawnSummaries {
     /// The arguments (by index) a call measures (`len`, `is_empty`, …), looked up as
     /// [`SpawnSummaries::arguments`] looks up spawns.
     pub fn measured_arguments(&self, callee: &str) -> Option<&[usize]> {
-        if let Some(found) = self.measures.get(callee) {
-            return Some(found);
-        }
-        let name = callee.rsplit("::").next().unwrap_or(callee);
-        let typed = callee.contains("::") && !callee.starts_with("Self::");
-        if typed || self.defined.get(name) != Some(&1) {
-            return None;
-        }
-        let suffix = format!("::{name}");
-        self.measures.iter().find(|(k, _)| k.ends_with(&suffix) || *k == name).map(|(_, v)| v.as_slice())
+        self.look_up(&self.measures, callee)
     }
 
     /// Does `init` build a current-thread runtime, itself or through a package function?
@@ -373,7 +364,13 @@ impl SpawnSummaries {
     /// The arguments (by index) a call spawns work with: `callee` is `Type::name` for
     /// a path call, `name` for a free function or a method.
     pub fn arguments(&self, callee: &str) -> Option<&[usize]> {
-        if let Some(found) = self.by_key.get(callee) {
+        self.look_up(&self.by_key, callee)
+    }
+
+    /// A summary of `callee`: by `Type::name` exactly, or by a bare name only when one
+    /// function of the package has it.
+    fn look_up<'s>(&self, summaries: &'s HashMap<String, Vec<usize>>, callee: &str) -> Option<&'s [usize]> {
+        if let Some(found) = summaries.get(callee) {
             return Some(found);
         }
         let name = callee.rsplit("::").next().unwrap_or(callee);
@@ -382,7 +379,7 @@ impl SpawnSummaries {
             return None;
         }
         let suffix = format!("::{name}");
-        self.by_key.iter().find(|(k, _)| k.ends_with(&suffix) || *k == name).map(|(_, v)| v.as_slice())
+        summaries.iter().find(|(k, _)| k.ends_with(&suffix) || *k == name).map(|(_, v)| v.as_slice())
     }
 }
 

@@ -37,6 +37,9 @@ const SHAPES: &[(&str, &str, &str)] = &[
     ("", "#[a(", ")] "),
     ("fn f() { ", "m!(", ") "),
     ("fn f() { let x: ", "<T as Tr>::", "X"),
+    // Loops that share a buffer with spawned work: each is walked again for the next
+    // iteration, which must not compound with depth.
+    ("fn f() { ", "for _ in 0..2 { let c = d.clone(); std::thread::spawn(move || c.lock()); d.lock().len(); ", "} "),
 ];
 
 /// A file of one shape nested `depth` deep, cut at `cut` (a fraction of its length) when
@@ -50,8 +53,14 @@ fn file(shape: usize, depth: usize, malformed: Option<f64>) -> String {
     } else {
         "u8 {}"
     };
-    // Function shapes also take a lock, block and await, so the guard rules walk them.
-    let head = head.replacen("fn f() {", "async fn f() { let g = m.lock().unwrap(); std::fs::read(p); w.await; ", 1);
+    // Function shapes also take a lock, block and await, so the guard rules walk them, and
+    // share a buffer with a thread, so `aliased_buffer` follows it through them.
+    let head = head.replacen(
+        "fn f() {",
+        "async fn f() { let g = m.lock().unwrap(); std::fs::read(p); w.await; \
+         let d = std::sync::Arc::new(Mutex::new(Vec::new())); let c = d.clone(); std::thread::spawn(move || c.lock()); ",
+        1,
+    );
     let text = format!("use std::sync::Mutex;\n{head}{}1{}{tail}\n", open.repeat(depth), close.repeat(depth));
     match malformed {
         Some(cut) => {

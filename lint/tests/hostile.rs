@@ -235,3 +235,23 @@ fn long_chains_across_items_are_not_followed_without_bound() {
     assert!(matches!(out.status.code(), Some(0 | 1)), "{:?}: {}", out.status, stderr(&out));
     assert!(json_findings(&out).iter().all(|(_, rule)| rule != "syntax_error"), "{}", stdout(&out));
 }
+
+#[test]
+fn hundreds_of_nested_loops_sharing_a_buffer_are_walked_in_bounded_time() {
+    // Each loop shares the buffer with a thread and measures it: the next iteration is
+    // walked again, once per loop, not once per enclosing loop (which would be 2^300).
+    let levels = 300;
+    let mut body = String::from(
+        "use std::sync::{Arc, Mutex};\npub fn f() {\n    let d = Arc::new(Mutex::new(Vec::<u8>::new()));\n",
+    );
+    for _ in 0..levels {
+        body.push_str("for _ in 0..2 { let c = d.clone(); std::thread::spawn(move || c.lock().unwrap().push(1)); let n = d.lock().unwrap().len();\n");
+    }
+    body.push_str(&"}".repeat(levels));
+    body.push_str("\n}\n");
+    let scratch = Scratch::new("nested-loops", &[("src/lib.rs", &body)]);
+    let out = lockscope(&["lint", "src", "--rule", "aliased_buffer", "--format", "json"], &scratch.0);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // One finding per loop: its own measurement after its own spawn.
+    assert_eq!(stdout(&out).lines().count(), levels, "{}", stderr(&out));
+}

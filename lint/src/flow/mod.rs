@@ -206,6 +206,10 @@ struct Condition<'c> {
     before: Vec<ValueId>,
 }
 
+/// Loops nested deeper than this are walked once: what an iteration shares with the next
+/// is followed in the outer loops only.
+const MAX_REWALKED_LOOP_DEPTH: usize = 4;
+
 /// Closures and async blocks walked per function, at most.
 const MAX_NESTED_BODIES: usize = 256;
 
@@ -967,7 +971,15 @@ impl<'t> Walker<'t> {
     fn derive(&mut self, pat: &syn::Pat, from: &syn::Expr, before: &[ValueId]) {
         // Through a name (`guard.take()`), or a guard the expression itself made
         // (`m.lock().unwrap().take()`).
-        let made_here = || self.state.live.iter().rev().map(|(id, _)| *id).find(|id| !before.contains(id));
+        // `before` is sorted (`live_ids`); work values are never a guard made here.
+        let made_here = || {
+            self.state
+                .live
+                .iter()
+                .rev()
+                .map(|(id, _)| *id)
+                .find(|id| before.binary_search(id).is_err() && !self.is_work(*id))
+        };
         if let Some(root) = self.chain_root(from).or_else(made_here) {
             let mut names = Vec::new();
             collect_names(pat, &mut names);
@@ -1153,7 +1165,7 @@ impl<'t> Walker<'t> {
             .state
             .live
             .iter()
-            .filter(|(id, o)| *o == Owner::Statement && !before.contains(id))
+            .filter(|(id, o)| *o == Owner::Statement && before.binary_search(id).is_err())
             .map(|(id, _)| *id)
             .collect();
         for id in made.into_iter().rev() {
@@ -1234,10 +1246,18 @@ impl<'t> Walker<'t> {
         self.state.loop_depth += 1;
         let values_before = self.flow.values.len();
         let first_event = self.flow.events.len();
-        let entry = self.state.clone();
+        // Only when places are followed, not inside another loop's second walk, nor deep in
+        // loops: nested second walks would cost 2^depth (a hostile file nests thousands of
+        // loops), and the state kept for one costs its size at every level.
+        let rewalk = self.sharing() && !self.next_iteration && self.state.loop_depth <= MAX_REWALKED_LOOP_DEPTH;
+        let entry = rewalk.then(|| self.state.clone());
         self.block(body, None);
+        let Some(entry) = entry.filter(|_| !self.state.diverged) else {
+            self.state.loop_depth -= 1;
+            return;
+        };
         let shared: Vec<ValueId> = self.work_since(values_before).into_iter().filter(|&id| self.is_live(id)).collect();
-        if !shared.is_empty() && !self.state.diverged {
+        if !shared.is_empty() {
             let after_first = self.state.clone();
             let first: Vec<Event> = self.flow.events[first_event..].to_vec();
             let holders = after_first.holders.clone();

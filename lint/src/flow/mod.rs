@@ -650,14 +650,18 @@ impl<'t> Walker<'t> {
                 self.expr(&call.func);
                 self.swapped_with_guard(call);
                 let callee = sharing::last_segment(&call.func).unwrap_or_default();
-                // `tokio_test::task::spawn` wraps a future in a mock task polled by hand.
-                let mock = sharing::path_text(&call.func).is_some_and(|t| t.starts_with("tokio_test"));
-                // A parameter or local closure named `spawn` is not the spawn function.
-                let local = matches!(&*call.func, syn::Expr::Path(p) if p.path.get_ident().is_some_and(|i| {
-                    let name = i.to_string();
-                    self.state.names.iter().any(|(n, _, _)| *n == name) || self.sharer.is_some_and(|s| s.is_parameter(&name))
-                }));
-                let spawns = self.sharing() && vocab::SPAWNS.contains(&callee.as_str()) && !mock && !local;
+                // Asked only of calls named like a spawn, when places are followed: not
+                // `tokio_test::task::spawn`, which wraps a future in a mock task polled by
+                // hand, nor a parameter or local closure named `spawn`.
+                let spawns = self.sharing() && vocab::SPAWNS.contains(&callee.as_str()) && {
+                    let mock = sharing::path_text(&call.func).is_some_and(|t| t.starts_with("tokio_test"));
+                    let local = matches!(&*call.func, syn::Expr::Path(p) if p.path.get_ident().is_some_and(|i| {
+                        let name = i.to_string();
+                        self.state.names.iter().any(|(n, _, _)| *n == name)
+                            || self.sharer.is_some_and(|s| s.is_parameter(&name))
+                    }));
+                    !mock && !local
+                };
                 let saved = self.spawning.take();
                 if spawns {
                     self.spawning = Some(None);

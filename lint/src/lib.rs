@@ -355,20 +355,30 @@ fn files_defining_needed_names(
     }
     let dep_words: Vec<String> =
         needed_in_deps.into_iter().filter(|n| searched.insert(format!("dependency {n}"))).map(str::to_string).collect();
-    let own_matcher = prefilter::word_matcher(&words);
+    // A type is needed for its definition and impls, found where it is defined; a
+    // field, function or static for its uses, found wherever it is mentioned. (Every
+    // file mentioning a common type name would otherwise be parsed: most of a package.)
+    let (type_words, use_words): (Vec<String>, Vec<String>) = words.into_iter().partition(|w| is_type_name(w));
+    let type_matcher = prefilter::word_matcher(&type_words);
+    let use_matcher = prefilter::word_matcher(&use_words);
     let dep_matcher = prefilter::word_matcher(&dep_words);
     (0..sources.len())
         .filter(|&i| !attempted[i])
         .filter(|&i| {
             let text = sources[i].text.as_bytes();
-            // Of a dependency, only what defines or re-exports a needed name matters.
-            match (&own_matcher, &dep_matcher, sources[i].module.is_dependency()) {
-                (_, Some(m), true) => prefilter::defines_word(m, text),
-                (Some(m), _, false) => mentions_word(m, text),
-                _ => false,
+            if sources[i].module.is_dependency() {
+                // Of a dependency, only what defines or re-exports a needed name matters.
+                return dep_matcher.as_ref().is_some_and(|m| prefilter::defines_word(m, text));
             }
+            type_matcher.as_ref().is_some_and(|m| prefilter::defines_word(m, text))
+                || use_matcher.as_ref().is_some_and(|m| mentions_word(m, text))
         })
         .collect()
+}
+
+/// `CamelCase`, as types and traits are named (not `snake_case` or `SHOUTING_CASE`).
+fn is_type_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_uppercase()) && name.chars().any(|c| c.is_ascii_lowercase())
 }
 
 /// How many definitions deep names are followed into a workspace dependency: its types'

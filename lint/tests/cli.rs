@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{lockscope, stderr, stdout, Scratch};
+use common::{json_findings, lockscope, stderr, stdout, Scratch};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -152,6 +152,29 @@ fn rule_selection_and_stats() {
     for key in ["files=1", "bytes=", "parse_s=", "analysis_s=", "mb_per_s="] {
         assert!(stats.contains(key), "{stats}");
     }
+}
+
+/// A type a lock needs is looked for where it is defined or implemented, not in every
+/// file that mentions it: in a real package a common type name is in most files.
+#[test]
+fn needed_types_are_loaded_from_their_definitions_only() {
+    let lib = "mod inner;\nmod user;\nuse std::sync::Mutex;\nuse std::io::Read;\npub struct S {\n    inner: Mutex<inner::Inner>,\n}\nimpl S {\n    pub fn first(&self) -> u8 {\n        let mut b = [0];\n        self.inner.lock().unwrap().f.read(&mut b).ok();\n        b[0]\n    }\n}\n";
+    let inner = "pub struct Inner {\n    pub f: std::fs::File,\n}\n";
+    let user = "use crate::inner::Inner;\npub fn name(_: &Inner) -> &'static str {\n    \"inner\"\n}\n";
+    let dir = Scratch::new(
+        "needed-types",
+        &[
+            ("Cargo.toml", "[package]\nname = \"needed\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"),
+            ("src/lib.rs", lib),
+            ("src/inner.rs", inner),
+            ("src/user.rs", user),
+        ],
+    );
+    let out = lockscope(&["lint", "--rule", "mutex_read_seek", "--format", "json", "--stats"], &dir.0);
+    assert_eq!(json_findings(&out), [("src/lib.rs".to_string(), "mutex_read_seek".to_string())], "{}", stderr(&out));
+    let err = stderr(&out);
+    let stats = err.lines().find(|l| l.starts_with("stats:")).expect("stats line");
+    assert!(stats.contains(" parsed_files=2 "), "lib.rs and inner.rs only: {stats}");
 }
 
 #[test]

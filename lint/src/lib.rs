@@ -253,13 +253,15 @@ fn lint_package(rules: &[&'static dyn Rule], prefilter: &WordFilter, package: Pa
     }
 
     let analysis_started = Instant::now();
+    let unparsed: Vec<Arc<SourceFile>> =
+        sources.iter().zip(&parsed).filter(|(_, p)| p.is_none()).map(|(s, _)| s.clone()).collect();
     let files: Vec<ParsedFile> = parsed.into_iter().flatten().map(|p| p.file).collect();
     if !files.is_empty() {
         let dependencies = package.dependencies.iter().map(|d| (d.name.clone(), d.target.clone(), d.edition)).collect();
         let info = symbols::CrateInfo { lib_name: package.lib_name, edition: package.edition, dependencies };
         let mut symbols = Symbols::build(&files, info);
         symbols.read_seek_types = package.config.read_seek_types;
-        let cx = PackageContext::new(&symbols, &files);
+        let cx = PackageContext::new(&symbols, &files).with_unparsed(unparsed);
         for rule in rules {
             rule.check(&cx, &mut findings);
         }

@@ -88,7 +88,9 @@ const BLOCKING_FUNCTIONS: &[(&str, &str, &str)] = &[
     ("fs", "rename", "std::fs::rename"),
     ("fs", "remove_file", "std::fs::remove_file"),
     ("fs", "remove_dir_all", "std::fs::remove_dir_all"),
+    ("fs", "create_dir", "std::fs::create_dir"),
     ("fs", "create_dir_all", "std::fs::create_dir_all"),
+    ("fs", "remove_dir", "std::fs::remove_dir"),
     ("fs", "metadata", "std::fs::metadata"),
     ("fs", "canonicalize", "std::fs::canonicalize"),
     ("File", "open", "File::open"),
@@ -376,6 +378,17 @@ pub fn opens_file(expr: &syn::Expr) -> bool {
         },
         _ => false,
     }
+}
+
+/// I/O handles a lock may hold to order their I/O: a file, a socket, a child process,
+/// a writer.
+const IO_HANDLES: &[&str] = &["File", "TcpStream", "UnixStream", "Child", "ChildStdin", "Stdout", "Stderr", "Write"];
+
+/// Does `ty` hold an I/O handle (`File`, `BufWriter<File>`, `Option<TcpStream>`,
+/// `Box<dyn Write + Send>`)?
+pub fn is_io_handle_type(ty: &syn::Type) -> bool {
+    let text = quote::ToTokens::to_token_stream(ty).to_string();
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|w| IO_HANDLES.contains(&w))
 }
 
 pub fn io_use(method: &str) -> IoUse {

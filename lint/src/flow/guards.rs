@@ -133,8 +133,9 @@ pub fn bodies(file: &syn::File, tests: bool) -> Vec<(&syn::Signature, &syn::Bloc
 pub struct LockPlaces {
     /// Declared only with async-aware lock types (`tokio::sync::Mutex`).
     async_names: HashSet<String>,
-    /// Declared only as locks around `()`: held to serialise work, not to guard data.
-    unit_names: HashSet<String>,
+    /// Declared only as locks around `()` or an I/O handle (`Mutex<File>`): held to order
+    /// work (that handle's I/O), not to guard data.
+    ordering_names: HashSet<String>,
     /// Declared only with other crates' types that are no lock (an `EventFd`, whose
     /// `read()` is no guard).
     not_locks: HashSet<String>,
@@ -153,7 +154,7 @@ impl LockPlaces {
         let not_locks = declared.other.iter().filter(|n| !locks.contains(n)).cloned().collect();
         LockPlaces {
             async_names: declared.asynchronous.iter().filter(|n| !blocking.contains(*n)).cloned().collect(),
-            unit_names: declared.unit.into_iter().filter(|n| !guarded.contains(n)).collect(),
+            ordering_names: declared.ordering.into_iter().filter(|n| !guarded.contains(n)).collect(),
             not_locks,
         }
     }
@@ -164,7 +165,7 @@ struct Declared<'s, 'a> {
     module: ModulePath,
     asynchronous: HashSet<String>,
     blocking: HashSet<String>,
-    unit: HashSet<String>,
+    ordering: HashSet<String>,
     guarded: HashSet<String>,
     other: HashSet<String>,
 }
@@ -176,7 +177,7 @@ impl<'s, 'a> Declared<'s, 'a> {
             module: ModulePath::root("src"),
             asynchronous: HashSet::new(),
             blocking: HashSet::new(),
-            unit: HashSet::new(),
+            ordering: HashSet::new(),
             guarded: HashSet::new(),
             other: HashSet::new(),
         }
@@ -228,11 +229,11 @@ impl<'s, 'a> Declared<'s, 'a> {
             } else {
                 self.blocking.insert(name.to_string());
             }
-            let guards_unit = crate::symbols::read_seek::type_args(path)
+            let orders = crate::symbols::read_seek::type_args(path)
                 .last()
-                .is_some_and(|t| matches!(t, syn::Type::Tuple(t) if t.elems.is_empty()));
-            if guards_unit {
-                self.unit.insert(name.to_string());
+                .is_some_and(|t| matches!(t, syn::Type::Tuple(t) if t.elems.is_empty()) || vocab::is_io_handle_type(t));
+            if orders {
+                self.ordering.insert(name.to_string());
             } else {
                 self.guarded.insert(name.to_string());
             }
@@ -295,8 +296,8 @@ pub struct Guards<'p> {
     places: &'p LockPlaces,
     /// Locals taken from an async-aware lock's place (`let store = STORE.get_or_init(..)`).
     async_locals: HashSet<String>,
-    /// Follow guards of `Mutex<()>` too (held to serialise work).
-    unit_locks: bool,
+    /// Follow guards of ordering locks too (`Mutex<()>`, `Mutex<File>`: held to order work).
+    ordering_locks: bool,
     blocking_calls: bool,
     /// Locals and parameters that are open files (`let f = File::open(p)?`, `f: &mut File`).
     files: HashSet<String>,
@@ -313,17 +314,18 @@ impl<'p> Guards<'p> {
             awaited: awaited.0,
             places,
             async_locals: locals.found,
-            unit_locks: true,
+            ordering_locks: true,
             blocking_calls: false,
             files: HashSet::new(),
         }
     }
 
     /// Also report blocking calls (reads and writes on the files among `sig`'s
-    /// parameters and the body's locals included), and leave out guards of `Mutex<()>`.
+    /// parameters and the body's locals included), and leave out guards of ordering
+    /// locks (`Mutex<()>`, `Mutex<File>`).
     pub fn watching_blocking_calls(mut self, sig: &syn::Signature, body: &syn::Block) -> Self {
         self.blocking_calls = true;
-        self.unit_locks = false;
+        self.ordering_locks = false;
         let mut files = Files(HashSet::new());
         for input in &sig.inputs {
             if let syn::FnArg::Typed(pt) = input {
@@ -428,7 +430,7 @@ impl Tracker for Guards<'_> {
         let excluded = is(&self.places.async_names)
             || is(&self.async_locals)
             || is(&self.places.not_locks)
-            || (!self.unit_locks && is(&self.places.unit_names));
+            || (!self.ordering_locks && is(&self.places.ordering_names));
         if excluded {
             return None;
         }
@@ -450,6 +452,16 @@ impl Tracker for Guards<'_> {
         }
         vocab::blocking_call(expr)
     }
+}
+
+/// Is a guard's lock a static (`guard of \`CKB_HANDLES\``, `guard of \`crate::REGISTRY\``)?
+/// Statics are named in `SHOUTING_CASE`, which rustc's `non_upper_case_globals` asks for.
+pub fn on_static(what: &str) -> bool {
+    let receiver = what.split('`').nth(1).unwrap_or_default();
+    let head = receiver.split(['.', '(']).next().unwrap_or_default();
+    let name = head.rsplit("::").next().unwrap_or_default();
+    name.chars().any(|c| c.is_ascii_uppercase())
+        && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// The name a lock is reached by: `state` in `self.state.lock()`, `m` in `m.lock()`,

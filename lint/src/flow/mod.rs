@@ -13,7 +13,9 @@
 //! What it finds is a list of [`Event`]s in evaluation order; rules read them. The
 //! engine is tested alone by snapshots of those events (`flow/tests.rs`).
 
+pub mod guarded_work;
 pub mod guards;
+pub mod phases;
 pub mod sharing;
 #[cfg(test)]
 mod tests;

@@ -47,14 +47,27 @@
 //! comes from the flow engine (`lint/src/flow`): a statement temporary
 //! (`m.lock().unwrap().len()`) is gone by the next statement, `drop(guard)` ends it.
 //!
-//! Not flagged: tests (`#[test]` functions, `#[cfg(test)]` modules, modules named
-//! `test`/`tests`, `tests/`, `test/` and `benches/`), which hold locks across sleeps and
-//! joins on purpose to make contention; build scripts, which run once with no other
-//! thread to wait;
-//! work after the guard is dropped; a lock declared around `()`
-//! (`Mutex<()>`), held to serialise the work on purpose; printing and logging (macros);
-//! I/O on the guarded value itself (`file.lock().write_all(..)`: the lock exists to order
-//! it; reads of a guarded `Read + Seek` value are `mutex_read_seek`'s).
+//! Not flagged:
+//!
+//! - Work nobody else can be waiting through: tests (`#[test]` functions,
+//!   `#[cfg(test)]` modules, modules named `test`/`tests`, `tests/`, `test/`), which
+//!   hold locks across sleeps and joins on purpose to make contention; `benches/`,
+//!   `examples/` and build scripts, programs run alone; and functions that run while
+//!   their object is built or torn down by one thread: constructors (an associated
+//!   function returning `Self`), `Drop::drop`, and the helpers only those call (a call
+//!   from a closure or from any other function counts as a call from anywhere). A
+//!   global (`static`) lock is still flagged there: other threads reach it.
+//! - Work the lock exists to order: a lock around `()` (`Mutex<()>`) or an I/O handle
+//!   (`Mutex<File>`, `Mutex<BufWriter<File>>`, a socket, a child, a writer); I/O on the
+//!   guarded value itself (`file.lock().write_all(..)`; reads of a guarded `Read + Seek`
+//!   value are `mutex_read_seek`'s); the whole guarded value written to the file the
+//!   call makes (`serde_json::to_writer(File::create(p)?, &*map)`: snapshots in order);
+//!   a guarded `Option` filled once (`if g.is_none() { *g = Some(load()) }`,
+//!   `g.get_or_insert_with(..)`: every waiter needs that one value, as with a
+//!   `OnceLock`; a map filled key by key is flagged); a file or folder removed while
+//!   the guarded registry of them changes (`refs.remove(&id)`), so disk and registry
+//!   agree.
+//! - Printing and logging (macros), and work after the guard is dropped.
 //!
 //! ## Known limits
 //!
@@ -62,14 +75,20 @@
 //!   names (`recv`, `join` with no argument), not by type: a crate's own method named
 //!   `recv` that does not block would be reported.
 //! - Guards of async-aware locks are not followed, nor guards returned by helpers.
-//! - Whether other threads can want the lock at that moment is not known: a lock taken
-//!   during start-up, before the value is shared, or in `Drop` is still reported.
+//! - Who else can want the lock is known only from the function's place in its
+//!   object's life, by name: a lock still private to one thread in other ways (a setup
+//!   method with `&mut self` on a value not started yet) is reported, and a
+//!   constructor that shares its object before it is done (spawning a thread with a
+//!   clone of it) is taken as alone. A helper's callers are matched by name, so a
+//!   method of another type with the same name counts as a caller.
+//! - A static is recognised by its `SHOUTING_CASE` name.
 //!
 //! Silence one finding with `// lockscope: allow(lock_across_io) reason` on the line or
 //! the line above.
 
 use super::{PackageContext, Rule};
 use crate::diagnostic::{Finding, Related, Severity};
+use crate::flow::guarded_work;
 use crate::flow::guards::{self, BodyWords, Guards};
 use crate::flow::{self, EventKind};
 use crate::prefilter::Prefilter;
@@ -99,7 +118,8 @@ impl Rule for LockAcrossIo {
 
     fn check(&self, cx: &PackageContext<'_, '_>, out: &mut Vec<Finding>) {
         // Tests hold locks across sleeps and joins on purpose, to make contention: test
-        // targets, and test modules in files of their own (`src/tests/lock.rs`).
+        // targets, and test modules in files of their own (`src/tests/lock.rs`). Examples
+        // and benches are programs run alone, to show or time the code.
         let test_target = |f: &&crate::parse::ParsedFile| {
             let module = &f.source.module;
             let target = &*module.target;
@@ -109,6 +129,7 @@ impl Rule for LockAcrossIo {
                 || target == "build"
                 || target.starts_with("tests")
                 || target.starts_with("benches")
+                || target.starts_with("examples")
                 || module
                     .segments
                     .iter()
@@ -123,11 +144,19 @@ impl Rule for LockAcrossIo {
                 if !(words.takes_lock && (words.blocks || file_param())) {
                     continue;
                 }
+                // Built or torn down by one thread: only a global lock can be waited on.
+                let alone = cx.phases().runs_alone(file, sig);
                 let tracker = Guards::of(body, cx.lock_places()).watching_blocking_calls(sig, body);
                 for flow in flow::analyze(body, &tracker, edition) {
                     for event in &flow.events {
                         let EventKind::Watched(call, live) = &event.kind else { continue };
-                        let guards: Vec<&flow::Value> = live.iter().map(|&id| &flow.values[id]).collect();
+                        let contended = |g: &&flow::Value| {
+                            let own =
+                                g.names.last().and_then(|name| guarded_work::own_work(body, event.at, call, name));
+                            own.is_none() && (!alone || guards::on_static(&g.what))
+                        };
+                        let guards: Vec<&flow::Value> =
+                            live.iter().map(|&id| &flow.values[id]).filter(contended).collect();
                         if let Some(finding) = finding(file, event.at, call, &guards) {
                             out.push(finding);
                         }

@@ -22,6 +22,9 @@ pub struct PackageContext<'p, 'a> {
     pub lock_places: std::cell::OnceCell<LockPlaces>,
     /// The package's functions that spawn work with their arguments; built once.
     pub spawn_summaries: std::cell::OnceCell<crate::flow::SpawnSummaries>,
+    /// The package's files that were not parsed (no rule needed them).
+    pub unparsed: Vec<std::sync::Arc<crate::source::SourceFile>>,
+    pub phases: std::cell::OnceCell<crate::flow::phases::Phases>,
 }
 
 impl<'p, 'a> PackageContext<'p, 'a> {
@@ -31,7 +34,20 @@ impl<'p, 'a> PackageContext<'p, 'a> {
             files,
             lock_places: std::cell::OnceCell::new(),
             spawn_summaries: std::cell::OnceCell::new(),
+            unparsed: Vec::new(),
+            phases: std::cell::OnceCell::new(),
         }
+    }
+
+    /// The package's files no rule needed parsed: what they mention still counts.
+    pub fn with_unparsed(mut self, unparsed: Vec<std::sync::Arc<crate::source::SourceFile>>) -> Self {
+        self.unparsed = unparsed;
+        self
+    }
+
+    /// Which functions run alone (constructors, `Drop`, their helpers); built once.
+    pub fn phases(&self) -> &crate::flow::phases::Phases {
+        self.phases.get_or_init(|| crate::flow::phases::Phases::of(self.files, &self.unparsed))
     }
 
     pub fn spawn_summaries(&self) -> &crate::flow::SpawnSummaries {

@@ -571,6 +571,24 @@ pub fn iterates(method: &str) -> bool {
 /// Calls whose closure may spawn work that is joined when the call returns.
 pub const SCOPES: &[&str] = &["scope", "scope_fifo", "in_place_scope", "in_place_scope_fifo"];
 
+/// Modules of test code and of the helpers tests share.
+const TEST_MODULES: &[&str] =
+    &["test", "tests", "testing", "test_util", "test_utils", "testutil", "testutils", "test_support", "test_helpers"];
+
+/// Is a module of this name test code (`tests`, `test_util`, `lock_tests`)?
+pub fn names_test_module(name: &str) -> bool {
+    TEST_MODULES.contains(&name) || name.ends_with("_test") || name.ends_with("_tests")
+}
+
+/// Is a package of this library name there for tests (`test_raftstore`,
+/// `foo_test_utils`, `foo_testing`)?
+pub fn names_test_support_package(lib_name: &str) -> bool {
+    lib_name.starts_with("test_")
+        || ["_test_utils", "_test_util", "_test_support", "_testing", "_test_helpers"]
+            .iter()
+            .any(|s| lib_name.ends_with(s))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

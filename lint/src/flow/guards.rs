@@ -137,8 +137,12 @@ pub struct LockPlaces {
     /// work (that handle's I/O), not to guard data.
     ordering_names: HashSet<String>,
     /// Declared only with other crates' types that are no lock (an `EventFd`, whose
-    /// `read()` is no guard).
+    /// `read()` is no guard), or with a package type whose own `read()`/`lock()` gives
+    /// its own value, not a lock's guard.
     not_locks: HashSet<String>,
+    /// Package types with a method named like an acquisition (`Rcu::read`) that returns
+    /// a package type: calling it takes no lock the rules know.
+    own_guard_types: HashSet<String>,
 }
 
 impl LockPlaces {
@@ -151,11 +155,13 @@ impl LockPlaces {
         let blocking = declared.blocking;
         let guarded = declared.guarded;
         let locks: HashSet<&String> = blocking.iter().chain(&declared.asynchronous).collect();
-        let not_locks = declared.other.iter().filter(|n| !locks.contains(n)).cloned().collect();
+        let own_typed = declared.typed.iter().filter(|(_, ty)| declared.own_guard_types.contains(ty)).map(|(n, _)| n);
+        let not_locks = declared.other.iter().chain(own_typed).filter(|n| !locks.contains(n)).cloned().collect();
         LockPlaces {
             async_names: declared.asynchronous.iter().filter(|n| !blocking.contains(*n)).cloned().collect(),
             ordering_names: declared.ordering.into_iter().filter(|n| !guarded.contains(n)).collect(),
             not_locks,
+            own_guard_types: declared.own_guard_types,
         }
     }
 }
@@ -168,6 +174,9 @@ struct Declared<'s, 'a> {
     ordering: HashSet<String>,
     guarded: HashSet<String>,
     other: HashSet<String>,
+    /// Every name declared with a type, and its type's last path segment.
+    typed: Vec<(String, String)>,
+    own_guard_types: HashSet<String>,
 }
 
 impl<'s, 'a> Declared<'s, 'a> {
@@ -180,11 +189,16 @@ impl<'s, 'a> Declared<'s, 'a> {
             ordering: HashSet::new(),
             guarded: HashSet::new(),
             other: HashSet::new(),
+            typed: Vec::new(),
+            own_guard_types: HashSet::new(),
         }
     }
 
     fn note(&mut self, name: Option<String>, ty: &syn::Type) {
         let Some(name) = name else { return };
+        if let Some(outer) = outer_type_name(ty) {
+            self.typed.push((name.clone(), outer));
+        }
         let module = self.module.clone();
         if !self.note_locks(&name, ty, &module, 0) && !self.names_package_type(ty, &module) {
             self.other.insert(name);
@@ -242,6 +256,27 @@ impl<'s, 'a> Declared<'s, 'a> {
     }
 }
 
+/// Does a package type hold a lock's guard (`MutexGuard<'a, T>`, `StdoutLock<'static>`)?
+/// Then a method returning it takes a lock.
+fn holds_guard(kind: &crate::symbols::DefKind<'_>) -> bool {
+    let fields = match kind {
+        crate::symbols::DefKind::Struct(s) => quote::ToTokens::to_token_stream(&s.fields),
+        crate::symbols::DefKind::Enum(e) => quote::ToTokens::to_token_stream(&e.variants),
+        _ => return true,
+    };
+    let text = fields.to_string();
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|w| w.ends_with("Guard") || w.ends_with("Lock"))
+}
+
+/// The last segment of a type's path, under references (`Rcu` in `&Rcu<u32>`).
+fn outer_type_name(ty: &syn::Type) -> Option<String> {
+    match ty {
+        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        syn::Type::Reference(r) => outer_type_name(&r.elem),
+        _ => None,
+    }
+}
+
 /// Every path written in a type (`Arc`, `Mutex`, `Inner` in `Arc<Mutex<Inner>>`).
 fn type_paths(ty: &syn::Type) -> Vec<&syn::Path> {
     struct Paths<'p>(Vec<&'p syn::Path>);
@@ -274,6 +309,29 @@ impl<'ast> Visit<'ast> for Declared<'_, '_> {
             }
         }
     }
+    // `impl Rcu { fn read(&self) -> RcuReadGuard }`: a package type's own acquisition.
+    fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
+        if let (None, Some(self_name)) = (&item.trait_, outer_type_name(&item.self_ty)) {
+            let module = self.module.clone();
+            for impl_item in &item.items {
+                let syn::ImplItem::Fn(f) = impl_item else { continue };
+                let args = f.sig.inputs.len().saturating_sub(1);
+                let syn::ReturnType::Type(_, returned) = &f.sig.output else { continue };
+                let acquires = f.sig.receiver().is_some() && vocab::acquire(&f.sig.ident.to_string(), args).is_some();
+                let own_value =
+                    type_paths(returned).first().is_some_and(|p| match self.symbols.resolve_path(&module, p) {
+                        Resolved::Def(id) => {
+                            self.symbols.lock_wrapper(id).is_none() && !holds_guard(&self.symbols.def(id).kind)
+                        }
+                        _ => false,
+                    });
+                if acquires && own_value {
+                    self.own_guard_types.insert(self_name.clone());
+                }
+            }
+        }
+        syn::visit::visit_item_impl(self, item);
+    }
     fn visit_field(&mut self, f: &'ast syn::Field) {
         self.note(f.ident.as_ref().map(ToString::to_string), &f.ty);
     }
@@ -294,8 +352,10 @@ pub struct Guards<'p> {
     /// Starts of calls that are awaited (`m.lock().await`, `sleep(d).await`).
     awaited: HashSet<(usize, usize)>,
     places: &'p LockPlaces,
-    /// Locals taken from an async-aware lock's place (`let store = STORE.get_or_init(..)`).
-    async_locals: HashSet<String>,
+    /// Locals whose acquisitions give no blocking guard: taken from an async-aware
+    /// lock's place (`let store = STORE.get_or_init(..)`), or built as a package type
+    /// with its own `read()` (`let rcu = Rcu::new(1)`).
+    unguarded_locals: HashSet<String>,
     /// Follow guards of ordering locks too (`Mutex<()>`, `Mutex<File>`: held to order work).
     ordering_locks: bool,
     blocking_calls: bool,
@@ -313,7 +373,7 @@ impl<'p> Guards<'p> {
         Guards {
             awaited: awaited.0,
             places,
-            async_locals: locals.found,
+            unguarded_locals: locals.found,
             ordering_locks: true,
             blocking_calls: false,
             files: HashSet::new(),
@@ -397,8 +457,22 @@ struct Locals<'p> {
 impl Visit<'_> for Locals<'_> {
     fn visit_local(&mut self, local: &syn::Local) {
         let from = local.init.as_ref().and_then(|i| receiver_name(&i.expr));
-        if let (Some(name), syn::Pat::Ident(p)) = (from, &local.pat) {
-            if self.places.async_names.contains(&name) || self.found.contains(&name) {
+        // `let rcu = Rcu::new(1)`: a package type whose `read()` is its own.
+        let built_own = local.init.as_ref().is_some_and(|i| match &*i.expr {
+            syn::Expr::Call(c) => match &*c.func {
+                syn::Expr::Path(f) => {
+                    let segments = &f.path.segments;
+                    segments.len() >= 2
+                        && self.places.own_guard_types.contains(&segments[segments.len() - 2].ident.to_string())
+                }
+                _ => false,
+            },
+            _ => false,
+        });
+        if let syn::Pat::Ident(p) = &local.pat {
+            let from_async =
+                from.is_some_and(|name| self.places.async_names.contains(&name) || self.found.contains(&name));
+            if from_async || built_own {
                 self.found.insert(p.ident.to_string());
             }
         }
@@ -428,7 +502,7 @@ impl Tracker for Guards<'_> {
         }
         let is = |set: &HashSet<String>| name.as_ref().is_some_and(|n| set.contains(n));
         let excluded = is(&self.places.async_names)
-            || is(&self.async_locals)
+            || is(&self.unguarded_locals)
             || is(&self.places.not_locks)
             || (!self.ordering_locks && is(&self.places.ordering_names));
         if excluded {

@@ -865,10 +865,13 @@ impl<'t> Walker<'t> {
                 None
             }
             syn::Expr::ForLoop(f) => {
+                let before = self.live_ids();
                 self.expr_in(&f.expr, Context::Argument("for".into()));
                 let saved = self.state.diverged;
                 self.state.depth += 1;
                 self.bind_pattern(&f.pat, None);
+                // `for h in guard.drain(..)`: each item is a part of the guarded value.
+                self.derive(&f.pat, &f.expr, &before);
                 if let Some(holder) = sharing::root_ident(&f.expr) {
                     // `for h in handles`: each `h` is one of the work handles held.
                     let held: Vec<ValueId> =
@@ -1216,10 +1219,19 @@ impl<'t> Walker<'t> {
             });
         }
         self.state = merged.unwrap_or(before);
+        // The match's value leaves with it; what its arms bound (`Ok(guard) => ..`) goes
+        // out of scope with the scrutinee's temporaries.
+        if let Some(id) = tail {
+            for (v, owner) in &mut self.state.live {
+                if *v == id {
+                    *owner = Owner::Statement;
+                }
+            }
+        }
         self.drop_where(
             end(m.brace_token.span.close()),
             DropWhy::ScrutineeEnd,
-            |o| matches!(o, Owner::Scrutinee(d) if *d >= depth),
+            |o| matches!(o, Owner::Scrutinee(d) | Owner::Scope(d) if *d >= depth),
         );
         self.forget_names_from(depth);
         self.state.depth -= 1;
@@ -1339,6 +1351,9 @@ impl<'t> Walker<'t> {
         }
         let mut names = Vec::new();
         collect_paths(tokens, &mut names);
+        // A name the block binds before it uses it (`let state = m.lock()` after an
+        // `.await`) is the block's own, not the outer value of that name.
+        names.retain(|name| !binds_before_use(tokens, name));
         let mut captured = Vec::new();
         for name in names {
             if let Some(id) = self.lookup(&name).filter(|&id| self.is_live(id) && !self.is_work(id)) {
@@ -1457,6 +1472,21 @@ fn collect_paths(tokens: &str, out: &mut Vec<String>) {
             out.push(word.to_string());
         }
     }
+}
+
+/// Is the first mention of `name` in a token string a `let` binding of it whose
+/// statement does not use it again (`let x = x.lock()` uses the outer `x`)?
+fn binds_before_use(tokens: &str, name: &str) -> bool {
+    let words: Vec<&str> = tokens.split_whitespace().collect();
+    // A word after `.` is a field or method (`shared.state`), not the variable.
+    let is_variable = |i: usize| words[i] == name && (i == 0 || words[i - 1] != ".");
+    let Some(first) = (0..words.len()).find(|&i| is_variable(i)) else { return false };
+    let bound = match first {
+        0 => false,
+        1 => words[0] == "let",
+        _ => words[first - 1] == "let" || (words[first - 1] == "mut" && words[first - 2] == "let"),
+    };
+    bound && !(first + 1..words.len()).take_while(|&i| words[i] != ";").any(is_variable)
 }
 
 fn collect_names(pat: &syn::Pat, out: &mut Vec<String>) {

@@ -222,3 +222,19 @@ fn pointers_summaries_and_failed_spawns() {
         "let mut v = vec![0u8; 8];\nlet p = SendPtr(v.as_mut_ptr());\nthread::spawn(move || unsafe { *p.0 = 1 });\nv[0] = 2;\nlet r = start_reader(buf.clone());\nmatch thread::Builder::new().spawn(move || ()) {\n    Ok(h) => { h.join(); }\n    Err(_) => { buf.lock().clear(); }\n}\nlet this = self.clone();\ntokio::spawn(async move { this.tasks.remove(&1) });\nself.tasks.insert(1, r);"
     ));
 }
+
+#[test]
+fn a_guard_bound_in_a_match_arm_ends_with_the_match() {
+    insta::assert_snapshot!(events(
+        "match m.write() {\n    Ok(mut sim) => sim.push(1),\n    Err(_) => {}\n}\nwork().await;\nlet s = match m.lock() {\n    Ok(g) => g,\n    Err(e) => e.into_inner(),\n};\nwork().await;",
+        Edition::E2021
+    ));
+}
+
+#[test]
+fn an_if_let_binding_and_a_spawned_block_do_not_extend_a_guard() {
+    insta::assert_snapshot!(events(
+        "if let Ok(mut g) = m.write() {\n    g.push(1);\n}\nwork().await;\nlet state = m.lock().unwrap();\ntokio::spawn(async move {\n    work().await;\n    let mut state = m.lock().unwrap();\n});\nlet moved = m.lock().unwrap();\ntokio::spawn(async move {\n    let moved = moved;\n    work().await;\n});",
+        Edition::E2021
+    ));
+}

@@ -118,8 +118,12 @@ impl Rule for LockAcrossIo {
 
     fn check(&self, cx: &PackageContext<'_, '_>, out: &mut Vec<Finding>) {
         // Tests hold locks across sleeps and joins on purpose, to make contention: test
-        // targets, and test modules in files of their own (`src/tests/lock.rs`). Examples
+        // targets, test modules in files of their own (`src/tests/lock.rs`), and the
+        // helpers tests share (`src/test_util/`, a `test_raftstore` package). Examples
         // and benches are programs run alone, to show or time the code.
+        if cx.symbols.lib_name().is_some_and(vocab::names_test_support_package) {
+            return;
+        }
         let test_target = |f: &&crate::parse::ParsedFile| {
             let module = &f.source.module;
             let target = &*module.target;
@@ -130,10 +134,7 @@ impl Rule for LockAcrossIo {
                 || target.starts_with("tests")
                 || target.starts_with("benches")
                 || target.starts_with("examples")
-                || module
-                    .segments
-                    .iter()
-                    .any(|s| s == "test" || s == "tests" || s.ends_with("_test") || s.ends_with("_tests"))
+                || module.segments.iter().any(|s| vocab::names_test_module(s))
         };
         for file in cx.files.iter().filter(|f| f.source.report && !test_target(f)) {
             let edition = cx.symbols.edition_of(&file.source.module);

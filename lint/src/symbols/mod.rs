@@ -294,6 +294,11 @@ impl<'a> Symbols<'a> {
     }
 
     /// The edition a module's crate was written in: a dependency's own, else this crate's.
+    /// The package's library name (`test_raftstore`), if it has a library.
+    pub fn lib_name(&self) -> Option<&str> {
+        self.lib_name.as_deref()
+    }
+
     pub fn edition_of(&self, module: &ModulePath) -> Edition {
         let dependency = self.dependencies.iter().find(|(_, target, _)| **target == *module.target);
         dependency.map_or(self.edition, |(_, _, edition)| *edition)

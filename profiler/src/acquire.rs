@@ -1,54 +1,47 @@
-//! What every instrumented acquisition shares: the lazily registered statistics of a
-//! lock, the timed slow path, and the sampled hold timer.
+//! What every instrumented acquisition shares: the lock's identity and class, the
+//! count, the timed slow path, and the sampled hold timer.
 
-use crate::stats::{LockClass, LockKind, LockStats, Mode, Observing};
+use crate::counters::{self, CLASS_SHIFT};
+use crate::stats::{self, LockClass, LockKind, Mode, Observing};
 use std::panic::Location;
-use std::ptr;
-use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::Instant;
 
-/// Identity of one lock: its name and construction site, and its statistics once a
-/// layer has seen it acquired.
+/// Identity of one lock: its name and construction site, its class once a layer has
+/// seen it acquired, and its last holder's site. All a lock owns: its counts are kept
+/// per thread, by class ([`counters`]).
 pub(crate) struct LockMeta {
     name: Option<&'static str>,
     created_at: &'static Location<'static>,
-    /// An `Arc<LockStats>` owned by this lock (`Arc::into_raw`), null until then. A
-    /// plain pointer rather than a `OnceLock`: one load and a null test on the fast path.
-    stats: AtomicPtr<LockStats>,
+    /// The class id in a counter key's place (`id << CLASS_SHIFT`), 0 until the first
+    /// observed acquisition: one load and a zero test on the fast path.
+    class_bits: AtomicU64,
+    /// Site of the current (or last) holder, for "blocked behind".
+    holder: AtomicPtr<Location<'static>>,
 }
 
 impl LockMeta {
     pub(crate) const fn new(name: Option<&'static str>, created_at: &'static Location<'static>) -> Self {
-        LockMeta { name, created_at, stats: AtomicPtr::new(ptr::null_mut()) }
+        LockMeta { name, created_at, class_bits: AtomicU64::new(0), holder: AtomicPtr::new(std::ptr::null_mut()) }
     }
 
-    #[inline]
-    fn stats(&self, kind: LockKind) -> &LockStats {
-        let stats = self.stats.load(Ordering::Acquire);
-        if stats.is_null() {
+    #[inline(always)]
+    fn class_bits(&self, kind: LockKind) -> u64 {
+        let bits = self.class_bits.load(Ordering::Relaxed);
+        if bits == 0 {
             return self.register(kind);
         }
-        // SAFETY: a non-null pointer is an `Arc` this lock owns until it drops.
-        unsafe { &*stats }
+        bits
     }
 
     #[cold]
     #[inline(never)]
-    fn register(&self, kind: LockKind) -> &LockStats {
-        let fresh = Arc::into_raw(LockStats::register(self.name, kind, self.created_at)).cast_mut();
-        let stats = match self.stats.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
-            Ok(_) => fresh,
-            Err(winner) => {
-                // Another thread registered this lock first; ours never counted anything.
-                // SAFETY: `fresh` came from `Arc::into_raw` above and was never shared.
-                let fresh = unsafe { Arc::from_raw(fresh) };
-                fresh.retire();
-                winner
-            }
-        };
-        // SAFETY: as in `stats`.
-        unsafe { &*stats }
+    fn register(&self, kind: LockKind) -> u64 {
+        // Racing threads find the same class: it is keyed by name, kind and site.
+        let bits = stats::class_of(self.name, kind, self.created_at).id << CLASS_SHIFT;
+        self.class_bits.store(bits, Ordering::Relaxed);
+        bits
     }
 
     /// Take the lock while a layer observes: `try_acquire` first (the uncontended fast
@@ -63,11 +56,11 @@ impl LockMeta {
         observing: Observing,
         try_acquire: impl FnOnce() -> Option<G>,
         acquire: impl FnOnce() -> G,
-    ) -> (G, Option<HoldTimer<'_>>) {
-        let stats = self.stats(kind);
+    ) -> (G, Option<HoldTimer>) {
+        let class_bits = self.class_bits(kind);
         match try_acquire() {
-            Some(guard) => (guard, count(stats, site, mode, observing)),
-            None => contended(stats, site, mode, observing, acquire),
+            Some(guard) => (guard, self.count(class_bits, site, mode, Some(observing))),
+            None => self.contended(class_bits, site, mode, observing, acquire),
         }
     }
 
@@ -79,54 +72,81 @@ impl LockMeta {
         site: &'static Location<'static>,
         mode: Mode,
         observing: Observing,
-    ) -> Option<HoldTimer<'_>> {
-        count(self.stats(kind), site, mode, observing)
+    ) -> Option<HoldTimer> {
+        self.count(self.class_bits(kind), site, mode, Some(observing))
     }
-}
 
-impl Drop for LockMeta {
-    fn drop(&mut self) {
-        let stats = *self.stats.get_mut();
-        if !stats.is_null() {
-            // SAFETY: the pointer came from `Arc::into_raw` in `register`.
-            unsafe { Arc::from_raw(stats) }.retire();
+    /// Count an acquisition timed from outside (by `timed`): its wait, if it
+    /// waited, is reported by the caller; its hold is not timed.
+    pub(crate) fn timed_from_outside(&self, site: &'static Location<'static>, waited_ns: Option<u64>) {
+        let class_bits = self.class_bits(LockKind::Mutex);
+        let holder = self.holder_site();
+        self.count(class_bits, site, Mode::Lock, None);
+        if let (Some(wait_ns), Some(class)) = (waited_ns, class(class_bits)) {
+            crate::wait_event::emit(class, site, Mode::Lock, holder, wait_ns);
         }
     }
+
+    /// Count one acquisition on this thread; with `observing`, maybe time its hold.
+    #[inline(always)]
+    fn count(
+        &self,
+        class_bits: u64,
+        site: &'static Location<'static>,
+        mode: Mode,
+        observing: Option<Observing>,
+    ) -> Option<HoldTimer> {
+        self.note_holder(site);
+        let before = match counters::key(class_bits, site, mode) {
+            Some(key) => counters::count(key),
+            None => counters::count_unkeyed(class_bits, mode),
+        };
+        match observing {
+            Some(observing) if observing.sample_hold(before) => HoldTimer::start(class_bits),
+            _ => None,
+        }
+    }
+
+    /// The slow path: the lock was taken. Time the wait, note who held it, tell the
+    /// tracing subscriber, and count the acquisition once the lock is ours.
+    #[cold]
+    #[inline(never)]
+    fn contended<G>(
+        &self,
+        class_bits: u64,
+        site: &'static Location<'static>,
+        mode: Mode,
+        observing: Observing,
+        acquire: impl FnOnce() -> G,
+    ) -> (G, Option<HoldTimer>) {
+        let holder = self.holder_site();
+        let start = Instant::now();
+        let guard = acquire();
+        let wait_ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        if let Some(class) = class(class_bits) {
+            crate::wait_event::emit(class, site, mode, holder, wait_ns);
+        }
+        (guard, self.count(class_bits, site, mode, Some(observing)))
+    }
+
+    /// Record the holder's site, skipping the store when it is already there: the
+    /// unlock's locked instruction waits for every pending store to drain.
+    #[inline(always)]
+    fn note_holder(&self, site: &'static Location<'static>) {
+        let site = site as *const Location<'static> as *mut Location<'static>;
+        if self.holder.load(Ordering::Relaxed) != site {
+            self.holder.store(site, Ordering::Relaxed);
+        }
+    }
+
+    fn holder_site(&self) -> Option<&'static Location<'static>> {
+        // SAFETY: only `&'static Location` pointers are ever stored.
+        unsafe { self.holder.load(Ordering::Relaxed).as_ref() }
+    }
 }
 
-/// Readers count with a read-modify-write (others read at the same time); exclusive
-/// holders with a load and a store.
-#[inline(always)]
-fn count<'a>(
-    stats: &'a LockStats,
-    site: &'static Location<'static>,
-    mode: Mode,
-    observing: Observing,
-) -> Option<HoldTimer<'a>> {
-    let before = match mode {
-        Mode::Read => stats.count_shared(site, mode),
-        Mode::Lock | Mode::Write => stats.count_exclusive(site, mode),
-    };
-    HoldTimer::sampled(stats, before, observing)
-}
-
-/// The slow path: the lock was taken. Time the wait, note who held it, tell the
-/// tracing subscriber, and count the acquisition once the lock is ours.
-#[cold]
-#[inline(never)]
-fn contended<'a, G>(
-    stats: &'a LockStats,
-    site: &'static Location<'static>,
-    mode: Mode,
-    observing: Observing,
-    acquire: impl FnOnce() -> G,
-) -> (G, Option<HoldTimer<'a>>) {
-    let holder = stats.holder_site();
-    let start = Instant::now();
-    let guard = acquire();
-    let wait_ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    crate::wait_event::emit(stats, site, mode, holder, wait_ns);
-    (guard, count(stats, site, mode, observing))
+fn class(class_bits: u64) -> Option<&'static LockClass> {
+    stats::class_by_id(class_bits >> CLASS_SHIFT)
 }
 
 /// Measures one sampled hold, recorded when the guard drops (before it unlocks).
@@ -134,8 +154,8 @@ fn contended<'a, G>(
 /// Times are raw ticks of [`clock`] (the TSC where it is stable): two reads of
 /// `std::time::Instant` cost 65 ns here, two of the TSC 25 ns, and the difference is
 /// paid once per sampled acquisition.
-pub(crate) struct HoldTimer<'a> {
-    class: &'a LockClass,
+pub(crate) struct HoldTimer {
+    class: &'static LockClass,
     start: u64,
 }
 
@@ -145,24 +165,15 @@ pub(crate) fn clock() -> &'static quanta::Clock {
     CLOCK.get_or_init(quanta::Clock::new)
 }
 
-impl<'a> HoldTimer<'a> {
-    #[inline]
-    pub(crate) fn sampled(stats: &'a LockStats, count_before: u64, observing: Observing) -> Option<Self> {
-        if observing.sample_hold(count_before) {
-            Some(Self::start(stats))
-        } else {
-            None
-        }
-    }
-
+impl HoldTimer {
     // Out of line: 63 in 64 acquisitions do not come here.
     #[inline(never)]
-    fn start(stats: &'a LockStats) -> Self {
-        HoldTimer { class: &stats.class, start: clock().raw() }
+    fn start(class_bits: u64) -> Option<Self> {
+        Some(HoldTimer { class: class(class_bits)?, start: clock().raw() })
     }
 }
 
-impl Drop for HoldTimer<'_> {
+impl Drop for HoldTimer {
     // Inline, handing over values: a `&mut self` call would keep the whole guard in
     // memory on the fast path too.
     #[inline]

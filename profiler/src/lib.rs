@@ -24,11 +24,14 @@
 //! Locks you cannot replace are measured with [`timed`] and [`timed_async`].
 //!
 //! A lock in the report is a lock *class*: all locks with one name, kind and
-//! construction site, live or dropped, so memory grows with the classes (at most
-//! [`MAX_LOCK_CLASSES`]) and the live locks, never with acquisitions.
+//! construction site, live or dropped. Acquisitions are counted per thread, by class,
+//! site and mode, so memory grows with the classes (at most [`MAX_LOCK_CLASSES`]), their
+//! sites and the threads, never with acquisitions or live locks: a lock is its own size
+//! and nothing more.
 
 mod acquire;
 mod aggregate;
+mod counters;
 mod exit;
 mod histogram;
 mod layer;

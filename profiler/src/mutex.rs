@@ -158,7 +158,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, T: ?Sized> {
     // Declared first so it drops (and records the hold) before the lock is released.
-    _hold: Option<HoldTimer<'a>>,
+    _hold: Option<HoldTimer>,
     inner: parking_lot::MutexGuard<'a, T>,
 }
 

@@ -184,7 +184,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
 /// ```
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockReadGuard<'a, T: ?Sized> {
-    _hold: Option<HoldTimer<'a>>,
+    _hold: Option<HoldTimer>,
     inner: parking_lot::RwLockReadGuard<'a, T>,
 }
 
@@ -199,7 +199,7 @@ pub struct RwLockReadGuard<'a, T: ?Sized> {
 /// ```
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockWriteGuard<'a, T: ?Sized> {
-    _hold: Option<HoldTimer<'a>>,
+    _hold: Option<HoldTimer>,
     inner: parking_lot::RwLockWriteGuard<'a, T>,
 }
 

@@ -1,6 +1,7 @@
 //! The report of what the profiler measured, built from its counters and histograms.
 
 use crate::aggregate::{Breakdown, Shared, SiteKey, Totals, OTHER};
+use crate::counters;
 use crate::histogram::Histogram;
 use crate::stats::{self, Mode};
 use lockscope_report::{BlockedBy, LockReport, Report, SiteReport, SpanWait, Summary};
@@ -28,12 +29,18 @@ pub(crate) fn build(shared: &Shared) -> Report {
             }
         }
     }
+    // Acquisitions per class id, then (site address, 0 for none; mode).
+    let mut counts: HashMap<u64, Vec<(usize, Mode, u64)>> = HashMap::new();
+    for (key, count) in counters::totals() {
+        let (class, site, mode) = counters::parts(key);
+        counts.entry(class).or_default().push((site, mode, count));
+    }
     let mut locks = Vec::new();
     for lock in stats::registered() {
         let mut sites: HashMap<(String, Mode), SiteReport> = HashMap::new();
-        for (site, mode, count) in lock.site_counts() {
+        for &(site, mode, count) in counts.get(&lock.id).into_iter().flatten() {
             // Summed: one source position can have several `Location` addresses.
-            let site = site.map_or_else(|| OTHER.to_string(), stats::site_string);
+            let site = stats::site_at(site).map_or_else(|| OTHER.to_string(), stats::site_string);
             sites.entry((site.clone(), mode)).or_insert_with(|| empty_site(site, mode, 0)).acquisitions += count;
         }
         let lock_waits = Histogram::default();

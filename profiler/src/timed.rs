@@ -1,48 +1,40 @@
 //! Adapters for locks you cannot replace (std, tokio, a dependency's).
 
-use crate::stats::{LockKind, LockStats, Mode, Observing};
-use crate::wait_event;
+use crate::acquire::LockMeta;
+use crate::stats::Observing;
 use std::collections::HashMap;
 use std::future::Future;
 use std::panic::Location;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A foreign lock's acquisition is only timed from outside, so a wait is counted as
 /// contended when it took longer than an uncontended acquisition plausibly can.
 pub const CONTENDED_AFTER: Duration = Duration::from_micros(1);
 
-static FOREIGN: parking_lot::Mutex<Option<HashMap<&'static str, Arc<LockStats>>>> = parking_lot::Mutex::new(None);
+/// One identity per name, made on first use and kept for the program's life (names
+/// are `&'static str`: a program has a fixed set of them).
+static FOREIGN: parking_lot::Mutex<Option<HashMap<&'static str, &'static LockMeta>>> = parking_lot::Mutex::new(None);
 
 thread_local! {
     // Saves the global map's lock on every acquisition.
-    static CACHE: std::cell::RefCell<HashMap<&'static str, Arc<LockStats>>> = std::cell::RefCell::new(HashMap::new());
+    static CACHE: std::cell::RefCell<HashMap<&'static str, &'static LockMeta>> = std::cell::RefCell::new(HashMap::new());
 }
 
-fn foreign_stats(name: &'static str, site: &'static Location<'static>) -> Arc<LockStats> {
-    CACHE.with(|cache| {
-        cache
-            .borrow_mut()
+fn foreign_meta(name: &'static str, site: &'static Location<'static>) -> &'static LockMeta {
+    let shared = || {
+        *FOREIGN
+            .lock()
+            .get_or_insert_with(HashMap::new)
             .entry(name)
-            .or_insert_with(|| {
-                FOREIGN
-                    .lock()
-                    .get_or_insert_with(HashMap::new)
-                    .entry(name)
-                    .or_insert_with(|| LockStats::register(Some(name), LockKind::Mutex, site))
-                    .clone()
-            })
-            .clone()
-    })
+            .or_insert_with(|| Box::leak(Box::new(LockMeta::new(Some(name), site))))
+    };
+    // A thread being torn down has no cache left: go to the shared map.
+    CACHE.try_with(|cache| *cache.borrow_mut().entry(name).or_insert_with(shared)).unwrap_or_else(|_| shared())
 }
 
 fn record(name: &'static str, site: &'static Location<'static>, waited: Duration) {
-    let stats = foreign_stats(name, site);
-    let holder = stats.holder_site();
-    stats.count_shared(site, Mode::Lock);
-    if waited >= CONTENDED_AFTER {
-        wait_event::emit(&stats, site, Mode::Lock, holder, u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX));
-    }
+    let waited_ns = (waited >= CONTENDED_AFTER).then(|| u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX));
+    foreign_meta(name, site).timed_from_outside(site, waited_ns);
 }
 
 /// Time the acquisition of any lock, under `name`:

@@ -1,14 +1,14 @@
 //! The `tracing` event of a contended acquisition, written by the acquire path and read
 //! by the layer: both halves here, so its fields are spelled once.
 
-use crate::stats::{LockStats, Mode};
+use crate::stats::{LockClass, Mode};
 use std::panic::Location;
 use tracing::field::{Field, Visit};
 
 /// The `tracing` event of a contended acquisition (target `lockscope`, TRACE), which
 /// the `ContentionLayer` aggregates and any other layer can log.
 pub(crate) fn emit(
-    stats: &LockStats,
+    class: &LockClass,
     site: &'static Location<'static>,
     mode: Mode,
     holder: Option<&'static Location<'static>>,
@@ -19,10 +19,10 @@ pub(crate) fn emit(
     tracing::event!(
         target: "lockscope",
         tracing::Level::TRACE,
-        lock = stats.class.name.as_str(),
+        lock = class.name.as_str(),
         site = tracing::field::display(site),
         wait_ns,
-        lock_id = stats.class.id,
+        lock_id = class.id,
         mode = mode as u64,
         site_ptr = site as *const Location<'static> as u64,
         holder_ptr = holder.map_or(0, |h| h as *const Location<'static> as u64),

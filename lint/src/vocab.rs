@@ -580,6 +580,14 @@ pub fn names_test_module(name: &str) -> bool {
     TEST_MODULES.contains(&name) || name.ends_with("_test") || name.ends_with("_tests")
 }
 
+/// Modules of programs that show the code at work (a `demo` subcommand making
+/// contention on purpose), as `examples/` does.
+const DEMO_MODULES: &[&str] = &["demo", "demos", "example", "examples"];
+
+pub fn names_demo_module(name: &str) -> bool {
+    DEMO_MODULES.contains(&name)
+}
+
 /// Is a package of this library name there for tests (`test_raftstore`,
 /// `foo_test_utils`, `foo_testing`)?
 pub fn names_test_support_package(lib_name: &str) -> bool {

@@ -528,14 +528,100 @@ impl Tracker for Guards<'_> {
     }
 }
 
+/// The name a guard's lock is reached from: `CKB_HANDLES` in `guard of \`CKB_HANDLES\``,
+/// `self` in `guard of \`self.state\``, `seen` in `guard of \`seen\``.
+pub fn lock_root(what: &str) -> &str {
+    let receiver = what.split('`').nth(1).unwrap_or_default();
+    let head = receiver.split(['.', '(']).next().unwrap_or_default();
+    head.rsplit("::").next().unwrap_or_default()
+}
+
 /// Is a guard's lock a static (`guard of \`CKB_HANDLES\``, `guard of \`crate::REGISTRY\``)?
 /// Statics are named in `SHOUTING_CASE`, which rustc's `non_upper_case_globals` asks for.
 pub fn on_static(what: &str) -> bool {
-    let receiver = what.split('`').nth(1).unwrap_or_default();
-    let head = receiver.split(['.', '(']).next().unwrap_or_default();
-    let name = head.rsplit("::").next().unwrap_or_default();
+    let name = lock_root(what);
     name.chars().any(|c| c.is_ascii_uppercase())
         && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Locks a body makes for itself (`let seen = RwLock::new(..)`, not in an `Arc`) in a
+/// function, closure or async block that starts no thread (no spawn, scope or parallel
+/// iterator): no other thread can take them, and the futures that borrow them run only
+/// when this code polls them, never while it blocks.
+pub fn unshared_local_locks(body: &syn::Block) -> HashSet<String> {
+    #[derive(Default)]
+    struct Scan {
+        locks: HashSet<String>,
+        threads: bool,
+    }
+    impl Visit<'_> for Scan {
+        fn visit_local(&mut self, local: &syn::Local) {
+            let made = local.init.as_ref().is_some_and(|init| match &*init.expr {
+                syn::Expr::Call(c) => match &*c.func {
+                    syn::Expr::Path(p) => {
+                        let names: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+                        matches!(names.as_slice(), [.., ty, ctor] if known::LOCK_TYPES.contains(&ty.as_str()) && (ctor == "new" || ctor == "default"))
+                    }
+                    _ => false,
+                },
+                _ => false,
+            });
+            if let (true, syn::Pat::Ident(p)) = (made, strip_type(&local.pat)) {
+                self.locks.insert(p.ident.to_string());
+            }
+            syn::visit::visit_local(self, local);
+        }
+        fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
+            self.threads |= starts_threads(&m.method.to_string());
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_expr_call(&mut self, c: &syn::ExprCall) {
+            self.threads |= crate::flow::sharing::last_segment(&c.func).is_some_and(|f| starts_threads(&f));
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_macro(&mut self, mac: &syn::Macro) {
+            for arg in &crate::parse::macro_args(mac) {
+                self.visit_expr(arg);
+            }
+        }
+    }
+    fn starts_threads(name: &str) -> bool {
+        vocab::SPAWNS.contains(&name)
+            || vocab::SCOPES.contains(&name)
+            || name.starts_with("par_")
+            || name.contains("_par_")
+            || name == "into_par_iter"
+            || name == "join"
+    }
+    /// Each function, closure and async block, outermost first.
+    struct Bodies<'b>(Vec<&'b syn::Block>, Vec<&'b syn::Expr>);
+    impl<'b> Visit<'b> for Bodies<'b> {
+        fn visit_expr_closure(&mut self, c: &'b syn::ExprClosure) {
+            self.1.push(&c.body);
+            syn::visit::visit_expr_closure(self, c);
+        }
+        fn visit_expr_async(&mut self, a: &'b syn::ExprAsync) {
+            self.0.push(&a.block);
+            syn::visit::visit_expr_async(self, a);
+        }
+    }
+    let mut bodies = Bodies(vec![body], Vec::new());
+    bodies.visit_block(body);
+    let mut unshared = HashSet::new();
+    let scans = bodies.0.iter().map(|b| {
+        let mut scan = Scan::default();
+        scan.visit_block(b);
+        scan
+    });
+    let closure_scans = bodies.1.iter().map(|e| {
+        let mut scan = Scan::default();
+        scan.visit_expr(e);
+        scan
+    });
+    for scan in scans.chain(closure_scans).filter(|scan| !scan.threads) {
+        unshared.extend(scan.locks);
+    }
+    unshared
 }
 
 /// The name a lock is reached by: `state` in `self.state.lock()`, `m` in `m.lock()`,

@@ -1130,15 +1130,34 @@ impl<'t> Walker<'t> {
             self.drop_where(end(i.then_branch.brace_token.span.close()), DropWhy::ScrutineeEnd, scrutinee_owned);
             before.live.retain(|(_, o)| !scrutinee_owned(o));
         }
+        if let (Some(made), true) = (cond.made, scrutinee.is_some_and(|l| is_failed_try(&l.expr))) {
+            // `if let Ok(g) = m.try_lock() { .. } else { .. }`: the `else` runs on the
+            // failure, which holds nothing.
+            before.live.retain(|(id, _)| *id != made);
+        }
         let after_then = std::mem::replace(&mut self.state, before);
         self.refute(&refuted_else, end(i.then_branch.brace_token.span.close()));
         let else_tail = i.else_branch.as_ref().and_then(|(_, e)| self.expr(e));
         self.merge(after_then);
+        let tail = then_tail.or(else_tail);
+        // The `if`'s value leaves with it; what its pattern bound goes out of scope with
+        // the scrutinee's temporaries.
+        if let Some(id) = tail {
+            for (v, owner) in &mut self.state.live {
+                if *v == id {
+                    *owner = Owner::Statement;
+                }
+            }
+        }
         let at = end_of_if(i);
-        self.drop_where(at, DropWhy::ScrutineeEnd, |o| matches!(o, Owner::Scrutinee(d) if *d >= depth));
+        self.drop_where(
+            at,
+            DropWhy::ScrutineeEnd,
+            |o| matches!(o, Owner::Scrutinee(d) | Owner::Scope(d) if *d >= depth),
+        );
         self.forget_names_from(depth);
         self.state.depth -= 1;
-        then_tail.or(else_tail)
+        tail
     }
 
     /// Evaluate the condition of an `if`/`while` whose scope is at `depth`: an `if let`/
@@ -1462,6 +1481,19 @@ pub fn leftmost(expr: &syn::Expr) -> Position {
             syn::Expr::Block(b) => return start(b.block.brace_token.span.open()),
             other => return start(other.span()),
         };
+    }
+}
+
+/// Is this an attempt whose failure holds no value (`m.try_lock()`, `m.try_read().ok()`)?
+fn is_failed_try(expr: &syn::Expr) -> bool {
+    match expr {
+        syn::Expr::MethodCall(m) if m.method == "ok" && m.args.is_empty() => is_failed_try(&m.receiver),
+        syn::Expr::MethodCall(m) => {
+            let method = m.method.to_string();
+            method.starts_with("try_") && vocab::acquire(&method, m.args.len()).is_some()
+        }
+        syn::Expr::Paren(p) => is_failed_try(&p.expr),
+        _ => false,
     }
 }
 

@@ -238,3 +238,11 @@ fn an_if_let_binding_and_a_spawned_block_do_not_extend_a_guard() {
         Edition::E2021
     ));
 }
+
+#[test]
+fn a_failed_try_lock_holds_nothing_in_the_else_branch() {
+    insta::assert_snapshot!(events(
+        "if let Ok(guard) = m.try_lock() {\n    guard.len();\n} else {\n    let g = m.lock().await;\n}\nif let Some(x) = m.lock().unwrap().first() {\n    x.go();\n} else {\n    other().await;\n}",
+        Edition::E2021
+    ));
+}

@@ -51,8 +51,12 @@
 //!
 //! - Work nobody else can be waiting through: tests (`#[test]` functions,
 //!   `#[cfg(test)]` modules, modules named `test`/`tests`, `tests/`, `test/`), which
-//!   hold locks across sleeps and joins on purpose to make contention; `benches/`,
-//!   `examples/` and build scripts, programs run alone; and functions that run while
+//!   hold locks across sleeps and joins on purpose to make contention, and the helpers
+//!   tests share (`test_util` modules, a package named `test_…`); `benches/`,
+//!   `examples/`, `demo` modules and build scripts, programs run alone or to show the
+//!   code at work; locks a function makes for itself and shares with no thread (no
+//!   spawn, scope or parallel iterator there: the futures that borrow them run only
+//!   when it polls them, never while it blocks); and functions that run while
 //!   their object is built or torn down by one thread: constructors (an associated
 //!   function returning `Self`), `Drop::drop`, and the helpers only those call (a call
 //!   from a closure or from any other function counts as a call from anywhere). A
@@ -134,7 +138,13 @@ impl Rule for LockAcrossIo {
                 || target.starts_with("tests")
                 || target.starts_with("benches")
                 || target.starts_with("examples")
-                || module.segments.iter().any(|s| vocab::names_test_module(s))
+                || module
+                    .segments
+                    .iter()
+                    .map(String::as_str)
+                    // A file outside cargo's layout is named by its path (`bin/x/cmd/demo.rs`).
+                    .chain(target.split('/').map(|c| c.strip_suffix(".rs").unwrap_or(c)))
+                    .any(|s| vocab::names_test_module(s) || vocab::names_demo_module(s))
         };
         for file in cx.files.iter().filter(|f| f.source.report && !test_target(f)) {
             let edition = cx.symbols.edition_of(&file.source.module);
@@ -147,6 +157,8 @@ impl Rule for LockAcrossIo {
                 }
                 // Built or torn down by one thread: only a global lock can be waited on.
                 let alone = cx.phases().runs_alone(file, sig);
+                // Locks this code makes for itself and shares with no thread.
+                let unshared = guards::unshared_local_locks(body);
                 let tracker = Guards::of(body, cx.lock_places()).watching_blocking_calls(sig, body);
                 for flow in flow::analyze(body, &tracker, edition) {
                     for event in &flow.events {
@@ -154,7 +166,9 @@ impl Rule for LockAcrossIo {
                         let contended = |g: &&flow::Value| {
                             let own =
                                 g.names.last().and_then(|name| guarded_work::own_work(body, event.at, call, name));
-                            own.is_none() && (!alone || guards::on_static(&g.what))
+                            own.is_none()
+                                && (!alone || guards::on_static(&g.what))
+                                && !unshared.contains(guards::lock_root(&g.what))
                         };
                         let guards: Vec<&flow::Value> =
                             live.iter().map(|&id| &flow.values[id]).filter(contended).collect();

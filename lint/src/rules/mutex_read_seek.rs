@@ -109,7 +109,7 @@ use syn::visit::Visit;
 pub struct MutexReadSeek;
 
 const NAME: &str = "mutex_read_seek";
-const LOCK_NAMES: [&str; 4] = ["Mutex", "RwLock", "ReentrantMutex", "FairMutex"];
+use known::LOCK_TYPES as LOCK_NAMES;
 
 impl Rule for MutexReadSeek {
     fn name(&self) -> &'static str {

@@ -3,12 +3,15 @@
 //! Paths are matched by crate and last segment, so `zip::read::ZipArchive` and
 //! `zip::ZipArchive` (a re-export) are the same type.
 
+/// The lock types, by name: every crate's `Mutex`, `RwLock`, `ReentrantMutex` and `FairMutex`.
+pub const LOCK_TYPES: [&str; 4] = ["Mutex", "RwLock", "ReentrantMutex", "FairMutex"];
+
 /// A lock whose guarded value every user queues on: the standard library's,
 /// `parking_lot`'s, the async locks, and any `Mutex`/`RwLock` of a crate lockscope cannot
 /// read (a workspace crate re-exporting one, `use ckb_util::Mutex`).
 pub fn is_lock(path: &[String]) -> bool {
     let (Some(krate), Some(last)) = (path.first(), path.last()) else { return false };
-    let lock_name = matches!(last.as_str(), "Mutex" | "RwLock" | "ReentrantMutex" | "FairMutex");
+    let lock_name = LOCK_TYPES.contains(&last.as_str());
     // Where the crate is known, its locks live in `sync` (`std::fs::Mutex` is nothing).
     let in_place = match krate.as_str() {
         "std" | "core" | "alloc" | "tokio" | "async_std" => path.iter().any(|s| s == "sync"),

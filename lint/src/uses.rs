@@ -344,7 +344,7 @@ impl<'s> Scanner<'s> {
             _ if matches!(first.as_str(), "crate" | "self" | "super" | "Self") => true,
             n => {
                 let owner = path.segments[n - 2].ident.to_string();
-                self.summaries.is_some_and(|s| s.types.contains(&owner))
+                self.summaries.is_some_and(|s| s.types.contains(&owner) || s.modules.contains(&first))
             }
         };
         Some(Callee { name, method: false, in_crate })
@@ -632,6 +632,8 @@ pub struct Summaries {
     pub methods: HashSet<String>,
     pub functions: HashSet<String>,
     pub types: HashSet<String>,
+    /// The crate's module names (`flock` in `flock::lock_shared(..)`).
+    pub modules: HashSet<String>,
 }
 
 /// How often summaries are refined with what the previous round found (a method that
@@ -644,6 +646,8 @@ impl Summaries {
         let mut names = Names(&mut summaries);
         for file in files {
             names.visit_file(&file.ast);
+            // A file's own module path names modules too (`src/util/flock.rs`).
+            names.0.modules.extend(file.source.module.segments.iter().cloned());
         }
         for _ in 0..SUMMARY_ROUNDS {
             let mut round = Round { previous: &summaries, next: Summaries::default(), self_type: None };
@@ -704,6 +708,10 @@ impl Summaries {
 struct Names<'s>(&'s mut Summaries);
 
 impl<'ast> Visit<'ast> for Names<'_> {
+    fn visit_item_mod(&mut self, item: &'ast syn::ItemMod) {
+        self.0.modules.insert(item.ident.to_string());
+        syn::visit::visit_item_mod(self, item);
+    }
     fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
         self.0.functions.insert(item.sig.ident.to_string());
     }

@@ -255,3 +255,42 @@ fn hundreds_of_nested_loops_sharing_a_buffer_are_walked_in_bounded_time() {
     // One finding per loop: its own measurement after its own spawn.
     assert_eq!(stdout(&out).lines().count(), levels, "{}", stderr(&out));
 }
+
+#[test]
+fn long_helper_chains_many_blocking_calls_and_wide_closures_are_judged_in_bounded_time() {
+    let n = 20_000;
+    // A constructor's helpers in a chain, listed last first: each is alone only once the
+    // one before it is (a fixpoint over every name would take n passes of n names).
+    let mut chain =
+        String::from("use std::sync::Mutex;\npub struct S;\nimpl S {\n    pub fn new() -> Self { f0(); S }\n}\n");
+    for i in (0..n).rev() {
+        let next = if i + 1 < n {
+            format!("f{}();", i + 1)
+        } else {
+            "let m = Mutex::new(0); let g = m.lock(); std::thread::sleep(std::time::Duration::from_millis(1)); drop(g);"
+                .into()
+        };
+        chain.push_str(&format!("fn f{i}() {{ {next} }}\n"));
+    }
+    // Thousands of blocking calls under one guard, each judged against the whole body.
+    let mut writes = String::from("use std::sync::Mutex;\npub struct W { m: Mutex<Vec<u8>> }\nimpl W {\n    pub fn w(&self) {\n        let g = self.m.lock().unwrap();\n");
+    for i in 0..n {
+        writes.push_str(&format!("        std::fs::write(\"p{i}\", &g[..]).ok();\n"));
+    }
+    writes.push_str("    }\n}\n");
+    // A `move` closure naming thousands of identifiers, each checked for capture.
+    let mut capture = String::from("use std::sync::Mutex;\npub fn c(m: &Mutex<u32>) {\n    let g = m.lock().unwrap();\n    std::thread::spawn(move || {\n");
+    for i in 0..n {
+        capture.push_str(&format!("        let v{i} = {i};\n"));
+    }
+    capture.push_str("    });\n    drop(g);\n}\n");
+    let scratch =
+        Scratch::new("wide-bodies", &[("chain.rs", &chain), ("writes.rs", &writes), ("capture.rs", &capture)]);
+    let out = lockscope(&["lint", ".", "--format", "json"], &scratch.0);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let found = json_findings(&out);
+    // Every write is flagged (a part of the guarded value, not all of it, goes out); the
+    // chain's helpers run while the object is built; the closure takes nothing blocking.
+    assert_eq!(found.len(), n, "{}", stderr(&out));
+    assert!(found.iter().all(|(path, rule)| path.ends_with("writes.rs") && rule == "lock_across_io"));
+}

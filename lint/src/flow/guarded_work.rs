@@ -2,10 +2,10 @@
 //! lock exists to order: the whole value written out, the value filled once, or the
 //! files a guarded registry tracks removed as it forgets them.
 //!
-//! Read from the body's syntax around the blocking call, by the guard's binding name.
+//! Read from the body's syntax by the guard's binding name, in one walk per body.
 
-use crate::source::{Position, Region};
-use syn::spanned::Spanned;
+use crate::source::Position;
+use std::collections::{HashMap, HashSet};
 use syn::visit::Visit;
 
 /// How a blocking call belongs to the guarded value's own work.
@@ -44,91 +44,157 @@ const CHANGES: &[&str] = &[
     "truncate",
 ];
 
-/// Is the blocking `call` at `at` in `body` the own work of the value guarded by the
-/// binding `guard`?
-pub fn own_work(body: &syn::Block, at: Position, call: &str, guard: &str) -> Option<OwnWork> {
-    let mut around = Around { at, guard, rest: &[], fills_once: false, changes: false };
-    around.visit_block(body);
-    if WRITES.contains(&call) || call.starts_with("File::write") {
-        // In the call's statement or after it (`let f = File::create(p)?; to_writer(f, &*g)`).
-        let mut whole = WholeArgument { guard, found: false };
-        around.rest.iter().for_each(|stmt| whole.visit_stmt(stmt));
-        let writes_whole = whole.found;
-        if writes_whole {
-            return Some(OwnWork::Persisted);
-        }
-    }
-    if around.fills_once {
-        return Some(OwnWork::FilledOnce);
-    }
-    (REMOVALS.contains(&call) && around.changes).then_some(OwnWork::RegistryRemoval)
+/// What a body does with its guards' values, gathered in one walk so that each
+/// blocking call is then judged by look-ups (a hostile body may hold thousands of
+/// calls under one guard).
+pub struct GuardedWork {
+    /// For each call (by where it starts): its innermost block and statement index, and
+    /// the guards whose filling encloses it.
+    calls: HashMap<Position, Call>,
+    /// Per block: for each guard whose whole value is a call's argument there, the last
+    /// statement where it is.
+    whole_arguments: Vec<HashMap<String, usize>>,
+    /// Guards whose value is changed in place somewhere in the body.
+    changed: HashSet<String>,
 }
 
-/// `g`, `*g`, `&g`, `&*g`, `&mut **g`: the guard's whole value.
-fn is_whole(expr: &syn::Expr, guard: &str) -> bool {
+struct Call {
+    block: usize,
+    statement: usize,
+    filling: Vec<String>,
+}
+
+impl GuardedWork {
+    pub fn of(body: &syn::Block) -> Self {
+        let mut walk = Walk::default();
+        walk.visit_block(body);
+        GuardedWork { calls: walk.calls, whole_arguments: walk.whole_arguments, changed: walk.changed }
+    }
+
+    /// Is the blocking `call` starting at `at` the own work of the value guarded by the
+    /// binding `guard`?
+    pub fn own_work(&self, at: Position, call: &str, guard: &str) -> Option<OwnWork> {
+        let site = self.calls.get(&at)?;
+        if WRITES.contains(&call) || call.starts_with("File::write") {
+            // In the call's statement or after it (`let f = File::create(p)?; to_writer(f, &*g)`).
+            let last = self.whole_arguments.get(site.block).and_then(|names| names.get(guard));
+            if last.is_some_and(|&last| last >= site.statement) {
+                return Some(OwnWork::Persisted);
+            }
+        }
+        if site.filling.iter().any(|g| g == guard) {
+            return Some(OwnWork::FilledOnce);
+        }
+        (REMOVALS.contains(&call) && self.changed.contains(guard)).then_some(OwnWork::RegistryRemoval)
+    }
+}
+
+/// `g`, `*g`, `&g`, `&*g`, `&mut **g`: the guard's whole value, by its name.
+fn whole(expr: &syn::Expr) -> Option<String> {
     match expr {
-        syn::Expr::Path(p) => p.path.is_ident(guard),
-        syn::Expr::Reference(r) => is_whole(&r.expr, guard),
-        syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => is_whole(&u.expr, guard),
-        syn::Expr::Paren(p) => is_whole(&p.expr, guard),
-        _ => false,
+        syn::Expr::Path(p) => p.path.get_ident().map(ToString::to_string),
+        syn::Expr::Reference(r) => whole(&r.expr),
+        syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => whole(&u.expr),
+        syn::Expr::Paren(p) => whole(&p.expr),
+        _ => None,
     }
 }
 
-fn contains(span: proc_macro2::Span, at: Position) -> bool {
-    let region = Region::of(span);
-    region.start <= at && at < region.end
+/// `*g = …` (or `**g`): the guarded value replaced; the guard's name.
+fn assigned_guard(left: &syn::Expr) -> Option<String> {
+    match left {
+        syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => whole(&u.expr),
+        _ => None,
+    }
 }
 
-/// What surrounds the blocking call, and what the body does to the guard.
-struct Around<'b, 'g> {
-    at: Position,
-    guard: &'g str,
-    /// The innermost block's statements from the one holding the call on.
-    rest: &'b [syn::Stmt],
-    /// The call is in `if g.is_none() { … *g = … }` or `g.get_or_insert_with(|| …)`.
-    fills_once: bool,
-    /// The body changes the guarded value in place.
-    changes: bool,
+#[derive(Default)]
+struct Walk {
+    calls: HashMap<Position, Call>,
+    whole_arguments: Vec<HashMap<String, usize>>,
+    changed: HashSet<String>,
+    /// The innermost block and statement being walked.
+    at: Option<(usize, usize)>,
+    /// Guards being filled around the walk.
+    filling: Vec<String>,
 }
 
-impl<'b> Visit<'b> for Around<'b, '_> {
-    fn visit_block(&mut self, block: &'b syn::Block) {
-        if let Some(i) = block.stmts.iter().position(|stmt| contains(stmt.span(), self.at)) {
-            self.rest = &block.stmts[i..];
+impl Walk {
+    fn call(&mut self, expr: &syn::Expr, args: &syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>) {
+        if let Some((block, statement)) = self.at {
+            for name in args.iter().filter_map(whole) {
+                let last = self.whole_arguments[block].entry(name).or_default();
+                *last = (*last).max(statement);
+            }
+            let filling = self.filling.clone();
+            self.calls.entry(super::leftmost(expr)).or_insert(Call { block, statement, filling });
         }
-        syn::visit::visit_block(self, block);
+    }
+}
+
+impl<'b> Visit<'b> for Walk {
+    fn visit_block(&mut self, block: &'b syn::Block) {
+        let id = self.whole_arguments.len();
+        self.whole_arguments.push(HashMap::new());
+        let outer = self.at;
+        for (i, stmt) in block.stmts.iter().enumerate() {
+            self.at = Some((id, i));
+            self.visit_stmt(stmt);
+        }
+        self.at = outer;
+    }
+
+    fn visit_expr(&mut self, expr: &'b syn::Expr) {
+        match expr {
+            syn::Expr::Call(c) => self.call(expr, &c.args),
+            syn::Expr::MethodCall(m) => self.call(expr, &m.args),
+            _ => {}
+        }
+        syn::visit::visit_expr(self, expr);
     }
 
     fn visit_expr_if(&mut self, expr: &'b syn::ExprIf) {
-        let checks_empty = matches!(&*expr.cond, syn::Expr::MethodCall(m) if m.method == "is_none" && is_whole(&m.receiver, self.guard));
-        if checks_empty && contains(expr.then_branch.span(), self.at) {
-            let mut fills = Fills { guard: self.guard, found: false };
+        let empty_checked = match &*expr.cond {
+            syn::Expr::MethodCall(m) if m.method == "is_none" => whole(&m.receiver),
+            _ => None,
+        };
+        let fills = empty_checked.filter(|guard| {
+            let mut fills = Fills { guard, found: false };
             fills.visit_block(&expr.then_branch);
-            self.fills_once |= fills.found;
+            fills.found
+        });
+        self.visit_expr(&expr.cond);
+        let filled = fills.is_some();
+        self.filling.extend(fills);
+        self.visit_block(&expr.then_branch);
+        if filled {
+            self.filling.pop();
         }
-        syn::visit::visit_expr_if(self, expr);
+        if let Some((_, e)) = &expr.else_branch {
+            self.visit_expr(e);
+        }
     }
 
     fn visit_expr_method_call(&mut self, m: &'b syn::ExprMethodCall) {
-        if is_whole(&m.receiver, self.guard) {
-            let method = m.method.to_string();
-            self.changes |= CHANGES.contains(&method.as_str());
-            let fills_with = method == "get_or_insert_with" || method == "get_or_try_insert_with";
-            self.fills_once |= fills_with && m.args.iter().any(|a| contains(a.span(), self.at));
+        let Some(guard) = whole(&m.receiver) else { return syn::visit::visit_expr_method_call(self, m) };
+        let method = m.method.to_string();
+        if CHANGES.contains(&method.as_str()) {
+            self.changed.insert(guard.clone());
+        }
+        if method == "get_or_insert_with" || method == "get_or_try_insert_with" {
+            self.visit_expr(&m.receiver);
+            self.filling.push(guard);
+            m.args.iter().for_each(|a| self.visit_expr(a));
+            self.filling.pop();
+            return;
         }
         syn::visit::visit_expr_method_call(self, m);
     }
 
     fn visit_expr_assign(&mut self, assign: &'b syn::ExprAssign) {
-        self.changes |= assigns_guard(&assign.left, self.guard);
+        self.changed.extend(assigned_guard(&assign.left));
         syn::visit::visit_expr_assign(self, assign);
     }
-}
-
-/// `*g = …` (or `**g`): the guarded value replaced.
-fn assigns_guard(left: &syn::Expr, guard: &str) -> bool {
-    matches!(left, syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) && is_whole(&u.expr, guard))
 }
 
 /// Does a block fill the guarded `Option`: `*g = …`, `g.replace(v)`, `g.insert(v)`?
@@ -139,32 +205,14 @@ struct Fills<'g> {
 
 impl Visit<'_> for Fills<'_> {
     fn visit_expr_assign(&mut self, assign: &syn::ExprAssign) {
-        self.found |= assigns_guard(&assign.left, self.guard);
+        self.found |= assigned_guard(&assign.left).as_deref() == Some(self.guard);
         syn::visit::visit_expr_assign(self, assign);
     }
 
     fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
         let fills =
             matches!(m.method.to_string().as_str(), "replace" | "insert" | "get_or_insert") && m.args.len() == 1;
-        self.found |= fills && is_whole(&m.receiver, self.guard);
-        syn::visit::visit_expr_method_call(self, m);
-    }
-}
-
-/// Is the guard's whole value an argument of some call?
-struct WholeArgument<'g> {
-    guard: &'g str,
-    found: bool,
-}
-
-impl Visit<'_> for WholeArgument<'_> {
-    fn visit_expr_call(&mut self, call: &syn::ExprCall) {
-        self.found |= call.args.iter().any(|a| is_whole(a, self.guard));
-        syn::visit::visit_expr_call(self, call);
-    }
-
-    fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
-        self.found |= m.args.iter().any(|a| is_whole(a, self.guard));
+        self.found |= fills && whole(&m.receiver).as_deref() == Some(self.guard);
         syn::visit::visit_expr_method_call(self, m);
     }
 }
@@ -173,44 +221,44 @@ impl Visit<'_> for WholeArgument<'_> {
 mod tests {
     use super::*;
 
-    /// The own work of the call on the line holding `// <-`.
-    fn own(body: &str, call: &str) -> Option<OwnWork> {
+    /// The own work of the call `call` that starts with `start` on the line holding `// <-`.
+    fn own(body: &str, start: &str, call: &str) -> Option<OwnWork> {
         let block: syn::Block = syn::parse_str(body).expect("block");
         let line = body.lines().position(|l| l.contains("// <-")).expect("marker") + 1;
-        let column = body.lines().nth(line - 1).map_or(1, |l| l.len() - l.trim_start().len() + 1);
-        own_work(&block, Position { line, column }, call, "g")
+        let column = body.lines().nth(line - 1).and_then(|l| l.find(start)).expect("call on the line") + 1;
+        GuardedWork::of(&block).own_work(Position { line, column }, call, "g")
     }
 
     #[test]
     fn persisting_the_whole_value() {
         let persist = "{\n let g = m.lock();\n serde_json::to_writer(File::create(p)?, &*g)?; // <-\n}";
-        assert_eq!(own(persist, "File::create"), Some(OwnWork::Persisted));
+        assert_eq!(own(persist, "File::create", "File::create"), Some(OwnWork::Persisted));
         let later = "{\n let g = m.lock();\n let f = File::create(p)?; // <-\n serde_json::to_writer(f, &*g)?;\n}";
-        assert_eq!(own(later, "File::create"), Some(OwnWork::Persisted));
+        assert_eq!(own(later, "File::create", "File::create"), Some(OwnWork::Persisted));
         let part = "{\n let g = m.lock();\n std::fs::write(p, &g.header)?; // <-\n}";
-        assert_eq!(own(part, "std::fs::write"), None);
+        assert_eq!(own(part, "std::fs::write", "std::fs::write"), None);
         let read = "{\n let g = m.lock();\n let b = std::fs::read(p)?; // <-\n use_it(&*g, b);\n}";
-        assert_eq!(own(read, "std::fs::read"), None);
+        assert_eq!(own(read, "std::fs::read", "std::fs::read"), None);
     }
 
     #[test]
     fn filling_once() {
         let fill = "{\n let mut g = m.lock();\n if g.is_none() {\n  let out = Command::new(c).output(); // <-\n  *g = Some(out);\n }\n}";
-        assert_eq!(own(fill, "Command::output"), Some(OwnWork::FilledOnce));
+        assert_eq!(own(fill, "Command::new", "Command::output"), Some(OwnWork::FilledOnce));
         let with = "{\n let mut g = m.lock();\n g.get_or_insert_with(|| {\n  std::fs::read(p).unwrap() // <-\n });\n}";
-        assert_eq!(own(with, "std::fs::read"), Some(OwnWork::FilledOnce));
+        assert_eq!(own(with, "std::fs::read", "std::fs::read"), Some(OwnWork::FilledOnce));
         // A map filled key by key keeps the readers of other keys waiting.
         let map = "{\n let mut g = m.lock();\n if !g.contains_key(k) {\n  let v = std::fs::read(k)?; // <-\n  g.insert(k, v);\n }\n}";
-        assert_eq!(own(map, "std::fs::read"), None);
+        assert_eq!(own(map, "std::fs::read", "std::fs::read"), None);
     }
 
     #[test]
     fn removing_what_a_registry_forgets() {
         let forget = "{\n let mut g = m.lock();\n g.remove(&id);\n std::fs::remove_file(path)?; // <-\n}";
-        assert_eq!(own(forget, "std::fs::remove_file"), Some(OwnWork::RegistryRemoval));
+        assert_eq!(own(forget, "std::fs::remove_file", "std::fs::remove_file"), Some(OwnWork::RegistryRemoval));
         let unchanged = "{\n let g = m.lock();\n let p = g.get(&id).cloned();\n std::fs::remove_file(p)?; // <-\n}";
-        assert_eq!(own(unchanged, "std::fs::remove_file"), None);
+        assert_eq!(own(unchanged, "std::fs::remove_file", "std::fs::remove_file"), None);
         let read = "{\n let mut g = m.lock();\n g.remove(&id);\n std::fs::read(path)?; // <-\n}";
-        assert_eq!(own(read, "std::fs::read"), None);
+        assert_eq!(own(read, "std::fs::read", "std::fs::read"), None);
     }
 }

@@ -24,6 +24,7 @@ use crate::manifest::Edition;
 use crate::source::{Position, Region};
 use crate::vocab;
 pub use sharing::{Context, Origin, Root, RootId, RootKind, Sharer, SpawnSummaries, Use, Via, Work, WorkKind};
+use std::collections::{HashMap, HashSet};
 use syn::spanned::Spanned;
 
 /// Index of a tracked value in [`Flow::values`].
@@ -1368,13 +1369,8 @@ impl<'t> Walker<'t> {
         if !moves {
             return Vec::new();
         }
-        let mut names = Vec::new();
-        collect_paths(tokens, &mut names);
-        // A name the block binds before it uses it (`let state = m.lock()` after an
-        // `.await`) is the block's own, not the outer value of that name.
-        names.retain(|name| !binds_before_use(tokens, name));
         let mut captured = Vec::new();
-        for name in names {
+        for name in captured_names(tokens) {
             if let Some(id) = self.lookup(&name).filter(|&id| self.is_live(id) && !self.is_work(id)) {
                 captured.push(Captured { name, value: self.flow.values[id].clone() });
                 self.drop_value(id, at, DropWhy::Moved);
@@ -1497,28 +1493,65 @@ fn is_failed_try(expr: &syn::Expr) -> bool {
     }
 }
 
-/// Identifiers in a token string (what a `move` closure may capture).
+/// Identifiers in a token string, each once, added to those `out` has.
 fn collect_paths(tokens: &str, out: &mut Vec<String>) {
+    let mut seen: HashSet<String> = out.iter().cloned().collect();
     for word in tokens.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
-        if word.starts_with(|c: char| c.is_alphabetic() || c == '_') && !out.iter().any(|w| w == word) {
+        if word.starts_with(|c: char| c.is_alphabetic() || c == '_') && seen.insert(word.to_string()) {
             out.push(word.to_string());
         }
     }
 }
 
-/// Is the first mention of `name` in a token string a `let` binding of it whose
-/// statement does not use it again (`let x = x.lock()` uses the outer `x`)?
-fn binds_before_use(tokens: &str, name: &str) -> bool {
+/// The names a `move` closure or async block may take from outside, in order: the
+/// identifiers it mentions as variables (not after `.`: `shared.state` is a field),
+/// except those it binds with `let` before any use, in a statement that does not use
+/// them too (`let state = m.lock()` after an `.await` is the block's own; `let x =
+/// x.lock()` uses the outer `x`). One pass over the tokens.
+fn captured_names(tokens: &str) -> Vec<String> {
+    #[derive(PartialEq)]
+    enum Seen {
+        Used,
+        /// Bound by a `let` whose `;` has not come yet.
+        Binding,
+        Bound,
+    }
     let words: Vec<&str> = tokens.split_whitespace().collect();
-    // A word after `.` is a field or method (`shared.state`), not the variable.
-    let is_variable = |i: usize| words[i] == name && (i == 0 || words[i - 1] != ".");
-    let Some(first) = (0..words.len()).find(|&i| is_variable(i)) else { return false };
-    let bound = match first {
-        0 => false,
-        1 => words[0] == "let",
-        _ => words[first - 1] == "let" || (words[first - 1] == "mut" && words[first - 2] == "let"),
-    };
-    bound && !(first + 1..words.len()).take_while(|&i| words[i] != ";").any(is_variable)
+    let mut seen: HashMap<&str, Seen> = HashMap::new();
+    let mut binding: Vec<&str> = Vec::new();
+    let mut used = Vec::new();
+    for (i, &word) in words.iter().enumerate() {
+        if word == ";" {
+            for name in binding.drain(..) {
+                seen.entry(name).and_modify(|s| *s = Seen::Bound);
+            }
+            continue;
+        }
+        let identifier = word.starts_with(|c: char| c.is_alphabetic() || c == '_')
+            && word.chars().all(|c| c.is_alphanumeric() || c == '_');
+        if !identifier || (i > 0 && words[i - 1] == ".") {
+            continue;
+        }
+        match seen.get(word) {
+            None => {
+                let binds =
+                    (i >= 1 && words[i - 1] == "let") || (i >= 2 && words[i - 1] == "mut" && words[i - 2] == "let");
+                if binds {
+                    seen.insert(word, Seen::Binding);
+                    binding.push(word);
+                } else {
+                    seen.insert(word, Seen::Used);
+                    used.push(word.to_string());
+                }
+            }
+            Some(Seen::Binding) => {
+                seen.insert(word, Seen::Used);
+                used.push(word.to_string());
+            }
+            Some(_) => {}
+        }
+    }
+    used
 }
 
 fn collect_names(pat: &syn::Pat, out: &mut Vec<String>) {

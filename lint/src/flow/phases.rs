@@ -43,24 +43,39 @@ impl Phases {
         for name in elsewhere {
             found.callers.entry(name).or_default().push(None);
         }
-        // A helper runs alone when every call of its name is in a function that does.
-        let mut alone: HashSet<String> = HashSet::new();
-        let mut alone_keys: HashSet<FnKey> = found.own_phase.iter().cloned().collect();
-        loop {
-            let mut grew = false;
-            for (name, keys) in &found.by_name {
-                if alone.contains(name) {
-                    continue;
-                }
-                let Some(callers) = found.callers.get(name) else { continue };
-                if callers.iter().all(|caller| caller.as_ref().is_some_and(|c| alone_keys.contains(c))) {
-                    alone.insert(name.clone());
-                    alone_keys.extend(keys.iter().cloned());
-                    grew = true;
+        // A helper runs alone when every call of its name is in a function that does: a
+        // work list over call sites, so each is looked at once (a hostile chain of
+        // helpers would make a fixpoint over every name quadratic).
+        let mut waiting: HashMap<&str, usize> = HashMap::new();
+        let mut calls_from: HashMap<&FnKey, Vec<&str>> = HashMap::new();
+        let mut from_anywhere: HashSet<&str> = HashSet::new();
+        for (name, callers) in &found.callers {
+            for caller in callers {
+                match caller {
+                    Some(key) => {
+                        *waiting.entry(name).or_default() += 1;
+                        calls_from.entry(key).or_default().push(name);
+                    }
+                    None => {
+                        from_anywhere.insert(name);
+                    }
                 }
             }
-            if !grew {
-                break;
+        }
+        let mut alone_keys: HashSet<FnKey> = found.own_phase.iter().cloned().collect();
+        let mut work: Vec<FnKey> = alone_keys.iter().cloned().collect();
+        while let Some(key) = work.pop() {
+            for &name in calls_from.get(&key).into_iter().flatten() {
+                let Some(left) = waiting.get_mut(name) else { continue };
+                *left -= 1;
+                if *left > 0 || from_anywhere.contains(name) {
+                    continue;
+                }
+                for key in found.by_name.get(name).into_iter().flatten() {
+                    if alone_keys.insert(key.clone()) {
+                        work.push(key.clone());
+                    }
+                }
             }
         }
         Phases { alone: alone_keys }

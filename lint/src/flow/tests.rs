@@ -246,3 +246,12 @@ fn a_failed_try_lock_holds_nothing_in_the_else_branch() {
         Edition::E2021
     ));
 }
+
+#[test]
+fn a_moved_block_takes_what_it_uses_before_binding_it() {
+    let names = super::captured_names(
+        "let x = x . lock () ; let state = shared . state . lock () ; work (state) ; other . field ; g",
+    );
+    // Keywords come along (`let`): no live value has their name, so they take nothing.
+    assert_eq!(names, ["let", "x", "shared", "work", "other", "g"]);
+}

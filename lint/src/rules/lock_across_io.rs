@@ -92,7 +92,7 @@
 
 use super::{PackageContext, Rule};
 use crate::diagnostic::{Finding, Related, Severity};
-use crate::flow::guarded_work;
+use crate::flow::guarded_work::GuardedWork;
 use crate::flow::guards::{self, BodyWords, Guards};
 use crate::flow::{self, EventKind};
 use crate::prefilter::Prefilter;
@@ -160,12 +160,14 @@ impl Rule for LockAcrossIo {
                 // Locks this code makes for itself and shares with no thread.
                 let unshared = guards::unshared_local_locks(body);
                 let tracker = Guards::of(body, cx.lock_places()).watching_blocking_calls(sig, body);
+                let guarded_work = std::cell::OnceCell::new();
                 for flow in flow::analyze(body, &tracker, edition) {
                     for event in &flow.events {
                         let EventKind::Watched(call, live) = &event.kind else { continue };
                         let contended = |g: &&flow::Value| {
-                            let own =
-                                g.names.last().and_then(|name| guarded_work::own_work(body, event.at, call, name));
+                            let own = g.names.last().and_then(|name| {
+                                guarded_work.get_or_init(|| GuardedWork::of(body)).own_work(event.at, call, name)
+                            });
                             own.is_none()
                                 && (!alone || guards::on_static(&g.what))
                                 && !unshared.contains(guards::lock_root(&g.what))

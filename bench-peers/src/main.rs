@@ -8,34 +8,16 @@
 //! Options: `--rounds N` (default 100), `--iterations N` (200,000), `--locks N` (100,000).
 #![allow(deprecated)] // hotpath's `new` constructors: its macros do the same, by label.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+#[path = "../../profiler/benches/support/measure.rs"]
+mod measure;
+
+use measure::{arg, median, per_lock};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Instant;
 use tracing_subscriber::prelude::*;
 
-/// Bytes allocated and not yet freed.
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-struct Counting;
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
-        System.realloc(ptr, layout, new_size)
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: measure::Counting = measure::Counting;
 
 type PlMutex = parking_lot::Mutex<u64>;
 type LsMutex = lockscope::Mutex<u64>;
@@ -72,32 +54,6 @@ loops! {
     tm_lock: TmMutex, tm_read: TmRw;
     hp_lock: HpMutex, hp_read: HpRw;
     lt_lock: LtMutex, lt_read: LtRw;
-}
-
-/// Bytes per lock while `n` locks made by `make` are alive, each locked once, and
-/// left behind per lock once `n` short-lived ones are gone.
-fn memory<L>(n: usize, make: impl Fn() -> L, lock_once: impl Fn(&L)) -> (f64, f64) {
-    let before = LIVE.load(Ordering::Relaxed);
-    let locks: Vec<L> = (0..n).map(|_| make()).collect();
-    locks.iter().for_each(&lock_once);
-    let live = (LIVE.load(Ordering::Relaxed) - before) as f64 / n as f64;
-    drop(locks);
-    let before = LIVE.load(Ordering::Relaxed);
-    for _ in 0..n {
-        let lock = make();
-        lock_once(&lock);
-    }
-    let left = (LIVE.load(Ordering::Relaxed) - before) as f64 / n as f64;
-    (live, left)
-}
-
-fn arg(args: &[String], flag: &str, default: u64) -> u64 {
-    args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 fn main() {
@@ -143,11 +99,11 @@ fn main() {
     }
 
     let memories = [
-        memory(n, || PlMutex::new(0), |l| *l.lock() += 1),
-        memory(n, || LsMutex::new(0), |l| *l.lock() += 1),
-        memory(n, || TmMutex::new(0), |l| *l.lock() += 1),
-        memory(n, || HpMutex::new(0), |l| *l.lock() += 1),
-        memory(n, || LtMutex::new(0), |l| *l.lock() += 1),
+        per_lock(n, || PlMutex::new(0), |l| *l.lock() += 1),
+        per_lock(n, || LsMutex::new(0), |l| *l.lock() += 1),
+        per_lock(n, || TmMutex::new(0), |l| *l.lock() += 1),
+        per_lock(n, || HpMutex::new(0), |l| *l.lock() += 1),
+        per_lock(n, || LtMutex::new(0), |l| *l.lock() += 1),
     ];
 
     // lockscope really observed: every acquisition of its timed `Mutex` was counted.

@@ -5,42 +5,14 @@
 //!
 //! Options: `--locks N` (default 100,000).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
+#[path = "support/measure.rs"]
+mod measure;
+
+use measure::per_lock;
 use tracing_subscriber::prelude::*;
 
-/// Bytes allocated and not yet freed.
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-struct Counting;
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        System.dealloc(ptr, layout)
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// (bytes per live lock, bytes left per dropped lock) for `n` locks.
-fn per_lock<L>(n: usize, make: impl Fn() -> L, lock_once: impl Fn(&L)) -> (f64, f64) {
-    let before = LIVE.load(Ordering::Relaxed);
-    let locks: Vec<L> = (0..n).map(|_| make()).collect();
-    locks.iter().for_each(&lock_once);
-    let live = (LIVE.load(Ordering::Relaxed) - before) as f64 / n as f64;
-    drop(locks);
-    let before = LIVE.load(Ordering::Relaxed);
-    for _ in 0..n {
-        lock_once(&make());
-    }
-    (live, (LIVE.load(Ordering::Relaxed) - before) as f64 / n as f64)
-}
+static GLOBAL: measure::Counting = measure::Counting;
 
 fn read_then_write_pl(l: &parking_lot::RwLock<u64>) {
     let value = *l.read();
@@ -54,12 +26,7 @@ fn read_then_write_ls(l: &lockscope::RwLock<u64>) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let n = args
-        .iter()
-        .position(|a| a == "--locks")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+    let n = measure::arg(&args, "--locks", 100_000) as usize;
     let (layer, report) = lockscope::ContentionLayer::new();
     let _default = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
     let rows = [

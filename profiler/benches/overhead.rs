@@ -9,6 +9,10 @@
 //!
 //! Options: `--rounds N` (default 300), `--iterations N` per case per round (200,000).
 
+#[path = "support/measure.rs"]
+mod measure;
+
+use measure::{arg, median};
 use std::hint::black_box;
 use std::time::Instant;
 use tracing::Dispatch;
@@ -62,15 +66,6 @@ struct Case {
     layer: Option<u64>,
     run: Box<dyn Fn(u64)>,
     per_op_ns: Vec<f64>,
-}
-
-fn arg(args: &[String], flag: &str, default: u64) -> u64 {
-    args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 fn main() {

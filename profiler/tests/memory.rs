@@ -1,27 +1,15 @@
 //! What a live lock costs in memory: its own size, and nothing the profiler allocates
 //! for it. Counted by a global allocator of this test binary (an independent count).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+#[path = "../benches/support/measure.rs"]
+mod measure;
+
+use measure::ALLOCATED;
+use std::sync::atomic::Ordering;
 use tracing_subscriber::prelude::*;
 
-struct Counting;
-
-static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
-        System.alloc(layout)
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: measure::Counting = measure::Counting;
 
 #[test]
 fn a_live_lock_is_its_size_and_nothing_more() {

@@ -164,7 +164,10 @@ pub fn blocking_method(m: &syn::ExprMethodCall) -> Option<String> {
         }
         "open" if chain.contains("OpenOptions") || chain.contains("options") => Some("OpenOptions::open".into()),
         // A blocking receive or join.
-        "recv" | "recv_timeout" | "recv_deadline" if m.args.len() <= 1 => Some(format!("Receiver::{method}")),
+        // `recv()` takes no argument; `recv(&rx)` registers or completes a select arm
+        // (crossbeam's `Select`, `SelectedOperation`), which does not wait.
+        "recv" if m.args.is_empty() => Some("Receiver::recv".into()),
+        "recv_timeout" | "recv_deadline" if m.args.len() == 1 => Some(format!("Receiver::{method}")),
         "join" if m.args.is_empty() => Some("JoinHandle::join".into()),
         // Inflating a compressed stream.
         "read_to_end" | "read_to_string" if chain.contains("Decoder") || chain.contains("decoder") => {

@@ -127,4 +127,13 @@ mod tests {
         assert!(found("CreateMutexW spawner respawn spawn_x").is_empty());
         assert_eq!(found("Mutex<T>"), ["Mutex"]);
     }
+
+    #[test]
+    fn a_call_form_matches_only_that_call() {
+        let m = word_matcher(&["read()", "try_read()"]).expect("matcher");
+        let found = |text: &str| whole_words(&m, text.as_bytes()).count();
+        assert_eq!(found("let v = self.validators.read();"), 1);
+        assert_eq!(found("let v = self.validators.try_read()?;"), 1);
+        assert_eq!(found("file.read(&mut buf)?; spawn_thread(); thread()"), 0);
+    }
 }

@@ -179,8 +179,40 @@ pub fn blocking_method(m: &syn::ExprMethodCall) -> Option<String> {
     }
 }
 
-/// Words a file that takes a lock mentions (a prefilter's half).
-pub const LOCK_WORDS: &[&str] = &["Mutex", "RwLock", "ReentrantMutex", "FairMutex", "lock", "try_lock"];
+/// Is a type of this name a lock's guard? Guards are named `…Guard` (`MutexGuard`,
+/// `RwLockReadGuard`, `ArcMutexGuard`), but for the standard streams' `…Lock`s.
+pub fn names_guard_type(name: &str) -> bool {
+    name.ends_with("Guard") || matches!(name, "StdoutLock" | "StderrLock" | "StdinLock")
+}
+
+/// Words a file that takes a lock mentions (a prefilter's half): the lock types, and
+/// every call of an [`ACQUIRE_METHODS`] method, since a lock declared in another file
+/// is taken with no lock word in sight (`tester.validators.read()`). `read` and `write`
+/// are words only as argument-less calls: as plain words they are in most files.
+pub const LOCK_WORDS: &[&str] = &[
+    "Mutex",
+    "RwLock",
+    "ReentrantMutex",
+    "FairMutex",
+    "lock",
+    "try_lock",
+    "lock_arc",
+    "blocking_lock",
+    "lock_owned",
+    "try_lock_for",
+    "write()",
+    "try_write()",
+    "write_arc()",
+    "blocking_write()",
+    "write_owned()",
+    "read()",
+    "try_read()",
+    "read_arc()",
+    "blocking_read()",
+    "read_owned()",
+    "upgradable_read()",
+    "read_recursive()",
+];
 
 /// How `method` takes a lock, if it is a lock method called with `args` arguments
 /// (`read()` takes a lock; `read(&mut buf)` reads).
@@ -603,6 +635,17 @@ pub fn names_test_support_package(lib_name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_way_to_take_a_lock_is_a_prefilter_word() {
+        for (method, _) in ACQUIRE_METHODS {
+            let call = format!("{method}()");
+            assert!(
+                LOCK_WORDS.contains(method) || LOCK_WORDS.contains(&call.as_str()),
+                "`{method}` takes a lock, but a file calling it would be skipped by the prefilter"
+            );
+        }
+    }
 
     #[test]
     fn read_with_no_argument_takes_a_lock_and_with_one_reads() {

@@ -143,6 +143,12 @@ pub struct LockPlaces {
     /// Package types with a method named like an acquisition (`Rcu::read`) that returns
     /// a package type: calling it takes no lock the rules know.
     own_guard_types: HashSet<String>,
+    /// Acquisition names the package gives methods of its own that return no guard
+    /// (`LockResult::lock(&self) -> &Lock`): on a receiver not declared as a lock, such a
+    /// call is taken to be the package's own.
+    own_acquire_methods: HashSet<String>,
+    /// Names declared as locks, blocking or async-aware.
+    lock_names: HashSet<String>,
 }
 
 impl LockPlaces {
@@ -155,6 +161,7 @@ impl LockPlaces {
         let blocking = declared.blocking;
         let guarded = declared.guarded;
         let locks: HashSet<&String> = blocking.iter().chain(&declared.asynchronous).collect();
+        let lock_names = locks.iter().map(|n| n.to_string()).collect();
         let own_typed = declared.typed.iter().filter(|(_, ty)| declared.own_guard_types.contains(ty)).map(|(n, _)| n);
         let not_locks = declared.other.iter().chain(own_typed).filter(|n| !locks.contains(n)).cloned().collect();
         LockPlaces {
@@ -162,6 +169,8 @@ impl LockPlaces {
             ordering_names: declared.ordering.into_iter().filter(|n| !guarded.contains(n)).collect(),
             not_locks,
             own_guard_types: declared.own_guard_types,
+            own_acquire_methods: declared.own_acquire_methods,
+            lock_names,
         }
     }
 }
@@ -177,6 +186,7 @@ struct Declared<'s, 'a> {
     /// Every name declared with a type, and its type's last path segment.
     typed: Vec<(String, String)>,
     own_guard_types: HashSet<String>,
+    own_acquire_methods: HashSet<String>,
 }
 
 impl<'s, 'a> Declared<'s, 'a> {
@@ -191,6 +201,7 @@ impl<'s, 'a> Declared<'s, 'a> {
             other: HashSet::new(),
             typed: Vec::new(),
             own_guard_types: HashSet::new(),
+            own_acquire_methods: HashSet::new(),
         }
     }
 
@@ -317,15 +328,23 @@ impl<'ast> Visit<'ast> for Declared<'_, '_> {
                 let syn::ImplItem::Fn(f) = impl_item else { continue };
                 let args = f.sig.inputs.len().saturating_sub(1);
                 let syn::ReturnType::Type(_, returned) = &f.sig.output else { continue };
-                let acquires = f.sig.receiver().is_some() && vocab::acquire(&f.sig.ident.to_string(), args).is_some();
-                let own_value =
-                    type_paths(returned).first().is_some_and(|p| match self.symbols.resolve_path(&module, p) {
-                        Resolved::Def(id) => {
-                            self.symbols.lock_wrapper(id).is_none() && !holds_guard(&self.symbols.def(id).kind)
-                        }
-                        _ => false,
-                    });
-                if acquires && own_value {
+                let method = f.sig.ident.to_string();
+                if f.sig.receiver().is_none() || vocab::acquire(&method, args).is_none() {
+                    continue;
+                }
+                let paths = type_paths(returned);
+                let resolved: Vec<Resolved> = paths.iter().map(|p| self.symbols.resolve_path(&module, p)).collect();
+                let gives_guard = paths.iter().zip(&resolved).any(|(p, r)| match r {
+                    Resolved::Def(id) => {
+                        self.symbols.lock_wrapper(*id).is_some() || holds_guard(&self.symbols.def(*id).kind)
+                    }
+                    _ => p.segments.last().is_some_and(|s| vocab::names_guard_type(&s.ident.to_string())),
+                });
+                if gives_guard {
+                    continue;
+                }
+                self.own_acquire_methods.insert(method);
+                if matches!(resolved.first(), Some(Resolved::Def(_))) {
                     self.own_guard_types.insert(self_name.clone());
                 }
             }
@@ -356,6 +375,8 @@ pub struct Guards<'p> {
     /// lock's place (`let store = STORE.get_or_init(..)`), or built as a package type
     /// with its own `read()` (`let rcu = Rcu::new(1)`).
     unguarded_locals: HashSet<String>,
+    /// Locals bound to a declared lock (`let m = self.m.clone()`).
+    lock_locals: HashSet<String>,
     /// Follow guards of ordering locks too (`Mutex<()>`, `Mutex<File>`: held to order work).
     ordering_locks: bool,
     blocking_calls: bool,
@@ -368,12 +389,13 @@ impl<'p> Guards<'p> {
     pub fn of(body: &syn::Block, places: &'p LockPlaces) -> Self {
         let mut awaited = Awaited(HashSet::new());
         awaited.visit_block(body);
-        let mut locals = Locals { places, found: HashSet::new() };
+        let mut locals = Locals { places, found: HashSet::new(), locks: HashSet::new() };
         locals.visit_block(body);
         Guards {
             awaited: awaited.0,
             places,
             unguarded_locals: locals.found,
+            lock_locals: locals.locks,
             ordering_locks: true,
             blocking_calls: false,
             files: HashSet::new(),
@@ -452,6 +474,7 @@ impl Visit<'_> for Awaited {
 struct Locals<'p> {
     places: &'p LockPlaces,
     found: HashSet<String>,
+    locks: HashSet<String>,
 }
 
 impl Visit<'_> for Locals<'_> {
@@ -470,10 +493,14 @@ impl Visit<'_> for Locals<'_> {
             _ => false,
         });
         if let syn::Pat::Ident(p) = &local.pat {
+            let name = p.ident.to_string();
             let from_async =
-                from.is_some_and(|name| self.places.async_names.contains(&name) || self.found.contains(&name));
+                from.as_ref().is_some_and(|n| self.places.async_names.contains(n) || self.found.contains(n));
             if from_async || built_own {
-                self.found.insert(p.ident.to_string());
+                self.found.insert(name);
+            } else if from.as_ref().is_some_and(|n| self.places.lock_names.contains(n) || self.locks.contains(n)) {
+                // `let m = self.m.clone()`: still the declared lock.
+                self.locks.insert(name);
             }
         }
         syn::visit::visit_local(self, local);
@@ -503,6 +530,9 @@ impl Tracker for Guards<'_> {
         let is = |set: &HashSet<String>| name.as_ref().is_some_and(|n| set.contains(n));
         let excluded = is(&self.places.async_names)
             || is(&self.unguarded_locals)
+            || (self.places.own_acquire_methods.contains(&method)
+                && !is(&self.places.lock_names)
+                && !is(&self.lock_locals))
             || is(&self.places.not_locks)
             || (!self.ordering_locks && is(&self.places.ordering_names));
         if excluded {

@@ -54,6 +54,8 @@
 //! - Guards are found by the call that takes them (`lock`, `read`, `write`, `try_lock`,
 //!   …, not awaited); a lock's type is looked up by the name it is reached by (a field,
 //!   static or variable of an async-aware lock type is skipped), not by type inference.
+//!   Where the package gives a method of its own such a name and it returns no guard
+//!   (`fn lock(&self) -> &Lockfile`), only receivers declared as locks count.
 //! - A guard returned by a helper function (`fn state(&self) -> MutexGuard<_>`) is not
 //!   followed into its caller.
 //!

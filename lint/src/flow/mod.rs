@@ -577,8 +577,18 @@ impl<'t> Walker<'t> {
                 }
                 // Work on the guarded value itself (`rx.lock().recv()`, a field of it, a
                 // handle taken out of it) is what its lock is for: that guard is not
-                // counted as alive during it.
-                let own = receiver.or_else(|| self.chain_root(&m.receiver));
+                // counted as alive during it. So is every guard taken along the receiver's
+                // chain (`key.options().read().write().open(p)`, a builder's flags if
+                // anything), though not one taken in an argument of it.
+                let spine = leftmost(&m.receiver);
+                let mut own: Vec<ValueId> = (self.flow.events.get(first_event..).unwrap_or_default())
+                    .iter()
+                    .filter_map(|e| match e.kind {
+                        EventKind::Made(id) if self.flow.values[id].made.start == spine => Some(id),
+                        _ => None,
+                    })
+                    .collect();
+                own.extend(receiver.or_else(|| self.chain_root(&m.receiver)));
                 let spawns = self.sharing() && vocab::SPAWNS.contains(&method.as_str());
                 let saved = self.spawning.take();
                 if spawns {
@@ -598,7 +608,7 @@ impl<'t> Walker<'t> {
                 let body = std::mem::replace(&mut self.spawning, saved).flatten();
                 self.iterating = iterating;
                 self.inline_closures = inline;
-                self.watch_except(expr, own);
+                self.watch_except(expr, &own);
                 if let Some(what) = self.tracker.makes(expr) {
                     return Some(self.make(expr, what));
                 }
@@ -1085,13 +1095,13 @@ impl<'t> Walker<'t> {
     }
 
     fn watch(&mut self, expr: &syn::Expr) {
-        self.watch_except(expr, None);
+        self.watch_except(expr, &[]);
     }
 
-    fn watch_except(&mut self, expr: &syn::Expr, except: Option<ValueId>) {
+    fn watch_except(&mut self, expr: &syn::Expr, except: &[ValueId]) {
         if let Some(what) = self.tracker.watches(expr) {
             let mut live = self.live_ids();
-            live.retain(|id| Some(*id) != except && Some(*id) != self.storing_into);
+            live.retain(|id| !except.contains(id) && Some(*id) != self.storing_into);
             self.event(leftmost(expr), EventKind::Watched(what, live));
         }
     }

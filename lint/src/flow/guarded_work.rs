@@ -15,8 +15,8 @@ pub enum OwnWork {
     /// (`serde_json::to_writer(File::create(p)?, &*map)`): persisting it, in order.
     Persisted,
     /// The call fills a guarded `Option` that is still empty
-    /// (`if g.is_none() { *g = Some(load()) }`): every waiter needs that value anyway, as
-    /// with a `OnceLock`.
+    /// (`if g.is_none() { *g = Some(load()) }`, or `if g.is_some() { return; }` and then
+    /// the filling): every waiter needs that value anyway, as with a `OnceLock`.
     FilledOnce,
     /// The call removes a file or folder while the guarded value, a registry of them,
     /// is changed under the same guard: the disk and the registry change together.
@@ -100,6 +100,34 @@ fn whole(expr: &syn::Expr) -> Option<String> {
     }
 }
 
+/// `if g.is_some() { return …; }` (or `if let Some(v) = &*g { return v.clone(); }`): the
+/// guard whose `Option` is checked to be empty before going on; its name.
+fn returns_when_filled(stmt: &syn::Stmt) -> Option<String> {
+    let syn::Stmt::Expr(syn::Expr::If(i), _) = stmt else { return None };
+    if i.else_branch.is_some() || !matches!(i.then_branch.stmts.last(), Some(last) if diverges(last)) {
+        return None;
+    }
+    match &*i.cond {
+        syn::Expr::MethodCall(m) if m.method == "is_some" => whole(&m.receiver),
+        syn::Expr::Let(l) if matches!(&*l.pat, syn::Pat::TupleStruct(t) if t.path.is_ident("Some")) => match &*l.expr {
+            syn::Expr::MethodCall(m) if matches!(m.method.to_string().as_str(), "as_ref" | "as_deref") => {
+                whole(&m.receiver)
+            }
+            other => whole(other),
+        },
+        _ => None,
+    }
+}
+
+/// `return …`, `continue`, `break`: the block leaves.
+fn diverges(stmt: &syn::Stmt) -> bool {
+    let expr = match stmt {
+        syn::Stmt::Expr(e, _) => e,
+        _ => return false,
+    };
+    matches!(expr, syn::Expr::Return(_) | syn::Expr::Continue(_) | syn::Expr::Break(_))
+}
+
 /// `*g = …` (or `**g`): the guarded value replaced; the guard's name.
 fn assigned_guard(left: &syn::Expr) -> Option<String> {
     match left {
@@ -137,10 +165,29 @@ impl<'b> Visit<'b> for Walk {
         let id = self.whole_arguments.len();
         self.whole_arguments.push(HashMap::new());
         let outer = self.at;
+        let filling_before = self.filling.len();
+        // `if g.is_some() { return; }`: the statements after it, up to the one that fills
+        // `g`, run only while it is empty.
+        let mut filled_at: Vec<usize> = Vec::new();
         for (i, stmt) in block.stmts.iter().enumerate() {
             self.at = Some((id, i));
             self.visit_stmt(stmt);
+            if filled_at.last() == Some(&i) {
+                filled_at.pop();
+                self.filling.pop();
+            }
+            let Some(guard) = returns_when_filled(stmt) else { continue };
+            let fill = block.stmts[i + 1..].iter().position(|later| {
+                let mut fills = Fills { guard: &guard, found: false };
+                fills.visit_stmt(later);
+                fills.found
+            });
+            if let Some(offset) = fill {
+                filled_at.push(i + 1 + offset);
+                self.filling.push(guard);
+            }
         }
+        self.filling.truncate(filling_before);
         self.at = outer;
     }
 
@@ -247,6 +294,16 @@ mod tests {
         assert_eq!(own(fill, "Command::new", "Command::output"), Some(OwnWork::FilledOnce));
         let with = "{\n let mut g = m.lock();\n g.get_or_insert_with(|| {\n  std::fs::read(p).unwrap() // <-\n });\n}";
         assert_eq!(own(with, "std::fs::read", "std::fs::read"), Some(OwnWork::FilledOnce));
+        let early = "{\n let mut g = m.lock();\n if g.is_some() {\n  return;\n }\n let out = Command::new(c).output(); // <-\n g.replace(out);\n}";
+        assert_eq!(own(early, "Command::new", "Command::output"), Some(OwnWork::FilledOnce));
+        let cached = "{\n let mut g = m.lock();\n if let Some(v) = &*g {\n  return v.clone();\n }\n let v = std::fs::read(p)?; // <-\n *g = Some(v.clone());\n v\n}";
+        assert_eq!(own(cached, "std::fs::read", "std::fs::read"), Some(OwnWork::FilledOnce));
+        // Work after the filling, or with no filling at all, is not the filling.
+        let after =
+            "{\n let mut g = m.lock();\n if g.is_some() {\n  return;\n }\n *g = Some(1);\n std::fs::read(p)?; // <-\n}";
+        assert_eq!(own(after, "std::fs::read", "std::fs::read"), None);
+        let never = "{\n let g = m.lock();\n if g.is_some() {\n  return;\n }\n std::fs::read(p)?; // <-\n}";
+        assert_eq!(own(never, "std::fs::read", "std::fs::read"), None);
         // A map filled key by key keeps the readers of other keys waiting.
         let map = "{\n let mut g = m.lock();\n if !g.contains_key(k) {\n  let v = std::fs::read(k)?; // <-\n  g.insert(k, v);\n }\n}";
         assert_eq!(own(map, "std::fs::read", "std::fs::read"), None);

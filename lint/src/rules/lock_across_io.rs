@@ -67,8 +67,9 @@
 //!   value are `mutex_read_seek`'s); the whole guarded value written to the file the
 //!   call makes (`serde_json::to_writer(File::create(p)?, &*map)`: snapshots in order);
 //!   a guarded `Option` filled once (`if g.is_none() { *g = Some(load()) }`,
-//!   `g.get_or_insert_with(..)`: every waiter needs that one value, as with a
-//!   `OnceLock`; a map filled key by key is flagged); a file or folder removed while
+//!   `if g.is_some() { return; }` and then the filling, `g.get_or_insert_with(..)`:
+//!   every waiter needs that one value, as with a `OnceLock`; a map filled key by key
+//!   is flagged); a file or folder removed while
 //!   the guarded registry of them changes (`refs.remove(&id)`), so disk and registry
 //!   agree.
 //! - Printing and logging (macros), and work after the guard is dropped.
@@ -78,6 +79,10 @@
 //! - Blocking calls are recognised by their path (`fs::read`, `File::open`) and method
 //!   names (`recv`, `join` with no argument), not by type: a crate's own method named
 //!   `recv` that does not block would be reported.
+//! - Locks are recognised by their acquisition's name (`lock()`, `read()`, `write()`)
+//!   unless the receiver is declared as something else. Where the package gives a
+//!   method of its own such a name (returning no guard), only receivers declared as
+//!   locks count.
 //! - Guards of async-aware locks are not followed, nor guards returned by helpers.
 //! - Who else can want the lock is known only from the function's place in its
 //!   object's life, by name: a lock still private to one thread in other ways (a setup

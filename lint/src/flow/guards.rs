@@ -9,7 +9,7 @@ use crate::source::ModulePath;
 use crate::symbols::read_seek::display_type;
 use crate::symbols::{known, Resolved, Symbols};
 use crate::vocab;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use syn::visit::Visit;
 
 /// What a body does, to skip those a guard rule cannot fire in without walking them.
@@ -149,6 +149,9 @@ pub struct LockPlaces {
     own_acquire_methods: HashSet<String>,
     /// Names declared as locks, blocking or async-aware.
     lock_names: HashSet<String>,
+    /// Per file (by its shown path), the lock names it declares itself and whether as
+    /// async-aware: a field named `task` is more likely the one declared beside its use.
+    in_file: HashMap<(String, String), bool>,
 }
 
 impl LockPlaces {
@@ -156,8 +159,17 @@ impl LockPlaces {
         let mut declared = Declared::default_for(symbols);
         for file in files {
             declared.module = file.source.module.clone();
+            declared.file.clone_from(&file.source.display);
             declared.visit_file(&file.ast);
         }
+        // Names declared with a package type wrapping an async lock are async-aware.
+        let wrapped_async: Vec<String> = declared
+            .typed
+            .iter()
+            .filter(|(_, ty)| declared.async_guard_types.contains(ty))
+            .map(|(n, _)| n.clone())
+            .collect();
+        declared.asynchronous.extend(wrapped_async);
         let blocking = declared.blocking;
         let guarded = declared.guarded;
         let locks: HashSet<&String> = blocking.iter().chain(&declared.asynchronous).collect();
@@ -171,6 +183,7 @@ impl LockPlaces {
             own_guard_types: declared.own_guard_types,
             own_acquire_methods: declared.own_acquire_methods,
             lock_names,
+            in_file: declared.in_file,
         }
     }
 }
@@ -187,6 +200,12 @@ struct Declared<'s, 'a> {
     typed: Vec<(String, String)>,
     own_guard_types: HashSet<String>,
     own_acquire_methods: HashSet<String>,
+    /// Package types whose own acquisition is async-aware (`async fn lock`, or one that
+    /// returns a `tokio` guard): a wrapper around an async lock.
+    async_guard_types: HashSet<String>,
+    /// The file being read, and the lock names each file declares (async-aware or not).
+    file: String,
+    in_file: HashMap<(String, String), bool>,
 }
 
 impl<'s, 'a> Declared<'s, 'a> {
@@ -202,6 +221,9 @@ impl<'s, 'a> Declared<'s, 'a> {
             typed: Vec::new(),
             own_guard_types: HashSet::new(),
             own_acquire_methods: HashSet::new(),
+            async_guard_types: HashSet::new(),
+            file: String::new(),
+            in_file: HashMap::new(),
         }
     }
 
@@ -249,11 +271,15 @@ impl<'s, 'a> Declared<'s, 'a> {
                 continue;
             }
             any_lock = true;
-            if known::is_async_lock(&full) {
+            let asynchronous = known::is_async_lock(&full);
+            if asynchronous {
                 self.asynchronous.insert(name.to_string());
             } else {
                 self.blocking.insert(name.to_string());
             }
+            // Declared both ways in one file: blocking, as package-wide.
+            let in_file = self.in_file.entry((self.file.clone(), name.to_string())).or_insert(asynchronous);
+            *in_file &= asynchronous;
             let orders = crate::symbols::read_seek::type_args(path)
                 .last()
                 .is_some_and(|t| matches!(t, syn::Type::Tuple(t) if t.elems.is_empty()) || vocab::is_io_handle_type(t));
@@ -340,7 +366,12 @@ impl<'ast> Visit<'ast> for Declared<'_, '_> {
                     }
                     _ => p.segments.last().is_some_and(|s| vocab::names_guard_type(&s.ident.to_string())),
                 });
-                if gives_guard {
+                let async_guard = f.sig.asyncness.is_some()
+                    || resolved.iter().any(|r| matches!(r, Resolved::External(full) if known::is_async_lock(full)));
+                if async_guard {
+                    self.async_guard_types.insert(self_name.clone());
+                }
+                if gives_guard || async_guard {
                     continue;
                 }
                 self.own_acquire_methods.insert(method);
@@ -377,6 +408,11 @@ pub struct Guards<'p> {
     unguarded_locals: HashSet<String>,
     /// Locals bound to a declared lock (`let m = self.m.clone()`).
     lock_locals: HashSet<String>,
+    /// Locals bound to what a call returned, naming no lock: their `read()`/`write()`
+    /// (names that also mean I/O) are not taken as a lock's.
+    opaque_locals: HashSet<String>,
+    /// The shown path of the body's file, whose own declarations come first.
+    file: String,
     /// Follow guards of ordering locks too (`Mutex<()>`, `Mutex<File>`: held to order work).
     ordering_locks: bool,
     blocking_calls: bool,
@@ -389,17 +425,25 @@ impl<'p> Guards<'p> {
     pub fn of(body: &syn::Block, places: &'p LockPlaces) -> Self {
         let mut awaited = Awaited(HashSet::new());
         awaited.visit_block(body);
-        let mut locals = Locals { places, found: HashSet::new(), locks: HashSet::new() };
+        let mut locals = Locals { places, found: HashSet::new(), locks: HashSet::new(), opaque: HashSet::new() };
         locals.visit_block(body);
         Guards {
             awaited: awaited.0,
             places,
             unguarded_locals: locals.found,
             lock_locals: locals.locks,
+            opaque_locals: locals.opaque,
+            file: String::new(),
             ordering_locks: true,
             blocking_calls: false,
             files: HashSet::new(),
         }
+    }
+
+    /// Prefer the locks declared in the body's own file (by its shown path).
+    pub fn in_file(mut self, display: &str) -> Self {
+        display.clone_into(&mut self.file);
+        self
     }
 
     /// Also report blocking calls (reads and writes on the files among `sig`'s
@@ -475,6 +519,7 @@ struct Locals<'p> {
     places: &'p LockPlaces,
     found: HashSet<String>,
     locks: HashSet<String>,
+    opaque: HashSet<String>,
 }
 
 impl Visit<'_> for Locals<'_> {
@@ -492,8 +537,20 @@ impl Visit<'_> for Locals<'_> {
             },
             _ => false,
         });
+        // `let stats = allocated::mib()?`: a value some function made, of a type the
+        // lint cannot see, that names no lock. Its `read()` is more likely a read.
+        let opaque = local.init.as_ref().is_some_and(|i| {
+            let text = quote::ToTokens::to_token_stream(&i.expr).to_string();
+            matches!(&*i.expr, syn::Expr::Call(_) | syn::Expr::MethodCall(_) | syn::Expr::Try(_))
+                && !text
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .any(|w| known::LOCK_TYPES.contains(&w) || w == "clone" || self.places.lock_names.contains(w))
+        });
         if let syn::Pat::Ident(p) = &local.pat {
             let name = p.ident.to_string();
+            if opaque {
+                self.opaque.insert(name.clone());
+            }
             let from_async =
                 from.as_ref().is_some_and(|n| self.places.async_names.contains(n) || self.found.contains(n));
             if from_async || built_own {
@@ -528,8 +585,13 @@ impl Tracker for Guards<'_> {
             return None;
         }
         let is = |set: &HashSet<String>| name.as_ref().is_some_and(|n| set.contains(n));
-        let excluded = is(&self.places.async_names)
+        // A lock the body's own file declares is that one, whatever other files declare.
+        let here = name.as_ref().and_then(|n| self.places.in_file.get(&(self.file.clone(), n.clone())));
+        let asynchronous = here.copied().unwrap_or_else(|| is(&self.places.async_names));
+        let excluded = asynchronous
             || is(&self.unguarded_locals)
+            || (matches!(method.as_str(), "read" | "write" | "try_read" | "try_write")
+                && matches!(&*m.receiver, syn::Expr::Path(p) if p.path.get_ident().is_some_and(|i| self.opaque_locals.contains(&i.to_string()))))
             || (self.places.own_acquire_methods.contains(&method)
                 && !is(&self.places.lock_names)
                 && !is(&self.lock_locals))

@@ -104,7 +104,7 @@ impl Rule for GuardAcrossAwait {
                 // Where the team allowed clippy's `await_holding_lock`, it decided.
                 let allowed =
                     allowed.get_or_insert_with(|| super::clippy_allowed_lines(&file.ast, "await_holding_lock"));
-                let tracker = Guards::of(body, cx.lock_places());
+                let tracker = Guards::of(body, cx.lock_places()).in_file(&file.source.display);
                 for flow in flow::analyze(body, &tracker, edition) {
                     let mut reported = HashSet::new();
                     for event in &flow.events {

@@ -24,6 +24,9 @@ pub struct PackageInput {
     /// Libraries of the same workspace it depends on by path: their sources are among
     /// `files` (not reported) under the module tree [`Dependency::target`].
     pub dependencies: Vec<Dependency>,
+    /// The folders from the workspace root (or the folder given to lint) down to the
+    /// package (`testing`, `simulator`): where a repository keeps it says what it is for.
+    pub folders: Vec<String>,
 }
 
 /// A path dependency whose names resolve through its sources.
@@ -111,6 +114,7 @@ fn discover_workspace(manifest_path: Option<&Path>) -> Result<Discovered, RunErr
             }
         }
         packages.push(PackageInput {
+            folders: folders_between(&workspace_root, &package.root),
             root: package.root.clone(),
             lib_name: package.lib_name.clone(),
             edition: package.edition,
@@ -189,7 +193,17 @@ fn discover_paths(paths: &[PathBuf]) -> Result<Discovered, RunError> {
         let package = manifest::read_package(&root);
         let lib_name = package.as_ref().and_then(|p| p.lib_name.clone());
         let edition = package.map(|p| p.edition).unwrap_or_default();
-        packages.push(PackageInput { root, lib_name, edition, files: inputs, config, dependencies: Vec::new() });
+        let folders =
+            walked_dirs.iter().find(|d| root.starts_with(d)).map_or_else(Vec::new, |d| folders_between(d, &root));
+        packages.push(PackageInput {
+            root,
+            lib_name,
+            edition,
+            files: inputs,
+            config,
+            dependencies: Vec::new(),
+            folders,
+        });
     }
     for (dir, files) in loose {
         let inputs = files
@@ -209,9 +223,18 @@ fn discover_paths(paths: &[PathBuf]) -> Result<Discovered, RunError> {
             files: inputs,
             config,
             dependencies: Vec::new(),
+            folders: Vec::new(),
         });
     }
     Ok(Discovered { packages, workspace_root: None })
+}
+
+/// The folder names from `top` down to `package` (none when it is not below `top`).
+fn folders_between(top: &Path, package: &Path) -> Vec<String> {
+    package
+        .strip_prefix(top)
+        .map(|rest| rest.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default()
 }
 
 fn absolute(path: &Path) -> PathBuf {

@@ -616,8 +616,8 @@ pub fn names_test_module(name: &str) -> bool {
 }
 
 /// Modules of programs that show the code at work (a `demo` subcommand making
-/// contention on purpose), as `examples/` does.
-const DEMO_MODULES: &[&str] = &["demo", "demos", "example", "examples"];
+/// contention on purpose), as `examples/` does, or time it, as `benches/` does.
+const DEMO_MODULES: &[&str] = &["demo", "demos", "example", "examples", "bench", "benches", "benchmark", "benchmarks"];
 
 pub fn names_demo_module(name: &str) -> bool {
     DEMO_MODULES.contains(&name)

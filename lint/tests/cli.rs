@@ -178,6 +178,36 @@ fn needed_types_are_loaded_from_their_definitions_only() {
 }
 
 #[test]
+fn packages_kept_in_a_repository_test_folder_are_its_tests() {
+    let held = "use std::sync::Mutex;\npub struct Log {\n    lines: Mutex<Vec<String>>,\n}\nimpl Log {\n    pub fn save(&self) {\n        let lines = self.lines.lock().unwrap();\n        std::fs::write(\"log\", lines.join(\"\\n\")).ok();\n    }\n}\n";
+    let manifest = |name: &str| format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n");
+    let (app, sim) = (manifest("app"), manifest("sim"));
+    let workspace = "[workspace]\nmembers = [\"app\", \"testing/sim\"]\n";
+    let dir = Scratch::new(
+        "test-folder-packages",
+        &[
+            ("Cargo.toml", workspace),
+            ("app/Cargo.toml", &app),
+            ("app/src/lib.rs", held),
+            ("testing/sim/Cargo.toml", &sim),
+            ("testing/sim/src/lib.rs", held),
+        ],
+    );
+    let expected = [("app/src/lib.rs".to_string(), "lock_across_io".to_string())];
+    // Workspace mode: folders below the workspace root.
+    let out = lockscope(&["lint", "--rule", "lock_across_io", "--format", "json"], &dir.0);
+    assert_eq!(json_findings(&out), expected, "{}", stderr(&out));
+    // Path mode: folders below the folder given.
+    let out = lockscope(&["lint", ".", "--rule", "lock_across_io", "--format", "json"], &dir.0);
+    let found: Vec<(String, String)> =
+        json_findings(&out).into_iter().map(|(p, r)| (p.trim_start_matches("./").to_string(), r)).collect();
+    assert_eq!(found, expected, "{}", stderr(&out));
+    // Given by itself, the package is what was asked for.
+    let out = lockscope(&["lint", "testing/sim", "--rule", "lock_across_io", "--format", "json"], &dir.0);
+    assert_eq!(json_findings(&out).len(), 1, "{}", stderr(&out));
+}
+
+#[test]
 fn rules_and_explain() {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let rules = lockscope(&["rules"], here);

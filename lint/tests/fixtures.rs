@@ -52,6 +52,7 @@ fn fixture_packages(folder: &Path) -> Vec<PackageInput> {
                     files: inputs,
                     config: Default::default(),
                     dependencies: Vec::new(),
+                    folders: Vec::new(),
                 })
             } else if entry.extension().is_some_and(|e| e == "rs") {
                 let file = FileInput {
@@ -67,6 +68,7 @@ fn fixture_packages(folder: &Path) -> Vec<PackageInput> {
                     files: vec![file],
                     config: Default::default(),
                     dependencies: Vec::new(),
+                    folders: Vec::new(),
                 })
             } else {
                 None

@@ -27,7 +27,8 @@ pub enum OwnWork {
 const WRITES: &[&str] = &["File::create", "std::fs::write", "OpenOptions::open"];
 /// Calls that remove a file or folder.
 const REMOVALS: &[&str] = &["std::fs::remove_file", "std::fs::remove_dir", "std::fs::remove_dir_all"];
-/// Methods that change a collection or `Option` in place.
+/// Methods that change a collection or `Option` in place (and, by [`changes`], those
+/// named for taking something out: `evict_lru`, `remove_oldest`, `pop_expired`).
 const CHANGES: &[&str] = &[
     "remove",
     "get_mut",
@@ -87,6 +88,11 @@ impl GuardedWork {
         }
         (REMOVALS.contains(&call) && self.changed.contains(guard)).then_some(OwnWork::RegistryRemoval)
     }
+}
+
+fn changes(method: &str) -> bool {
+    CHANGES.contains(&method)
+        || ["evict", "remove_", "pop_", "take_", "drain_"].iter().any(|prefix| method.starts_with(prefix))
 }
 
 /// `g`, `*g`, `&g`, `&*g`, `&mut **g`: the guard's whole value, by its name.
@@ -225,7 +231,7 @@ impl<'b> Visit<'b> for Walk {
     fn visit_expr_method_call(&mut self, m: &'b syn::ExprMethodCall) {
         let Some(guard) = whole(&m.receiver) else { return syn::visit::visit_expr_method_call(self, m) };
         let method = m.method.to_string();
-        if CHANGES.contains(&method.as_str()) {
+        if changes(&method) {
             self.changed.insert(guard.clone());
         }
         if method == "get_or_insert_with" || method == "get_or_try_insert_with" {
@@ -315,6 +321,8 @@ mod tests {
         assert_eq!(own(forget, "std::fs::remove_file", "std::fs::remove_file"), Some(OwnWork::RegistryRemoval));
         let unchanged = "{\n let g = m.lock();\n let p = g.get(&id).cloned();\n std::fs::remove_file(p)?; // <-\n}";
         assert_eq!(own(unchanged, "std::fs::remove_file", "std::fs::remove_file"), None);
+        let evicted = "{\n let mut g = m.lock();\n let Some(old) = g.evict_lru() else { return };\n std::fs::remove_file(path_of(old))?; // <-\n}";
+        assert_eq!(own(evicted, "std::fs::remove_file", "std::fs::remove_file"), Some(OwnWork::RegistryRemoval));
         let read = "{\n let mut g = m.lock();\n g.remove(&id);\n std::fs::read(path)?; // <-\n}";
         assert_eq!(own(read, "std::fs::read", "std::fs::read"), None);
     }

@@ -52,8 +52,11 @@
 //! - Work nobody else can be waiting through: tests (`#[test]` functions,
 //!   `#[cfg(test)]` modules, modules named `test`/`tests`, `tests/`, `test/`), which
 //!   hold locks across sleeps and joins on purpose to make contention, and the helpers
-//!   tests share (`test_util` modules, a package named `test_…`); `benches/`,
-//!   `examples/`, `demo` modules and build scripts, programs run alone or to show the
+//!   tests share (`test_util` modules, a package named `test_…` or kept in a
+//!   `testing/` or `tests/` folder of the repository); `benches/`, `examples/`
+//!   (targets, or packages in such folders), `demo` and `benchmarks` modules and
+//!   build scripts,
+//!   programs run alone or to show the
 //!   code at work; locks a function makes for itself and shares with no thread (no
 //!   spawn, scope or parallel iterator there: the futures that borrow them run only
 //!   when it polls them, never while it blocks); and functions that run while
@@ -72,7 +75,8 @@
 //!   is flagged); a file or folder removed while
 //!   the guarded registry of them changes (`refs.remove(&id)`), so disk and registry
 //!   agree.
-//! - Printing and logging (macros), and work after the guard is dropped.
+//! - Printing and logging (macros), work after the guard is dropped, and work in a
+//!   function that never returns (`-> !`: on its way to a panic or an exit).
 //!
 //! ## Known limits
 //!
@@ -130,7 +134,10 @@ impl Rule for LockAcrossIo {
         // targets, test modules in files of their own (`src/tests/lock.rs`), and the
         // helpers tests share (`src/test_util/`, a `test_raftstore` package). Examples
         // and benches are programs run alone, to show or time the code.
-        if cx.symbols.lib_name().is_some_and(vocab::names_test_support_package) {
+        // A package kept in a test, bench or example folder of its repository
+        // (`testing/simulator`, `examples/server`) is one too.
+        let kept_aside = cx.folders.iter().any(|f| vocab::names_test_module(f) || vocab::names_demo_module(f));
+        if kept_aside || cx.symbols.lib_name().is_some_and(vocab::names_test_support_package) {
             return;
         }
         let test_target = |f: &&crate::parse::ParsedFile| {
@@ -157,14 +164,19 @@ impl Rule for LockAcrossIo {
                 let words = BodyWords::of(body);
                 let file_param =
                     || sig.inputs.iter().any(|i| matches!(i, syn::FnArg::Typed(pt) if guards::is_file_type(&pt.ty)));
-                if !(words.takes_lock && (words.blocks || file_param())) {
+                // A function that never returns (`-> !`) is on the way to a panic or an
+                // exit: whoever waits on its locks is going down with it.
+                let never_returns =
+                    matches!(&sig.output, syn::ReturnType::Type(_, t) if matches!(**t, syn::Type::Never(_)));
+                if never_returns || !(words.takes_lock && (words.blocks || file_param())) {
                     continue;
                 }
                 // Built or torn down by one thread: only a global lock can be waited on.
                 let alone = cx.phases().runs_alone(file, sig);
                 // Locks this code makes for itself and shares with no thread.
                 let unshared = guards::unshared_local_locks(body);
-                let tracker = Guards::of(body, cx.lock_places()).watching_blocking_calls(sig, body);
+                let tracker =
+                    Guards::of(body, cx.lock_places()).in_file(&file.source.display).watching_blocking_calls(sig, body);
                 let guarded_work = std::cell::OnceCell::new();
                 for flow in flow::analyze(body, &tracker, edition) {
                     for event in &flow.events {

@@ -25,6 +25,8 @@ pub struct PackageContext<'p, 'a> {
     /// The package's files that were not parsed (no rule needed them).
     pub unparsed: Vec<std::sync::Arc<crate::source::SourceFile>>,
     pub phases: std::cell::OnceCell<crate::flow::phases::Phases>,
+    /// The folders from the workspace root down to the package ([`crate::discover::PackageInput::folders`]).
+    pub folders: Vec<String>,
 }
 
 impl<'p, 'a> PackageContext<'p, 'a> {
@@ -36,7 +38,14 @@ impl<'p, 'a> PackageContext<'p, 'a> {
             spawn_summaries: std::cell::OnceCell::new(),
             unparsed: Vec::new(),
             phases: std::cell::OnceCell::new(),
+            folders: Vec::new(),
         }
+    }
+
+    /// Where the package sits in its repository.
+    pub fn in_folders(mut self, folders: Vec<String>) -> Self {
+        self.folders = folders;
+        self
     }
 
     /// The package's files no rule needed parsed: what they mention still counts.

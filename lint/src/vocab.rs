@@ -62,7 +62,6 @@ pub const BLOCKING_WORDS: &[&str] = &[
     "OpenOptions",
     "read_dir",
     "TcpStream",
-    "UdpSocket",
     "reqwest",
     "ureq",
     "Command",
@@ -97,7 +96,6 @@ const BLOCKING_FUNCTIONS: &[(&str, &str, &str)] = &[
     ("File", "create", "File::create"),
     ("TcpStream", "connect", "TcpStream::connect"),
     ("TcpStream", "connect_timeout", "TcpStream::connect_timeout"),
-    ("UdpSocket", "bind", "UdpSocket::bind"),
     ("thread", "sleep", "std::thread::sleep"),
     ("blocking", "get", "reqwest::blocking::get"),
     ("ureq", "get", "ureq::get"),
@@ -422,7 +420,11 @@ const IO_HANDLES: &[&str] = &["File", "TcpStream", "UnixStream", "Child", "Child
 /// Does `ty` hold an I/O handle (`File`, `BufWriter<File>`, `Option<TcpStream>`,
 /// `Box<dyn Write + Send>`)?
 pub fn is_io_handle_type(ty: &syn::Type) -> bool {
-    let text = quote::ToTokens::to_token_stream(ty).to_string();
+    is_io_handle_text(&quote::ToTokens::to_token_stream(ty).to_string())
+}
+
+/// [`is_io_handle_type`] for the text of types (a struct's fields).
+pub fn is_io_handle_text(text: &str) -> bool {
     text.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|w| IO_HANDLES.contains(&w))
 }
 

@@ -12,7 +12,8 @@ use syn::visit::Visit;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OwnWork {
     /// The whole guarded value goes into the file the call creates or writes
-    /// (`serde_json::to_writer(File::create(p)?, &*map)`): persisting it, in order.
+    /// (`serde_json::to_writer(File::create(p)?, &*map)`, or `let text = g.serialize();`
+    /// then `fs::write(p, text)`): persisting it, in order.
     Persisted,
     /// The call fills a guarded `Option` that is still empty
     /// (`if g.is_none() { *g = Some(load()) }`, or `if g.is_some() { return; }` and then
@@ -134,6 +135,45 @@ fn diverges(stmt: &syn::Stmt) -> bool {
     matches!(expr, syn::Expr::Return(_) | syn::Expr::Continue(_) | syn::Expr::Break(_))
 }
 
+/// `g.serialize()`, `g.to_string()`, `toml::to_string(&*g)`, `bincode::serialize(&*g)`:
+/// the whole guarded value serialized; the guard's name.
+fn serialized_whole(expr: &syn::Expr) -> Option<String> {
+    let serializes = |name: &str| name.starts_with("to_") || matches!(name, "serialize" | "encode" | "dump");
+    match expr {
+        syn::Expr::MethodCall(m) if serializes(&m.method.to_string()) => whole(&m.receiver),
+        syn::Expr::Call(c) => {
+            let syn::Expr::Path(f) = &*c.func else { return None };
+            let name = f.path.segments.last()?.ident.to_string();
+            if serializes(&name) {
+                c.args.iter().find_map(whole)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// `e?`, `e.unwrap()`, `e.expect(..)`: the value `e` gives when it succeeds.
+fn strip_try(expr: &syn::Expr) -> &syn::Expr {
+    match expr {
+        syn::Expr::Try(t) => strip_try(&t.expr),
+        syn::Expr::MethodCall(m)
+            if matches!(m.method.to_string().as_str(), "unwrap" | "expect" | "context" | "unwrap_or_default") =>
+        {
+            strip_try(&m.receiver)
+        }
+        _ => expr,
+    }
+}
+
+fn strip_type(pat: &syn::Pat) -> &syn::Pat {
+    match pat {
+        syn::Pat::Type(t) => &t.pat,
+        other => other,
+    }
+}
+
 /// `*g = …` (or `**g`): the guarded value replaced; the guard's name.
 fn assigned_guard(left: &syn::Expr) -> Option<String> {
     match left {
@@ -149,6 +189,9 @@ struct Walk {
     changed: HashSet<String>,
     /// The innermost block and statement being walked.
     at: Option<(usize, usize)>,
+    /// Locals holding a guarded value serialized whole (`let text = g.serialize()`), and
+    /// that guard.
+    serialized: HashMap<String, String>,
     /// Guards being filled around the walk.
     filling: Vec<String>,
 }
@@ -157,8 +200,11 @@ impl Walk {
     fn call(&mut self, expr: &syn::Expr, args: &syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>) {
         if let Some((block, statement)) = self.at {
             for name in args.iter().filter_map(whole) {
-                let last = self.whole_arguments[block].entry(name).or_default();
-                *last = (*last).max(statement);
+                let guard = self.serialized.get(&name).cloned();
+                for name in std::iter::once(name).chain(guard) {
+                    let last = self.whole_arguments[block].entry(name).or_default();
+                    *last = (*last).max(statement);
+                }
             }
             let filling = self.filling.clone();
             self.calls.entry(super::leftmost(expr)).or_insert(Call { block, statement, filling });
@@ -244,6 +290,15 @@ impl<'b> Visit<'b> for Walk {
         syn::visit::visit_expr_method_call(self, m);
     }
 
+    fn visit_local(&mut self, local: &'b syn::Local) {
+        if let (syn::Pat::Ident(p), Some(init)) = (strip_type(&local.pat), &local.init) {
+            if let Some(guard) = serialized_whole(strip_try(&init.expr)) {
+                self.serialized.insert(p.ident.to_string(), guard);
+            }
+        }
+        syn::visit::visit_local(self, local);
+    }
+
     fn visit_expr_assign(&mut self, assign: &'b syn::ExprAssign) {
         self.changed.extend(assigned_guard(&assign.left));
         syn::visit::visit_expr_assign(self, assign);
@@ -288,6 +343,11 @@ mod tests {
         assert_eq!(own(persist, "File::create", "File::create"), Some(OwnWork::Persisted));
         let later = "{\n let g = m.lock();\n let f = File::create(p)?; // <-\n serde_json::to_writer(f, &*g)?;\n}";
         assert_eq!(own(later, "File::create", "File::create"), Some(OwnWork::Persisted));
+        let serialized =
+            "{\n let g = m.lock();\n let text = toml::to_string(&*g)?;\n std::fs::write(p, text)?; // <-\n}";
+        assert_eq!(own(serialized, "std::fs::write", "std::fs::write"), Some(OwnWork::Persisted));
+        let method = "{\n let g = m.lock();\n let text = g.serialize();\n std::fs::write(p, text)?; // <-\n}";
+        assert_eq!(own(method, "std::fs::write", "std::fs::write"), Some(OwnWork::Persisted));
         let part = "{\n let g = m.lock();\n std::fs::write(p, &g.header)?; // <-\n}";
         assert_eq!(own(part, "std::fs::write", "std::fs::write"), None);
         let read = "{\n let g = m.lock();\n let b = std::fs::read(p)?; // <-\n use_it(&*g, b);\n}";

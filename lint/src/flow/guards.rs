@@ -280,9 +280,9 @@ impl<'s, 'a> Declared<'s, 'a> {
             // Declared both ways in one file: blocking, as package-wide.
             let in_file = self.in_file.entry((self.file.clone(), name.to_string())).or_insert(asynchronous);
             *in_file &= asynchronous;
-            let orders = crate::symbols::read_seek::type_args(path)
-                .last()
-                .is_some_and(|t| matches!(t, syn::Type::Tuple(t) if t.elems.is_empty()) || vocab::is_io_handle_type(t));
+            let orders = crate::symbols::read_seek::type_args(path).last().is_some_and(|t| {
+                matches!(t, syn::Type::Tuple(t) if t.elems.is_empty()) || self.holds_io_handle(t, module)
+            });
             if orders {
                 self.ordering.insert(name.to_string());
             } else {
@@ -290,6 +290,24 @@ impl<'s, 'a> Declared<'s, 'a> {
             }
         }
         any_lock
+    }
+}
+
+impl Declared<'_, '_> {
+    /// An I/O handle (`File`, `BufWriter<File>`), or a package type with one in a field or
+    /// variant (`enum Output { Memory(Vec<u8>), File(File) }`): a log sink, a writer.
+    fn holds_io_handle(&self, ty: &syn::Type, module: &ModulePath) -> bool {
+        if vocab::is_io_handle_type(ty) {
+            return true;
+        }
+        let Some(path) = type_paths(ty).into_iter().next() else { return false };
+        let Resolved::Def(id) = self.symbols.resolve_path(module, path) else { return false };
+        let fields = match self.symbols.def(id).kind {
+            crate::symbols::DefKind::Struct(s) => quote::ToTokens::to_token_stream(&s.fields),
+            crate::symbols::DefKind::Enum(e) => quote::ToTokens::to_token_stream(&e.variants),
+            _ => return false,
+        };
+        vocab::is_io_handle_text(&fields.to_string())
     }
 }
 
@@ -471,6 +489,17 @@ impl<'p> Guards<'p> {
     }
 }
 
+/// The expression a block evaluates to (its tail), through nested blocks.
+fn block_value(expr: &syn::Expr) -> &syn::Expr {
+    match expr {
+        syn::Expr::Block(b) => match b.block.stmts.last() {
+            Some(syn::Stmt::Expr(tail, None)) => block_value(tail),
+            _ => expr,
+        },
+        _ => expr,
+    }
+}
+
 /// `File`, `&mut File`, `BufReader<File>`, `BufWriter<File>`, by the last segments.
 pub fn is_file_type(ty: &syn::Type) -> bool {
     let text = quote::ToTokens::to_token_stream(ty).to_string();
@@ -524,7 +553,9 @@ struct Locals<'p> {
 
 impl Visit<'_> for Locals<'_> {
     fn visit_local(&mut self, local: &syn::Local) {
-        let from = local.init.as_ref().and_then(|i| receiver_name(&i.expr));
+        // `let guard = { let d = details.lock().await; d.restart_guard.clone() };`: the
+        // block's value.
+        let from = local.init.as_ref().and_then(|i| receiver_name(block_value(&i.expr)));
         // `let rcu = Rcu::new(1)`: a package type whose `read()` is its own.
         let built_own = local.init.as_ref().is_some_and(|i| match &*i.expr {
             syn::Expr::Call(c) => match &*c.func {

@@ -38,7 +38,7 @@
 //! ## What counts
 //!
 //! Blocking work: `std::fs` functions, `File::open`/`create`, `OpenOptions::open`,
-//! `TcpStream::connect`, `UdpSocket::bind`, `reqwest::blocking`, `ureq`,
+//! `TcpStream::connect`, `reqwest::blocking`, `ureq`,
 //! `Command::output`/`status`, waiting on a spawned child, `thread::sleep`, a blocking
 //! `recv` or `JoinHandle::join`, `zstd::decode_all` and reading a `…Decoder` to its end;
 //! reads and writes on another file (a local opened with `File::open`/`create`,
@@ -65,10 +65,12 @@
 //!   from a closure or from any other function counts as a call from anywhere). A
 //!   global (`static`) lock is still flagged there: other threads reach it.
 //! - Work the lock exists to order: a lock around `()` (`Mutex<()>`) or an I/O handle
-//!   (`Mutex<File>`, `Mutex<BufWriter<File>>`, a socket, a child, a writer); I/O on the
+//!   (`Mutex<File>`, `Mutex<BufWriter<File>>`, a socket, a child, a writer, a package
+//!   type holding one: `enum Output { Memory(Vec<u8>), File(File) }`); I/O on the
 //!   guarded value itself (`file.lock().write_all(..)`; reads of a guarded `Read + Seek`
 //!   value are `mutex_read_seek`'s); the whole guarded value written to the file the
-//!   call makes (`serde_json::to_writer(File::create(p)?, &*map)`: snapshots in order);
+//!   call makes (`serde_json::to_writer(File::create(p)?, &*map)`, or serialized first,
+//!   `let text = g.serialize(); fs::write(p, text)`: snapshots in order);
 //!   a guarded `Option` filled once (`if g.is_none() { *g = Some(load()) }`,
 //!   `if g.is_some() { return; }` and then the filling, `g.get_or_insert_with(..)`:
 //!   every waiter needs that one value, as with a `OnceLock`; a map filled key by key

@@ -679,16 +679,7 @@ pub fn unshared_local_locks(body: &syn::Block) -> HashSet<String> {
     }
     impl Visit<'_> for Scan {
         fn visit_local(&mut self, local: &syn::Local) {
-            let made = local.init.as_ref().is_some_and(|init| match &*init.expr {
-                syn::Expr::Call(c) => match &*c.func {
-                    syn::Expr::Path(p) => {
-                        let names: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
-                        matches!(names.as_slice(), [.., ty, ctor] if known::LOCK_TYPES.contains(&ty.as_str()) && (ctor == "new" || ctor == "default"))
-                    }
-                    _ => false,
-                },
-                _ => false,
-            });
+            let made = local.init.as_ref().is_some_and(|init| makes_lock(&init.expr));
             if let (true, syn::Pat::Ident(p)) = (made, strip_type(&local.pat)) {
                 self.locks.insert(p.ident.to_string());
             }
@@ -706,6 +697,24 @@ pub fn unshared_local_locks(body: &syn::Block) -> HashSet<String> {
             for arg in &crate::parse::macro_args(mac) {
                 self.visit_expr(arg);
             }
+        }
+    }
+    /// `Mutex::new(..)`, `RwLock::default()`, or one in a new `Arc`/`Rc`
+    /// (`Arc::new_cyclic(|_| Mutex::new(..))`).
+    fn makes_lock(expr: &syn::Expr) -> bool {
+        let syn::Expr::Call(c) = expr else { return false };
+        let syn::Expr::Path(p) = &*c.func else { return false };
+        let names: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+        match names.as_slice() {
+            [.., ty, ctor] if known::LOCK_TYPES.contains(&ty.as_str()) => ctor == "new" || ctor == "default",
+            [.., ty, ctor] if (ty == "Arc" || ty == "Rc") && ctor.starts_with("new") => c.args.iter().any(|arg| {
+                let arg = match arg {
+                    syn::Expr::Closure(closure) => &*closure.body,
+                    other => other,
+                };
+                makes_lock(block_value(arg))
+            }),
+            _ => false,
         }
     }
     fn starts_threads(name: &str) -> bool {

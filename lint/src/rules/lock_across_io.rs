@@ -57,7 +57,8 @@
 //!   (targets, or packages in such folders), `demo` and `benchmarks` modules and
 //!   build scripts,
 //!   programs run alone or to show the
-//!   code at work; locks a function makes for itself and shares with no thread (no
+//!   code at work; locks a function makes for itself (`Mutex::new`, or in a new `Arc`)
+//!   and shares with no thread (no
 //!   spawn, scope or parallel iterator there: the futures that borrow them run only
 //!   when it polls them, never while it blocks); and functions that run while
 //!   their object is built or torn down by one thread: constructors (an associated

@@ -178,7 +178,12 @@ impl LockPlaces {
         let not_locks = declared.other.iter().chain(own_typed).filter(|n| !locks.contains(n)).cloned().collect();
         LockPlaces {
             async_names: declared.asynchronous.iter().filter(|n| !blocking.contains(*n)).cloned().collect(),
-            ordering_names: declared.ordering.into_iter().filter(|n| !guarded.contains(n)).collect(),
+            ordering_names: declared
+                .ordering
+                .into_iter()
+                .filter(|n| !guarded.contains(n))
+                .chain(data_free_locks(files).into_iter().filter(|n| blocking.contains(n)))
+                .collect(),
             not_locks,
             own_guard_types: declared.own_guard_types,
             own_acquire_methods: declared.own_acquire_methods,
@@ -309,6 +314,64 @@ impl Declared<'_, '_> {
         };
         vocab::is_io_handle_text(&fields.to_string())
     }
+}
+
+/// Locks whose guarded value no code of the package reads or writes: every acquisition
+/// binds its guard to a `_`-name (`let _lock = LOCK.lock()`), so the lock is held only to
+/// exclude, as a `Mutex<()>` is (`static LOCK: Mutex<u8>` as a placeholder).
+fn data_free_locks(files: &[ParsedFile]) -> HashSet<String> {
+    #[derive(Default)]
+    struct Uses {
+        excluding: HashSet<String>,
+        data: HashSet<String>,
+        binding: Option<bool>,
+    }
+    impl Visit<'_> for Uses {
+        fn visit_local(&mut self, local: &syn::Local) {
+            let underscore =
+                matches!(strip_type(&local.pat), syn::Pat::Ident(p) if p.ident.to_string().starts_with('_'));
+            if let Some(init) = &local.init {
+                let outer = self.binding.replace(underscore);
+                self.visit_expr(&init.expr);
+                self.binding = outer;
+                if let Some((_, diverge)) = &init.diverge {
+                    self.visit_expr(diverge);
+                }
+            }
+        }
+        fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
+            // Only the chain a `let` binds (`LOCK.lock().unwrap()`) is bound to its name.
+            let binding = self.binding.take();
+            if vocab::acquire(&m.method.to_string(), m.args.len()).is_some() {
+                if let Some(name) = receiver_name(&m.receiver) {
+                    if binding == Some(true) { &mut self.excluding } else { &mut self.data }.insert(name);
+                }
+            }
+            let hands_on = vocab::hands_on_ownership(&m.method.to_string())
+                || vocab::acquire(&m.method.to_string(), m.args.len()).is_some();
+            self.binding = if hands_on { binding } else { None };
+            self.visit_expr(&m.receiver);
+            self.binding = None;
+            m.args.iter().for_each(|a| self.visit_expr(a));
+        }
+        fn visit_expr(&mut self, e: &syn::Expr) {
+            match e {
+                syn::Expr::MethodCall(_) | syn::Expr::Try(_) | syn::Expr::Paren(_) => {}
+                _ => self.binding = None,
+            }
+            syn::visit::visit_expr(self, e);
+        }
+        fn visit_macro(&mut self, mac: &syn::Macro) {
+            for arg in &crate::parse::macro_args(mac) {
+                self.visit_expr(arg);
+            }
+        }
+    }
+    let mut uses = Uses::default();
+    for file in files {
+        uses.visit_file(&file.ast);
+    }
+    uses.excluding.into_iter().filter(|n| !uses.data.contains(n)).collect()
 }
 
 /// Does a package type hold a lock's guard (`MutexGuard<'a, T>`, `StdoutLock<'static>`)?

@@ -65,7 +65,9 @@
 //!   function returning `Self`), `Drop::drop`, and the helpers only those call (a call
 //!   from a closure or from any other function counts as a call from anywhere). A
 //!   global (`static`) lock is still flagged there: other threads reach it.
-//! - Work the lock exists to order: a lock around `()` (`Mutex<()>`) or an I/O handle
+//! - Work the lock exists to order: a lock around `()` (`Mutex<()>`), or one whose value
+//!   no code of the package uses (each of its guards bound to a `_` name: a placeholder
+//!   `Mutex<u8>` held by `let _lock = LOCK.lock()`), or around an I/O handle
 //!   (`Mutex<File>`, `Mutex<BufWriter<File>>`, a socket, a child, a writer, a package
 //!   type holding one: `enum Output { Memory(Vec<u8>), File(File) }`); I/O on the
 //!   guarded value itself (`file.lock().write_all(..)`; reads of a guarded `Read + Seek`

@@ -149,19 +149,36 @@ pub struct LockPlaces {
     own_acquire_methods: HashSet<String>,
     /// Names declared as locks, blocking or async-aware.
     lock_names: HashSet<String>,
-    /// Per file (by its shown path), the lock names it declares itself and whether as
-    /// async-aware: a field named `task` is more likely the one declared beside its use.
-    in_file: HashMap<(String, String), bool>,
+    /// Per file (by its shown path), the lock names it declares itself and how: a field
+    /// named `task` is more likely the one declared beside its use.
+    in_file: HashMap<(String, String), FileLock>,
+}
+
+/// How one file declares a lock name (every declaration of it there).
+#[derive(Clone, Copy, Debug)]
+struct FileLock {
+    asynchronous: bool,
+    ordering: bool,
 }
 
 impl LockPlaces {
     pub fn of(symbols: &Symbols<'_>, files: &[ParsedFile]) -> Self {
         let mut declared = Declared::default_for(symbols);
+        let (mut excluding, mut data) = (HashSet::new(), HashSet::new());
+        let mut data_free_here = HashSet::new();
         for file in files {
             declared.module = file.source.module.clone();
             declared.file.clone_from(&file.source.display);
             declared.visit_file(&file.ast);
+            let uses = GuardUses::of(&file.ast);
+            data_free_here.extend(uses.data_free().map(|name| (file.source.display.clone(), name.clone())));
+            excluding.extend(uses.excluding);
+            data.extend(uses.data);
         }
+        for (key, lock) in &mut declared.in_file {
+            lock.ordering |= data_free_here.contains(key);
+        }
+        let data_free: Vec<String> = excluding.into_iter().filter(|n| !data.contains(n)).collect();
         // Names declared with a package type wrapping an async lock are async-aware.
         let wrapped_async: Vec<String> = declared
             .typed
@@ -182,7 +199,7 @@ impl LockPlaces {
                 .ordering
                 .into_iter()
                 .filter(|n| !guarded.contains(n))
-                .chain(data_free_locks(files).into_iter().filter(|n| blocking.contains(n)))
+                .chain(data_free.into_iter().filter(|n| blocking.contains(n)))
                 .collect(),
             not_locks,
             own_guard_types: declared.own_guard_types,
@@ -210,7 +227,7 @@ struct Declared<'s, 'a> {
     async_guard_types: HashSet<String>,
     /// The file being read, and the lock names each file declares (async-aware or not).
     file: String,
-    in_file: HashMap<(String, String), bool>,
+    in_file: HashMap<(String, String), FileLock>,
 }
 
 impl<'s, 'a> Declared<'s, 'a> {
@@ -282,12 +299,16 @@ impl<'s, 'a> Declared<'s, 'a> {
             } else {
                 self.blocking.insert(name.to_string());
             }
-            // Declared both ways in one file: blocking, as package-wide.
-            let in_file = self.in_file.entry((self.file.clone(), name.to_string())).or_insert(asynchronous);
-            *in_file &= asynchronous;
             let orders = crate::symbols::read_seek::type_args(path).last().is_some_and(|t| {
                 matches!(t, syn::Type::Tuple(t) if t.elems.is_empty()) || self.holds_io_handle(t, module)
             });
+            // Declared both ways in one file: blocking and guarding data, as package-wide.
+            let in_file = self
+                .in_file
+                .entry((self.file.clone(), name.to_string()))
+                .or_insert(FileLock { asynchronous, ordering: orders });
+            in_file.asynchronous &= asynchronous;
+            in_file.ordering &= orders;
             if orders {
                 self.ordering.insert(name.to_string());
             } else {
@@ -316,62 +337,67 @@ impl Declared<'_, '_> {
     }
 }
 
-/// Locks whose guarded value no code of the package reads or writes: every acquisition
-/// binds its guard to a `_`-name (`let _lock = LOCK.lock()`), so the lock is held only to
-/// exclude, as a `Mutex<()>` is (`static LOCK: Mutex<u8>` as a placeholder).
-fn data_free_locks(files: &[ParsedFile]) -> HashSet<String> {
-    #[derive(Default)]
-    struct Uses {
-        excluding: HashSet<String>,
-        data: HashSet<String>,
-        binding: Option<bool>,
+/// How a file's code takes each lock: only to exclude (every guard bound to a `_`-name,
+/// `let _lock = LOCK.lock()`), or for its data. A lock whose value no code reads or writes
+/// is held only to exclude, as a `Mutex<()>` is (`static LOCK: Mutex<u8>`, a placeholder).
+#[derive(Default)]
+struct GuardUses {
+    excluding: HashSet<String>,
+    data: HashSet<String>,
+    binding: Option<bool>,
+}
+
+impl GuardUses {
+    fn of(file: &syn::File) -> Self {
+        let mut uses = GuardUses::default();
+        uses.visit_file(file);
+        uses
     }
-    impl Visit<'_> for Uses {
-        fn visit_local(&mut self, local: &syn::Local) {
-            let underscore =
-                matches!(strip_type(&local.pat), syn::Pat::Ident(p) if p.ident.to_string().starts_with('_'));
-            if let Some(init) = &local.init {
-                let outer = self.binding.replace(underscore);
-                self.visit_expr(&init.expr);
-                self.binding = outer;
-                if let Some((_, diverge)) = &init.diverge {
-                    self.visit_expr(diverge);
-                }
-            }
-        }
-        fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
-            // Only the chain a `let` binds (`LOCK.lock().unwrap()`) is bound to its name.
-            let binding = self.binding.take();
-            if vocab::acquire(&m.method.to_string(), m.args.len()).is_some() {
-                if let Some(name) = receiver_name(&m.receiver) {
-                    if binding == Some(true) { &mut self.excluding } else { &mut self.data }.insert(name);
-                }
-            }
-            let hands_on = vocab::hands_on_ownership(&m.method.to_string())
-                || vocab::acquire(&m.method.to_string(), m.args.len()).is_some();
-            self.binding = if hands_on { binding } else { None };
-            self.visit_expr(&m.receiver);
-            self.binding = None;
-            m.args.iter().for_each(|a| self.visit_expr(a));
-        }
-        fn visit_expr(&mut self, e: &syn::Expr) {
-            match e {
-                syn::Expr::MethodCall(_) | syn::Expr::Try(_) | syn::Expr::Paren(_) => {}
-                _ => self.binding = None,
-            }
-            syn::visit::visit_expr(self, e);
-        }
-        fn visit_macro(&mut self, mac: &syn::Macro) {
-            for arg in &crate::parse::macro_args(mac) {
-                self.visit_expr(arg);
+
+    fn data_free(&self) -> impl Iterator<Item = &String> {
+        self.excluding.iter().filter(|n| !self.data.contains(*n))
+    }
+}
+
+impl Visit<'_> for GuardUses {
+    fn visit_local(&mut self, local: &syn::Local) {
+        let underscore = matches!(strip_type(&local.pat), syn::Pat::Ident(p) if p.ident.to_string().starts_with('_'));
+        if let Some(init) = &local.init {
+            let outer = self.binding.replace(underscore);
+            self.visit_expr(&init.expr);
+            self.binding = outer;
+            if let Some((_, diverge)) = &init.diverge {
+                self.visit_expr(diverge);
             }
         }
     }
-    let mut uses = Uses::default();
-    for file in files {
-        uses.visit_file(&file.ast);
+    fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
+        // Only the chain a `let` binds (`LOCK.lock().unwrap()`) is bound to its name.
+        let binding = self.binding.take();
+        if vocab::acquire(&m.method.to_string(), m.args.len()).is_some() {
+            if let Some(name) = receiver_name(&m.receiver) {
+                if binding == Some(true) { &mut self.excluding } else { &mut self.data }.insert(name);
+            }
+        }
+        let hands_on = vocab::hands_on_ownership(&m.method.to_string())
+            || vocab::acquire(&m.method.to_string(), m.args.len()).is_some();
+        self.binding = if hands_on { binding } else { None };
+        self.visit_expr(&m.receiver);
+        self.binding = None;
+        m.args.iter().for_each(|a| self.visit_expr(a));
     }
-    uses.excluding.into_iter().filter(|n| !uses.data.contains(n)).collect()
+    fn visit_expr(&mut self, e: &syn::Expr) {
+        match e {
+            syn::Expr::MethodCall(_) | syn::Expr::Try(_) | syn::Expr::Paren(_) => {}
+            _ => self.binding = None,
+        }
+        syn::visit::visit_expr(self, e);
+    }
+    fn visit_macro(&mut self, mac: &syn::Macro) {
+        for arg in &crate::parse::macro_args(mac) {
+            self.visit_expr(arg);
+        }
+    }
 }
 
 /// Does a package type hold a lock's guard (`MutexGuard<'a, T>`, `StdoutLock<'static>`)?
@@ -681,7 +707,8 @@ impl Tracker for Guards<'_> {
         let is = |set: &HashSet<String>| name.as_ref().is_some_and(|n| set.contains(n));
         // A lock the body's own file declares is that one, whatever other files declare.
         let here = name.as_ref().and_then(|n| self.places.in_file.get(&(self.file.clone(), n.clone())));
-        let asynchronous = here.copied().unwrap_or_else(|| is(&self.places.async_names));
+        let asynchronous = here.map_or_else(|| is(&self.places.async_names), |l| l.asynchronous);
+        let ordering = here.map_or_else(|| is(&self.places.ordering_names), |l| l.ordering);
         let excluded = asynchronous
             || is(&self.unguarded_locals)
             || (matches!(method.as_str(), "read" | "write" | "try_read" | "try_write")
@@ -690,7 +717,7 @@ impl Tracker for Guards<'_> {
                 && !is(&self.places.lock_names)
                 && !is(&self.lock_locals))
             || is(&self.places.not_locks)
-            || (!self.ordering_locks && is(&self.places.ordering_names));
+            || (!self.ordering_locks && ordering);
         if excluded {
             return None;
         }

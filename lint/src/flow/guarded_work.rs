@@ -22,10 +22,16 @@ pub enum OwnWork {
     /// The call removes a file or folder while the guarded value, a registry of them,
     /// is changed under the same guard: the disk and the registry change together.
     RegistryRemoval,
+    /// The call creates, writes or renames a file while the guarded value is changed
+    /// under the same guard (`g.insert(k, v); fs::write(path(k), bytes)`): a write-through
+    /// store, whose disk changes in the order its memory does.
+    WriteThrough,
 }
 
 /// Calls that create or write a file.
 const WRITES: &[&str] = &["File::create", "std::fs::write", "OpenOptions::open"];
+/// Calls that replace a file by another.
+const RENAMES: &[&str] = &["std::fs::rename"];
 /// Calls that remove a file or folder.
 const REMOVALS: &[&str] = &["std::fs::remove_file", "std::fs::remove_dir", "std::fs::remove_dir_all"];
 /// Methods that change a collection or `Option` in place (and, by [`changes`], those
@@ -87,7 +93,14 @@ impl GuardedWork {
         if site.filling.iter().any(|g| g == guard) {
             return Some(OwnWork::FilledOnce);
         }
-        (REMOVALS.contains(&call) && self.changed.contains(guard)).then_some(OwnWork::RegistryRemoval)
+        if !self.changed.contains(guard) {
+            return None;
+        }
+        if REMOVALS.contains(&call) {
+            return Some(OwnWork::RegistryRemoval);
+        }
+        let writes = WRITES.contains(&call) || RENAMES.contains(&call) || call.starts_with("File::write");
+        writes.then_some(OwnWork::WriteThrough)
     }
 }
 
@@ -384,6 +397,12 @@ mod tests {
         let evicted = "{\n let mut g = m.lock();\n let Some(old) = g.evict_lru() else { return };\n std::fs::remove_file(path_of(old))?; // <-\n}";
         assert_eq!(own(evicted, "std::fs::remove_file", "std::fs::remove_file"), Some(OwnWork::RegistryRemoval));
         let read = "{\n let mut g = m.lock();\n g.remove(&id);\n std::fs::read(path)?; // <-\n}";
+        let through = "{\n let mut g = m.lock();\n g.insert(k, v.clone());\n std::fs::write(path, v)?; // <-\n}";
+        assert_eq!(own(through, "std::fs::write", "std::fs::write"), Some(OwnWork::WriteThrough));
+        let flag = "{\n let mut g = m.lock();\n let f = OpenOptions::new().append(*g).open(p)?; // <-\n *g = true;\n}";
+        assert!(own(flag, "OpenOptions::new", "OpenOptions::open").is_some());
+        let unchanged_write = "{\n let g = m.lock();\n std::fs::write(path, g.len().to_string())?; // <-\n}";
+        assert_eq!(own(unchanged_write, "std::fs::write", "std::fs::write"), None);
         assert_eq!(own(read, "std::fs::read", "std::fs::read"), None);
     }
 }

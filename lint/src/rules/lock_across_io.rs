@@ -77,9 +77,12 @@
 //!   a guarded `Option` filled once (`if g.is_none() { *g = Some(load()) }`,
 //!   `if g.is_some() { return; }` and then the filling, `g.get_or_insert_with(..)`:
 //!   every waiter needs that one value, as with a `OnceLock`; a map filled key by key
-//!   is flagged); a file or folder removed while
-//!   the guarded registry of them changes (`refs.remove(&id)`), so disk and registry
-//!   agree.
+//!   is flagged); a file or folder removed while the guarded registry of them changes
+//!   (`refs.remove(&id)`, `usage.evict_lru()`), and a file created, written or renamed
+//!   while the guarded value changes (`store.insert(k, v); fs::write(path(k), v)`, a
+//!   write-through store), so disk and memory change together, in the lock's order.
+//!   Reads are never the lock's own: a cache filled from the disk under its lock is
+//!   flagged.
 //! - Printing and logging (macros), work after the guard is dropped, and work in a
 //!   function that never returns (`-> !`: on its way to a panic or an exit).
 //!

@@ -165,11 +165,13 @@ impl LockPlaces {
     pub fn of(symbols: &Symbols<'_>, files: &[ParsedFile]) -> Self {
         let mut declared = Declared::default_for(symbols);
         let (mut excluding, mut data) = (HashSet::new(), HashSet::new());
+        let mut awaited = AwaitedLocks::default();
         let mut data_free_here = HashSet::new();
         for file in files {
             declared.module = file.source.module.clone();
             declared.file.clone_from(&file.source.display);
             declared.visit_file(&file.ast);
+            awaited.visit_file(&file.ast);
             let uses = GuardUses::of(&file.ast);
             data_free_here.extend(uses.data_free().map(|name| (file.source.display.clone(), name.clone())));
             excluding.extend(uses.excluding);
@@ -178,6 +180,7 @@ impl LockPlaces {
         for (key, lock) in &mut declared.in_file {
             lock.ordering |= data_free_here.contains(key);
         }
+        declared.async_by_use(&awaited.0);
         let data_free: Vec<String> = excluding.into_iter().filter(|n| !data.contains(n)).collect();
         // Names declared with a package type wrapping an async lock are async-aware.
         let wrapped_async: Vec<String> = declared
@@ -225,6 +228,8 @@ struct Declared<'s, 'a> {
     /// Package types whose own acquisition is async-aware (`async fn lock`, or one that
     /// returns a `tokio` guard): a wrapper around an async lock.
     async_guard_types: HashSet<String>,
+    /// Every declaration of another crate's lock: its file, name and full path.
+    lock_paths: Vec<(String, String, Vec<String>)>,
     /// The file being read, and the lock names each file declares (async-aware or not).
     file: String,
     in_file: HashMap<(String, String), FileLock>,
@@ -246,6 +251,7 @@ impl<'s, 'a> Declared<'s, 'a> {
             async_guard_types: HashSet::new(),
             file: String::new(),
             in_file: HashMap::new(),
+            lock_paths: Vec::new(),
         }
     }
 
@@ -293,6 +299,7 @@ impl<'s, 'a> Declared<'s, 'a> {
                 continue;
             }
             any_lock = true;
+            self.lock_paths.push((self.file.clone(), name.to_string(), full.clone()));
             let asynchronous = known::is_async_lock(&full);
             if asynchronous {
                 self.asynchronous.insert(name.to_string());
@@ -334,6 +341,56 @@ impl Declared<'_, '_> {
             _ => return false,
         };
         vocab::is_io_handle_text(&fields.to_string())
+    }
+}
+
+/// Names whose lock is taken with `.await` somewhere (`self.last_sync.lock().await`).
+#[derive(Default)]
+struct AwaitedLocks(HashSet<String>);
+
+impl Visit<'_> for AwaitedLocks {
+    fn visit_expr_await(&mut self, a: &syn::ExprAwait) {
+        if let syn::Expr::MethodCall(m) = &*a.base {
+            if vocab::acquire(&m.method.to_string(), m.args.len()).is_some() {
+                self.0.extend(receiver_name(&m.receiver));
+            }
+        }
+        syn::visit::visit_expr_await(self, a);
+    }
+    fn visit_macro(&mut self, mac: &syn::Macro) {
+        for arg in &crate::parse::macro_args(mac) {
+            self.visit_expr(arg);
+        }
+    }
+}
+
+impl Declared<'_, '_> {
+    /// Another crate's lock type whose acquisition the package awaits is async-aware
+    /// (`collab::lock::Mutex`, a re-export of tokio's): every name declared with it is.
+    fn async_by_use(&mut self, awaited: &HashSet<String>) {
+        let async_types: HashSet<&Vec<String>> =
+            self.lock_paths.iter().filter(|(_, name, _)| awaited.contains(name)).map(|(_, _, full)| full).collect();
+        if async_types.is_empty() {
+            return;
+        }
+        let blocking_elsewhere: HashSet<&String> = self
+            .lock_paths
+            .iter()
+            .filter(|(_, _, full)| !async_types.contains(full) && !known::is_async_lock(full))
+            .map(|(_, name, _)| name)
+            .collect();
+        for (file, name, full) in &self.lock_paths {
+            if !async_types.contains(full) {
+                continue;
+            }
+            self.asynchronous.insert(name.clone());
+            if !blocking_elsewhere.contains(name) {
+                self.blocking.remove(name);
+            }
+            if let Some(lock) = self.in_file.get_mut(&(file.clone(), name.clone())) {
+                lock.asynchronous = true;
+            }
+        }
     }
 }
 
@@ -478,7 +535,12 @@ impl<'ast> Visit<'ast> for Declared<'_, '_> {
                 if async_guard {
                     self.async_guard_types.insert(self_name.clone());
                 }
-                if gives_guard || async_guard {
+                if async_guard {
+                    // An `async fn read(&self)` of the package's own: no blocking guard.
+                    self.own_acquire_methods.insert(method);
+                    continue;
+                }
+                if gives_guard {
                     continue;
                 }
                 self.own_acquire_methods.insert(method);
@@ -621,8 +683,11 @@ struct Awaited(HashSet<(usize, usize)>);
 
 impl Visit<'_> for Awaited {
     fn visit_expr_await(&mut self, a: &syn::ExprAwait) {
-        let start = super::leftmost(&a.base);
-        self.0.insert((start.line, start.column));
+        // `{ let g = pin(); map.get(k).write_owned() }.await`: the block's value is awaited.
+        for base in [&*a.base, block_value(&a.base)] {
+            let start = super::leftmost(base);
+            self.0.insert((start.line, start.column));
+        }
         syn::visit::visit_expr_await(self, a);
     }
     // `assert_eq!(m.lock().await.len(), 1)`: the engine reads macro arguments too.

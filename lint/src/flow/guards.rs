@@ -165,13 +165,15 @@ impl LockPlaces {
     pub fn of(symbols: &Symbols<'_>, files: &[ParsedFile]) -> Self {
         let mut declared = Declared::default_for(symbols);
         let (mut excluding, mut data) = (HashSet::new(), HashSet::new());
-        let mut awaited = AwaitedLocks::default();
+        let mut awaited: HashSet<(String, String)> = HashSet::new();
         let mut data_free_here = HashSet::new();
         for file in files {
             declared.module = file.source.module.clone();
             declared.file.clone_from(&file.source.display);
             declared.visit_file(&file.ast);
-            awaited.visit_file(&file.ast);
+            let mut here = AwaitedLocks::default();
+            here.visit_file(&file.ast);
+            awaited.extend(here.0.into_iter().map(|name| (file.source.display.clone(), name)));
             let uses = GuardUses::of(&file.ast);
             data_free_here.extend(uses.data_free().map(|name| (file.source.display.clone(), name.clone())));
             excluding.extend(uses.excluding);
@@ -180,7 +182,7 @@ impl LockPlaces {
         for (key, lock) in &mut declared.in_file {
             lock.ordering |= data_free_here.contains(key);
         }
-        declared.async_by_use(&awaited.0);
+        declared.async_by_use(&awaited);
         let data_free: Vec<String> = excluding.into_iter().filter(|n| !data.contains(n)).collect();
         // Names declared with a package type wrapping an async lock are async-aware.
         let wrapped_async: Vec<String> = declared
@@ -367,9 +369,14 @@ impl Visit<'_> for AwaitedLocks {
 impl Declared<'_, '_> {
     /// Another crate's lock type whose acquisition the package awaits is async-aware
     /// (`collab::lock::Mutex`, a re-export of tokio's): every name declared with it is.
-    fn async_by_use(&mut self, awaited: &HashSet<String>) {
-        let async_types: HashSet<&Vec<String>> =
-            self.lock_paths.iter().filter(|(_, name, _)| awaited.contains(name)).map(|(_, _, full)| full).collect();
+    /// Only an await in the file declaring the name counts (names repeat across files).
+    fn async_by_use(&mut self, awaited: &HashSet<(String, String)>) {
+        let async_types: HashSet<&Vec<String>> = self
+            .lock_paths
+            .iter()
+            .filter(|(file, name, _)| awaited.contains(&(file.clone(), name.clone())))
+            .map(|(_, _, full)| full)
+            .collect();
         if async_types.is_empty() {
             return;
         }

@@ -558,6 +558,43 @@ impl<'ast> Visit<'ast> for Declared<'_, '_> {
         }
         syn::visit::visit_item_impl(self, item);
     }
+    // `struct HttpClient<C> { client: C }`: the field's type is the generic's, unknown
+    // here (see `visit_item_type` for where an alias fixes it).
+    fn visit_item_struct(&mut self, item: &'ast syn::ItemStruct) {
+        let params: HashSet<String> = item.generics.type_params().map(|p| p.ident.to_string()).collect();
+        for field in &item.fields {
+            let generic = matches!(&field.ty, syn::Type::Path(p) if p.path.get_ident().is_some_and(|i| params.contains(&i.to_string())));
+            if !generic {
+                self.visit_field(field);
+            }
+        }
+    }
+    // `type AsyncHttpClient = HttpClient<Arc<Mutex<AsyncClient>>>`: the fields typed by
+    // the struct's generic are declared with the alias's argument.
+    fn visit_item_type(&mut self, item: &'ast syn::ItemType) {
+        let module = self.module.clone();
+        let syn::Type::Path(tp) = &*item.ty else { return };
+        let Some(last) = tp.path.segments.last() else { return };
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return };
+        let Resolved::Def(id) = self.symbols.resolve_path(&module, &tp.path) else { return };
+        let crate::symbols::DefKind::Struct(target) = self.symbols.def(id).kind else { return };
+        let given: Vec<&syn::Type> = args
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                syn::GenericArgument::Type(t) => Some(t),
+                _ => None,
+            })
+            .collect();
+        for (param, ty) in target.generics.type_params().zip(given) {
+            for field in &target.fields {
+                let typed_by = matches!(&field.ty, syn::Type::Path(p) if p.path.is_ident(&param.ident));
+                if typed_by {
+                    self.note(field.ident.as_ref().map(ToString::to_string), ty);
+                }
+            }
+        }
+    }
     fn visit_field(&mut self, f: &'ast syn::Field) {
         self.note(f.ident.as_ref().map(ToString::to_string), &f.ty);
     }
@@ -575,8 +612,8 @@ impl<'ast> Visit<'ast> for Declared<'_, '_> {
 /// Which guards one body takes, and (for [`Guards::watching_blocking_calls`]) which of
 /// its calls block.
 pub struct Guards<'p> {
-    /// Starts of calls that are awaited (`m.lock().await`, `sleep(d).await`).
-    awaited: HashSet<(usize, usize)>,
+    /// Calls that are awaited (`m.lock().await`, `sleep(d).await`), by [`awaited_key`].
+    awaited: HashSet<AwaitedKey>,
     places: &'p LockPlaces,
     /// Locals whose acquisitions give no blocking guard: taken from an async-aware
     /// lock's place (`let store = STORE.get_or_init(..)`), or built as a package type
@@ -642,8 +679,7 @@ impl<'p> Guards<'p> {
     }
 
     fn awaited(&self, expr: &syn::Expr) -> bool {
-        let start = super::leftmost(expr);
-        self.awaited.contains(&(start.line, start.column))
+        self.awaited.contains(&awaited_key(expr))
     }
 }
 
@@ -686,14 +722,33 @@ fn strip_type(pat: &syn::Pat) -> &syn::Pat {
     }
 }
 
-struct Awaited(HashSet<(usize, usize)>);
+/// Where an expression starts and, for a call, where its argument list closes: a chain
+/// `m.lock().send()` starts where `m.lock()` does, but only the whole chain is awaited in
+/// `m.lock().send().await`.
+fn awaited_key(expr: &syn::Expr) -> AwaitedKey {
+    let start = super::leftmost(expr);
+    let close = match expr {
+        syn::Expr::MethodCall(m) => Some(m.paren_token.span.close()),
+        syn::Expr::Call(c) => Some(c.paren_token.span.close()),
+        _ => None,
+    }
+    .map(|span| {
+        let at = span.start();
+        (at.line, at.column)
+    });
+    (start.line, start.column, close)
+}
+
+/// A line and column where an expression starts; those of its closing parenthesis.
+type AwaitedKey = (usize, usize, Option<(usize, usize)>);
+
+struct Awaited(HashSet<AwaitedKey>);
 
 impl Visit<'_> for Awaited {
     fn visit_expr_await(&mut self, a: &syn::ExprAwait) {
         // `{ let g = pin(); map.get(k).write_owned() }.await`: the block's value is awaited.
         for base in [&*a.base, block_value(&a.base)] {
-            let start = super::leftmost(base);
-            self.0.insert((start.line, start.column));
+            self.0.insert(awaited_key(base));
         }
         syn::visit::visit_expr_await(self, a);
     }

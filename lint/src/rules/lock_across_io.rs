@@ -38,14 +38,15 @@
 //! ## What counts
 //!
 //! Blocking work: `std::fs` functions, `File::open`/`create`, `OpenOptions::open`,
-//! `TcpStream::connect`, `reqwest::blocking`, `ureq`,
-//! `Command::output`/`status`, waiting on a spawned child, `thread::sleep`, a blocking
-//! `recv` or `JoinHandle::join`, `zstd::decode_all` and reading a `…Decoder` to its end;
-//! reads and writes on another file (a local opened with `File::open`/`create`,
+//! `TcpStream::connect`, `reqwest::blocking`, `ureq`, `Command::output`/`status`,
+//! waiting on a spawned child, `thread::sleep`, a blocking `recv()` (not a select arm's
+//! `recv(&rx)`) or `JoinHandle::join`, `zstd::decode_all` and reading a `…Decoder` to its
+//! end; reads and writes on another file (a local opened with `File::open`/`create`,
 //! `OpenOptions::open`, a `BufReader`/`BufWriter` of one, or a parameter typed `File`).
-//! An awaited call (`tokio::time::sleep(d).await`) is not blocking. The guard's liveness
-//! comes from the flow engine (`lint/src/flow`): a statement temporary
-//! (`m.lock().unwrap().len()`) is gone by the next statement, `drop(guard)` ends it.
+//! An awaited call (`tokio::time::sleep(d).await`) is not blocking, nor is binding a
+//! `UdpSocket` (a local call that waits on no network). The guard's liveness comes from
+//! the flow engine (`lint/src/flow`): a statement temporary (`m.lock().unwrap().len()`)
+//! is gone by the next statement, `drop(guard)` ends it.
 //!
 //! Not flagged:
 //!
@@ -54,17 +55,15 @@
 //!   hold locks across sleeps and joins on purpose to make contention, and the helpers
 //!   tests share (`test_util` modules, a package named `test_…` or kept in a
 //!   `testing/` or `tests/` folder of the repository); `benches/`, `examples/`
-//!   (targets, or packages in such folders), `demo` and `benchmarks` modules and
-//!   build scripts,
-//!   programs run alone or to show the
-//!   code at work; locks a function makes for itself (`Mutex::new`, or in a new `Arc`)
-//!   and shares with no thread (no
-//!   spawn, scope or parallel iterator there: the futures that borrow them run only
-//!   when it polls them, never while it blocks); and functions that run while
-//!   their object is built or torn down by one thread: constructors (an associated
-//!   function returning `Self`), `Drop::drop`, and the helpers only those call (a call
-//!   from a closure or from any other function counts as a call from anywhere). A
-//!   global (`static`) lock is still flagged there: other threads reach it.
+//!   (targets, or packages in such folders), `demo` and `benchmarks` modules and build
+//!   scripts, programs run alone or to show the code at work; locks a function makes
+//!   for itself (`Mutex::new`, or in a new `Arc`) and shares with no thread (no spawn,
+//!   scope or parallel iterator there: the futures that borrow them run only when it
+//!   polls them, never while it blocks); and functions that run while their object is
+//!   built or torn down by one thread: constructors (an associated function returning
+//!   `Self`), `Drop::drop`, and the helpers only those call (a call from a closure or
+//!   from any other function counts as a call from anywhere). A global (`static`) lock
+//!   is still flagged there: other threads reach it.
 //! - Work the lock exists to order: a lock around `()` (`Mutex<()>`), or one whose value
 //!   no code of the package uses (each of its guards bound to a `_` name: a placeholder
 //!   `Mutex<u8>` held by `let _lock = LOCK.lock()`), or around an I/O handle

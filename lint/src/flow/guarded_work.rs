@@ -350,59 +350,175 @@ mod tests {
         GuardedWork::of(&block).own_work(Position { line, column }, call, "g")
     }
 
+    /// Each case: a body (its statements, one per line, inside a block), where the call
+    /// starts, what the engine calls it, and the own work expected of it.
+    fn check(cases: &[(&[&str], &str, &str, Option<OwnWork>)]) {
+        for (lines, start, call, expected) in cases {
+            let body = format!("{{\n{}\n}}", lines.join("\n"));
+            assert_eq!(own(&body, start, call), *expected, "{body}");
+        }
+    }
+
     #[test]
     fn persisting_the_whole_value() {
-        let persist = "{\n let g = m.lock();\n serde_json::to_writer(File::create(p)?, &*g)?; // <-\n}";
-        assert_eq!(own(persist, "File::create", "File::create"), Some(OwnWork::Persisted));
-        let later = "{\n let g = m.lock();\n let f = File::create(p)?; // <-\n serde_json::to_writer(f, &*g)?;\n}";
-        assert_eq!(own(later, "File::create", "File::create"), Some(OwnWork::Persisted));
-        let serialized =
-            "{\n let g = m.lock();\n let text = toml::to_string(&*g)?;\n std::fs::write(p, text)?; // <-\n}";
-        assert_eq!(own(serialized, "std::fs::write", "std::fs::write"), Some(OwnWork::Persisted));
-        let method = "{\n let g = m.lock();\n let text = g.serialize();\n std::fs::write(p, text)?; // <-\n}";
-        assert_eq!(own(method, "std::fs::write", "std::fs::write"), Some(OwnWork::Persisted));
-        let part = "{\n let g = m.lock();\n std::fs::write(p, &g.header)?; // <-\n}";
-        assert_eq!(own(part, "std::fs::write", "std::fs::write"), None);
-        let read = "{\n let g = m.lock();\n let b = std::fs::read(p)?; // <-\n use_it(&*g, b);\n}";
-        assert_eq!(own(read, "std::fs::read", "std::fs::read"), None);
+        let write = "std::fs::write";
+        check(&[
+            (
+                &["let g = m.lock();", "serde_json::to_writer(File::create(p)?, &*g)?; // <-"],
+                "File::create",
+                "File::create",
+                Some(OwnWork::Persisted),
+            ),
+            (
+                &["let g = m.lock();", "let f = File::create(p)?; // <-", "serde_json::to_writer(f, &*g)?;"],
+                "File::create",
+                "File::create",
+                Some(OwnWork::Persisted),
+            ),
+            (
+                &["let g = m.lock();", "let text = toml::to_string(&*g)?;", "std::fs::write(p, text)?; // <-"],
+                write,
+                write,
+                Some(OwnWork::Persisted),
+            ),
+            (
+                &["let g = m.lock();", "let text = g.serialize();", "std::fs::write(p, text)?; // <-"],
+                write,
+                write,
+                Some(OwnWork::Persisted),
+            ),
+            // A part of the value, or a read, is not the value persisted.
+            (&["let g = m.lock();", "std::fs::write(p, &g.header)?; // <-"], write, write, None),
+            (
+                &["let g = m.lock();", "let b = std::fs::read(p)?; // <-", "use_it(&*g, b);"],
+                "std::fs::read",
+                "std::fs::read",
+                None,
+            ),
+        ]);
     }
 
     #[test]
     fn filling_once() {
-        let fill = "{\n let mut g = m.lock();\n if g.is_none() {\n  let out = Command::new(c).output(); // <-\n  *g = Some(out);\n }\n}";
-        assert_eq!(own(fill, "Command::new", "Command::output"), Some(OwnWork::FilledOnce));
-        let with = "{\n let mut g = m.lock();\n g.get_or_insert_with(|| {\n  std::fs::read(p).unwrap() // <-\n });\n}";
-        assert_eq!(own(with, "std::fs::read", "std::fs::read"), Some(OwnWork::FilledOnce));
-        let early = "{\n let mut g = m.lock();\n if g.is_some() {\n  return;\n }\n let out = Command::new(c).output(); // <-\n g.replace(out);\n}";
-        assert_eq!(own(early, "Command::new", "Command::output"), Some(OwnWork::FilledOnce));
-        let cached = "{\n let mut g = m.lock();\n if let Some(v) = &*g {\n  return v.clone();\n }\n let v = std::fs::read(p)?; // <-\n *g = Some(v.clone());\n v\n}";
-        assert_eq!(own(cached, "std::fs::read", "std::fs::read"), Some(OwnWork::FilledOnce));
-        // Work after the filling, or with no filling at all, is not the filling.
-        let after =
-            "{\n let mut g = m.lock();\n if g.is_some() {\n  return;\n }\n *g = Some(1);\n std::fs::read(p)?; // <-\n}";
-        assert_eq!(own(after, "std::fs::read", "std::fs::read"), None);
-        let never = "{\n let g = m.lock();\n if g.is_some() {\n  return;\n }\n std::fs::read(p)?; // <-\n}";
-        assert_eq!(own(never, "std::fs::read", "std::fs::read"), None);
-        // A map filled key by key keeps the readers of other keys waiting.
-        let map = "{\n let mut g = m.lock();\n if !g.contains_key(k) {\n  let v = std::fs::read(k)?; // <-\n  g.insert(k, v);\n }\n}";
-        assert_eq!(own(map, "std::fs::read", "std::fs::read"), None);
+        let (read, output) = ("std::fs::read", "Command::output");
+        check(&[
+            (
+                &[
+                    "let mut g = m.lock();",
+                    "if g.is_none() {",
+                    "let out = Command::new(c).output(); // <-",
+                    "*g = Some(out);",
+                    "}",
+                ],
+                "Command::new",
+                output,
+                Some(OwnWork::FilledOnce),
+            ),
+            (
+                &["let mut g = m.lock();", "g.get_or_insert_with(|| {", "std::fs::read(p).unwrap() // <-", "});"],
+                read,
+                read,
+                Some(OwnWork::FilledOnce),
+            ),
+            (
+                &[
+                    "let mut g = m.lock();",
+                    "if g.is_some() {",
+                    "return;",
+                    "}",
+                    "let out = Command::new(c).output(); // <-",
+                    "g.replace(out);",
+                ],
+                "Command::new",
+                output,
+                Some(OwnWork::FilledOnce),
+            ),
+            (
+                &[
+                    "let mut g = m.lock();",
+                    "if let Some(v) = &*g {",
+                    "return v.clone();",
+                    "}",
+                    "let v = std::fs::read(p)?; // <-",
+                    "*g = Some(v.clone());",
+                    "v",
+                ],
+                read,
+                read,
+                Some(OwnWork::FilledOnce),
+            ),
+            // Work after the filling, or with no filling at all, is not the filling.
+            (
+                &[
+                    "let mut g = m.lock();",
+                    "if g.is_some() {",
+                    "return;",
+                    "}",
+                    "*g = Some(1);",
+                    "std::fs::read(p)?; // <-",
+                ],
+                read,
+                read,
+                None,
+            ),
+            (&["let g = m.lock();", "if g.is_some() {", "return;", "}", "std::fs::read(p)?; // <-"], read, read, None),
+            // A map filled key by key keeps the readers of other keys waiting.
+            (
+                &[
+                    "let mut g = m.lock();",
+                    "if !g.contains_key(k) {",
+                    "let v = std::fs::read(k)?; // <-",
+                    "g.insert(k, v);",
+                    "}",
+                ],
+                read,
+                read,
+                None,
+            ),
+        ]);
     }
 
     #[test]
-    fn removing_what_a_registry_forgets() {
-        let forget = "{\n let mut g = m.lock();\n g.remove(&id);\n std::fs::remove_file(path)?; // <-\n}";
-        assert_eq!(own(forget, "std::fs::remove_file", "std::fs::remove_file"), Some(OwnWork::RegistryRemoval));
-        let unchanged = "{\n let g = m.lock();\n let p = g.get(&id).cloned();\n std::fs::remove_file(p)?; // <-\n}";
-        assert_eq!(own(unchanged, "std::fs::remove_file", "std::fs::remove_file"), None);
-        let evicted = "{\n let mut g = m.lock();\n let Some(old) = g.evict_lru() else { return };\n std::fs::remove_file(path_of(old))?; // <-\n}";
-        assert_eq!(own(evicted, "std::fs::remove_file", "std::fs::remove_file"), Some(OwnWork::RegistryRemoval));
-        let read = "{\n let mut g = m.lock();\n g.remove(&id);\n std::fs::read(path)?; // <-\n}";
-        let through = "{\n let mut g = m.lock();\n g.insert(k, v.clone());\n std::fs::write(path, v)?; // <-\n}";
-        assert_eq!(own(through, "std::fs::write", "std::fs::write"), Some(OwnWork::WriteThrough));
-        let flag = "{\n let mut g = m.lock();\n let f = OpenOptions::new().append(*g).open(p)?; // <-\n *g = true;\n}";
-        assert!(own(flag, "OpenOptions::new", "OpenOptions::open").is_some());
-        let unchanged_write = "{\n let g = m.lock();\n std::fs::write(path, g.len().to_string())?; // <-\n}";
-        assert_eq!(own(unchanged_write, "std::fs::write", "std::fs::write"), None);
-        assert_eq!(own(read, "std::fs::read", "std::fs::read"), None);
+    fn changing_disk_and_registry_together() {
+        let (remove, write, read) = ("std::fs::remove_file", "std::fs::write", "std::fs::read");
+        check(&[
+            (
+                &["let mut g = m.lock();", "g.remove(&id);", "std::fs::remove_file(path)?; // <-"],
+                remove,
+                remove,
+                Some(OwnWork::RegistryRemoval),
+            ),
+            (
+                &[
+                    "let mut g = m.lock();",
+                    "let Some(old) = g.evict_lru() else { return };",
+                    "std::fs::remove_file(path_of(old))?; // <-",
+                ],
+                remove,
+                remove,
+                Some(OwnWork::RegistryRemoval),
+            ),
+            (
+                &["let mut g = m.lock();", "g.insert(k, v.clone());", "std::fs::write(path, v)?; // <-"],
+                write,
+                write,
+                Some(OwnWork::WriteThrough),
+            ),
+            (
+                &["let mut g = m.lock();", "let f = OpenOptions::new().truncate(flag).open(p)?; // <-", "*g = true;"],
+                "OpenOptions::new",
+                "OpenOptions::open",
+                Some(OwnWork::WriteThrough),
+            ),
+            // Unchanged, the registry orders nothing; a read is never the change itself.
+            (
+                &["let g = m.lock();", "let p = g.get(&id).cloned();", "std::fs::remove_file(p)?; // <-"],
+                remove,
+                remove,
+                None,
+            ),
+            (&["let g = m.lock();", "std::fs::write(path, g.len().to_string())?; // <-"], write, write, None),
+            (&["let mut g = m.lock();", "g.remove(&id);", "std::fs::read(path)?; // <-"], read, read, None),
+        ]);
     }
 }

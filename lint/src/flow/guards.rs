@@ -151,7 +151,7 @@ pub struct LockPlaces {
     lock_names: HashSet<String>,
     /// Per file (by its shown path), the lock names it declares itself and how: a field
     /// named `task` is more likely the one declared beside its use.
-    in_file: HashMap<(String, String), FileLock>,
+    in_file: HashMap<String, HashMap<String, FileLock>>,
 }
 
 /// How one file declares a lock name (every declaration of it there).
@@ -165,22 +165,20 @@ impl LockPlaces {
     pub fn of(symbols: &Symbols<'_>, files: &[ParsedFile]) -> Self {
         let mut declared = Declared::default_for(symbols);
         let (mut excluding, mut data) = (HashSet::new(), HashSet::new());
-        let mut awaited: HashSet<(String, String)> = HashSet::new();
-        let mut data_free_here = HashSet::new();
+        let mut awaited: HashMap<&str, HashSet<String>> = HashMap::new();
         for file in files {
+            let display = file.source.display.as_str();
             declared.module = file.source.module.clone();
             declared.file.clone_from(&file.source.display);
             declared.visit_file(&file.ast);
-            let mut here = AwaitedLocks::default();
-            here.visit_file(&file.ast);
-            awaited.extend(here.0.into_iter().map(|name| (file.source.display.clone(), name)));
             let uses = GuardUses::of(&file.ast);
-            data_free_here.extend(uses.data_free().map(|name| (file.source.display.clone(), name.clone())));
+            // A lock this file declares and takes only to exclude orders the work here.
+            for (name, lock) in declared.in_file.get_mut(display).into_iter().flatten() {
+                lock.ordering |= uses.data_free(name);
+            }
             excluding.extend(uses.excluding);
             data.extend(uses.data);
-        }
-        for (key, lock) in &mut declared.in_file {
-            lock.ordering |= data_free_here.contains(key);
+            awaited.insert(display, uses.awaited);
         }
         declared.async_by_use(&awaited);
         let data_free: Vec<String> = excluding.into_iter().filter(|n| !data.contains(n)).collect();
@@ -234,7 +232,7 @@ struct Declared<'s, 'a> {
     lock_paths: Vec<(String, String, Vec<String>)>,
     /// The file being read, and the lock names each file declares (async-aware or not).
     file: String,
-    in_file: HashMap<(String, String), FileLock>,
+    in_file: HashMap<String, HashMap<String, FileLock>>,
 }
 
 impl<'s, 'a> Declared<'s, 'a> {
@@ -314,7 +312,9 @@ impl<'s, 'a> Declared<'s, 'a> {
             // Declared both ways in one file: blocking and guarding data, as package-wide.
             let in_file = self
                 .in_file
-                .entry((self.file.clone(), name.to_string()))
+                .entry(self.file.clone())
+                .or_default()
+                .entry(name.to_string())
                 .or_insert(FileLock { asynchronous, ordering: orders });
             in_file.asynchronous &= asynchronous;
             in_file.ordering &= orders;
@@ -346,35 +346,15 @@ impl Declared<'_, '_> {
     }
 }
 
-/// Names whose lock is taken with `.await` somewhere (`self.last_sync.lock().await`).
-#[derive(Default)]
-struct AwaitedLocks(HashSet<String>);
-
-impl Visit<'_> for AwaitedLocks {
-    fn visit_expr_await(&mut self, a: &syn::ExprAwait) {
-        if let syn::Expr::MethodCall(m) = &*a.base {
-            if vocab::acquire(&m.method.to_string(), m.args.len()).is_some() {
-                self.0.extend(receiver_name(&m.receiver));
-            }
-        }
-        syn::visit::visit_expr_await(self, a);
-    }
-    fn visit_macro(&mut self, mac: &syn::Macro) {
-        for arg in &crate::parse::macro_args(mac) {
-            self.visit_expr(arg);
-        }
-    }
-}
-
 impl Declared<'_, '_> {
     /// Another crate's lock type whose acquisition the package awaits is async-aware
     /// (`collab::lock::Mutex`, a re-export of tokio's): every name declared with it is.
     /// Only an await in the file declaring the name counts (names repeat across files).
-    fn async_by_use(&mut self, awaited: &HashSet<(String, String)>) {
+    fn async_by_use(&mut self, awaited: &HashMap<&str, HashSet<String>>) {
         let async_types: HashSet<&Vec<String>> = self
             .lock_paths
             .iter()
-            .filter(|(file, name, _)| awaited.contains(&(file.clone(), name.clone())))
+            .filter(|(file, name, _)| awaited.get(file.as_str()).is_some_and(|names| names.contains(name)))
             .map(|(_, _, full)| full)
             .collect();
         if async_types.is_empty() {
@@ -394,7 +374,7 @@ impl Declared<'_, '_> {
             if !blocking_elsewhere.contains(name) {
                 self.blocking.remove(name);
             }
-            if let Some(lock) = self.in_file.get_mut(&(file.clone(), name.clone())) {
+            if let Some(lock) = self.in_file.get_mut(file).and_then(|names| names.get_mut(name)) {
                 lock.asynchronous = true;
             }
         }
@@ -404,10 +384,12 @@ impl Declared<'_, '_> {
 /// How a file's code takes each lock: only to exclude (every guard bound to a `_`-name,
 /// `let _lock = LOCK.lock()`), or for its data. A lock whose value no code reads or writes
 /// is held only to exclude, as a `Mutex<()>` is (`static LOCK: Mutex<u8>`, a placeholder).
+/// Also which locks it awaits (`self.last_sync.lock().await`): those are async-aware.
 #[derive(Default)]
 struct GuardUses {
     excluding: HashSet<String>,
     data: HashSet<String>,
+    awaited: HashSet<String>,
     binding: Option<bool>,
 }
 
@@ -418,12 +400,20 @@ impl GuardUses {
         uses
     }
 
-    fn data_free(&self) -> impl Iterator<Item = &String> {
-        self.excluding.iter().filter(|n| !self.data.contains(*n))
+    fn data_free(&self, name: &str) -> bool {
+        self.excluding.contains(name) && !self.data.contains(name)
     }
 }
 
 impl Visit<'_> for GuardUses {
+    fn visit_expr_await(&mut self, a: &syn::ExprAwait) {
+        if let syn::Expr::MethodCall(m) = &*a.base {
+            if vocab::acquire(&m.method.to_string(), m.args.len()).is_some() {
+                self.awaited.extend(receiver_name(&m.receiver));
+            }
+        }
+        syn::visit::visit_expr_await(self, a);
+    }
     fn visit_local(&mut self, local: &syn::Local) {
         let underscore = matches!(strip_type(&local.pat), syn::Pat::Ident(p) if p.ident.to_string().starts_with('_'));
         if let Some(init) = &local.init {
@@ -760,6 +750,29 @@ impl Visit<'_> for Awaited {
     }
 }
 
+/// Does `expr` mention a lock type, a declared lock or a `clone` (of one, maybe)? Closures
+/// and blocks inside it are not read: their own `let`s are judged on their own, so every
+/// word of a body is read once however deep its `let`s nest.
+fn names_lock(expr: &syn::Expr, lock_names: &HashSet<String>) -> bool {
+    struct Words<'n> {
+        lock_names: &'n HashSet<String>,
+        found: bool,
+    }
+    impl Visit<'_> for Words<'_> {
+        fn visit_ident(&mut self, i: &proc_macro2::Ident) {
+            let word = i.to_string();
+            self.found |=
+                known::LOCK_TYPES.contains(&word.as_str()) || word == "clone" || self.lock_names.contains(&word);
+        }
+        fn visit_expr_closure(&mut self, _: &syn::ExprClosure) {}
+        fn visit_expr_block(&mut self, _: &syn::ExprBlock) {}
+        fn visit_expr_async(&mut self, _: &syn::ExprAsync) {}
+    }
+    let mut words = Words { lock_names, found: false };
+    words.visit_expr(expr);
+    words.found
+}
+
 struct Locals<'p> {
     places: &'p LockPlaces,
     found: HashSet<String>,
@@ -787,11 +800,8 @@ impl Visit<'_> for Locals<'_> {
         // `let stats = allocated::mib()?`: a value some function made, of a type the
         // lint cannot see, that names no lock. Its `read()` is more likely a read.
         let opaque = local.init.as_ref().is_some_and(|i| {
-            let text = quote::ToTokens::to_token_stream(&i.expr).to_string();
             matches!(&*i.expr, syn::Expr::Call(_) | syn::Expr::MethodCall(_) | syn::Expr::Try(_))
-                && !text
-                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                    .any(|w| known::LOCK_TYPES.contains(&w) || w == "clone" || self.places.lock_names.contains(w))
+                && !names_lock(&i.expr, &self.places.lock_names)
         });
         if let syn::Pat::Ident(p) = &local.pat {
             let name = p.ident.to_string();
@@ -833,7 +843,7 @@ impl Tracker for Guards<'_> {
         }
         let is = |set: &HashSet<String>| name.as_ref().is_some_and(|n| set.contains(n));
         // A lock the body's own file declares is that one, whatever other files declare.
-        let here = name.as_ref().and_then(|n| self.places.in_file.get(&(self.file.clone(), n.clone())));
+        let here = name.as_ref().and_then(|n| self.places.in_file.get(&self.file).and_then(|names| names.get(n)));
         let asynchronous = here.map_or_else(|| is(&self.places.async_names), |l| l.asynchronous);
         let ordering = here.map_or_else(|| is(&self.places.ordering_names), |l| l.ordering);
         let excluded = asynchronous

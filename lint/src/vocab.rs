@@ -385,32 +385,45 @@ impl IoUse {
     }
 }
 
-/// Does `expr` open or create a file (`File::open(p)?`, `OpenOptions::new()….open(p)`,
-/// `BufReader::new(File::open(p)?)`)?
-pub fn opens_file(expr: &syn::Expr) -> bool {
+/// Does `expr` open a file or a socket (`File::open(p)?`, `OpenOptions::new()….open(p)`,
+/// `BufReader::new(File::open(p)?)`, `UdpSocket::bind(a)?`, `TcpStream::connect(a)?`)?
+/// Which, if so: reads and writes on it block.
+pub fn opens_io_handle(expr: &syn::Expr) -> Option<&'static str> {
     match expr {
-        syn::Expr::Try(t) => opens_file(&t.expr),
-        syn::Expr::Paren(p) => opens_file(&p.expr),
+        syn::Expr::Try(t) => opens_io_handle(&t.expr),
+        syn::Expr::Paren(p) => opens_io_handle(&p.expr),
         syn::Expr::MethodCall(m) => {
             let method = m.method.to_string();
-            (method == "open" && quote::ToTokens::to_token_stream(&m.receiver).to_string().contains("OpenOptions"))
-                || (hands_on_ownership(&method) && opens_file(&m.receiver))
-        }
-        syn::Expr::Call(c) => match &*c.func {
-            syn::Expr::Path(p) => {
-                let segments: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
-                match segments.as_slice() {
-                    [.., ty, f] if ty == "File" && (f == "open" || f == "create" || f == "create_new") => true,
-                    [.., ty, f] if (ty == "BufReader" || ty == "BufWriter") && f == "new" => {
-                        c.args.iter().any(opens_file)
-                    }
-                    _ => false,
-                }
+            if method == "open" && quote::ToTokens::to_token_stream(&m.receiver).to_string().contains("OpenOptions") {
+                Some("File")
+            } else if hands_on_ownership(&method) {
+                opens_io_handle(&m.receiver)
+            } else {
+                None
             }
-            _ => false,
-        },
-        _ => false,
+        }
+        syn::Expr::Call(c) => {
+            let syn::Expr::Path(p) = &*c.func else { return None };
+            let segments: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+            match segments.as_slice() {
+                [.., ty, f] if ty == "File" && matches!(f.as_str(), "open" | "create" | "create_new") => Some("File"),
+                [.., ty, f] if ty == "UdpSocket" && f == "bind" => Some("UdpSocket"),
+                [.., ty, f] if ty == "TcpStream" && f.starts_with("connect") => Some("TcpStream"),
+                [.., ty, f] if (ty == "BufReader" || ty == "BufWriter") && f == "new" => {
+                    c.args.iter().find_map(opens_io_handle)
+                }
+                _ => None,
+            }
+        }
+        _ => None,
     }
+}
+
+/// Does `method` on an open I/O handle of `kind` wait on its disk or peer? Reads and
+/// writes, and a UDP socket's datagram calls.
+pub fn waits_on_handle(kind: &str, method: &str) -> bool {
+    io_use(method).is_file_io()
+        || (kind == "UdpSocket" && matches!(method, "recv" | "recv_from" | "send" | "send_to" | "peek" | "peek_from"))
 }
 
 /// I/O handles a lock may hold to order their I/O: a file, a socket, a child process,

@@ -620,7 +620,7 @@ pub struct Guards<'p> {
     ordering_locks: bool,
     blocking_calls: bool,
     /// Locals and parameters that are open files (`let f = File::open(p)?`, `f: &mut File`).
-    files: HashSet<String>,
+    files: HashMap<String, &'static str>,
 }
 
 impl<'p> Guards<'p> {
@@ -639,7 +639,7 @@ impl<'p> Guards<'p> {
             file: String::new(),
             ordering_locks: true,
             blocking_calls: false,
-            files: HashSet::new(),
+            files: HashMap::new(),
         }
     }
 
@@ -655,11 +655,11 @@ impl<'p> Guards<'p> {
     pub fn watching_blocking_calls(mut self, sig: &syn::Signature, body: &syn::Block) -> Self {
         self.blocking_calls = true;
         self.ordering_locks = false;
-        let mut files = Files(HashSet::new());
+        let mut files = Files(HashMap::new());
         for input in &sig.inputs {
             if let syn::FnArg::Typed(pt) = input {
                 if let (syn::Pat::Ident(name), true) = (&*pt.pat, is_file_type(&pt.ty)) {
-                    files.0.insert(name.ident.to_string());
+                    files.0.insert(name.ident.to_string(), "File");
                 }
             }
         }
@@ -690,15 +690,16 @@ pub fn is_file_type(ty: &syn::Type) -> bool {
     text.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|w| w == "File")
 }
 
-/// Locals bound to a file just opened or created (`File::open(p)?`,
-/// `OpenOptions::new()….open(p)?`, `BufReader::new(File::open(p)?)`).
-struct Files(HashSet<String>);
+/// Locals bound to a file or socket just opened (`File::open(p)?`,
+/// `OpenOptions::new()….open(p)?`, `BufReader::new(File::open(p)?)`, `UdpSocket::bind(a)?`),
+/// and which kind.
+struct Files(HashMap<String, &'static str>);
 
 impl Visit<'_> for Files {
     fn visit_local(&mut self, local: &syn::Local) {
         if let (Some(init), syn::Pat::Ident(p)) = (&local.init, strip_type(&local.pat)) {
-            if vocab::opens_file(&init.expr) {
-                self.0.insert(p.ident.to_string());
+            if let Some(kind) = vocab::opens_io_handle(&init.expr) {
+                self.0.insert(p.ident.to_string(), kind);
             }
         }
         syn::visit::visit_local(self, local);
@@ -834,7 +835,7 @@ impl Tracker for Guards<'_> {
         // `file.try_lock()` is the OS's advisory lock on a file: no guard. A standard
         // stream's lock (`io::stdout().lock()`) orders output, like printing does.
         let root = crate::flow::sharing::root_ident(&m.receiver);
-        let on_file = root.as_ref().is_some_and(|r| self.files.contains(r));
+        let on_file = root.as_ref().is_some_and(|r| self.files.contains_key(r));
         let stream = |text: &str| ["stdout", "stderr", "stdin"].contains(&text);
         let on_stream = root.as_deref().is_some_and(stream)
             || matches!(&*m.receiver, syn::Expr::Call(c) if crate::flow::sharing::last_segment(&c.func).as_deref().is_some_and(stream));
@@ -867,11 +868,12 @@ impl Tracker for Guards<'_> {
             return None;
         }
         if let syn::Expr::MethodCall(m) = expr {
-            // A read or write on another file (not the guarded value: the engine leaves
-            // work on that out).
-            let on_file = crate::flow::sharing::root_ident(&m.receiver).is_some_and(|r| self.files.contains(&r));
-            if on_file && vocab::io_use(&m.method.to_string()).is_file_io() {
-                return Some(format!("File::{}", m.method));
+            // A read or write on another file or socket (not the guarded value: the engine
+            // leaves work on that out).
+            let kind = crate::flow::sharing::root_ident(&m.receiver).and_then(|r| self.files.get(&r).copied());
+            let method = m.method.to_string();
+            if let Some(kind) = kind.filter(|kind| vocab::waits_on_handle(kind, &method)) {
+                return Some(format!("{kind}::{method}"));
             }
         }
         vocab::blocking_call(expr)

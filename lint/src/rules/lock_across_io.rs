@@ -41,10 +41,11 @@
 //! `TcpStream::connect`, `reqwest::blocking`, `ureq`, `Command::output`/`status`,
 //! waiting on a spawned child, `thread::sleep`, a blocking `recv()` (not a select arm's
 //! `recv(&rx)`) or `JoinHandle::join`, `zstd::decode_all` and reading a `…Decoder` to its
-//! end; reads and writes on another file (a local opened with `File::open`/`create`,
-//! `OpenOptions::open`, a `BufReader`/`BufWriter` of one, or a parameter typed `File`).
-//! An awaited call (`tokio::time::sleep(d).await`) is not blocking, nor is binding a
-//! `UdpSocket` (a local call that waits on no network). The guard's liveness comes from
+//! end; reads and writes on another file or socket (a local opened with
+//! `File::open`/`create`, `OpenOptions::open`, a `BufReader`/`BufWriter` of one, a
+//! parameter typed `File`; a `TcpStream::connect`ed stream; a bound `UdpSocket`'s
+//! `recv`/`recv_from`/`send_to`/`peek`). An awaited call (`tokio::time::sleep(d).await`)
+//! is not blocking, nor is binding a `UdpSocket` (a local call that waits on no network). The guard's liveness comes from
 //! the flow engine (`lint/src/flow`): a statement temporary (`m.lock().unwrap().len()`)
 //! is gone by the next statement, `drop(guard)` ends it.
 //!

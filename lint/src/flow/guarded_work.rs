@@ -4,6 +4,7 @@
 //!
 //! Read from the body's syntax by the guard's binding name, in one walk per body.
 
+use super::strip_type;
 use crate::source::Position;
 use std::collections::{HashMap, HashSet};
 use syn::visit::Visit;
@@ -177,13 +178,6 @@ fn strip_try(expr: &syn::Expr) -> &syn::Expr {
             strip_try(&m.receiver)
         }
         _ => expr,
-    }
-}
-
-fn strip_type(pat: &syn::Pat) -> &syn::Pat {
-    match pat {
-        syn::Pat::Type(t) => &t.pat,
-        other => other,
     }
 }
 

@@ -3,7 +3,7 @@
 //! guards (`guard_across_await`, `lock_across_io`) share
 //! this [`Tracker`].
 
-use super::Tracker;
+use super::{block_value, strip_type, Tracker};
 use crate::parse::ParsedFile;
 use crate::source::ModulePath;
 use crate::symbols::read_seek::display_type;
@@ -673,17 +673,6 @@ impl<'p> Guards<'p> {
     }
 }
 
-/// The expression a block evaluates to (its tail), through nested blocks.
-fn block_value(expr: &syn::Expr) -> &syn::Expr {
-    match expr {
-        syn::Expr::Block(b) => match b.block.stmts.last() {
-            Some(syn::Stmt::Expr(tail, None)) => block_value(tail),
-            _ => expr,
-        },
-        _ => expr,
-    }
-}
-
 /// `File`, `&mut File`, `BufReader<File>`, `BufWriter<File>`, by the last segments.
 pub fn is_file_type(ty: &syn::Type) -> bool {
     let text = quote::ToTokens::to_token_stream(ty).to_string();
@@ -703,13 +692,6 @@ impl Visit<'_> for Files {
             }
         }
         syn::visit::visit_local(self, local);
-    }
-}
-
-fn strip_type(pat: &syn::Pat) -> &syn::Pat {
-    match pat {
-        syn::Pat::Type(t) => &t.pat,
-        other => other,
     }
 }
 

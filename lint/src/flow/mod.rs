@@ -1465,6 +1465,25 @@ fn end_of_if(first: &syn::ExprIf) -> Position {
     }
 }
 
+/// The pattern under a type ascription (`x` in `let x: File = …`).
+pub(crate) fn strip_type(pat: &syn::Pat) -> &syn::Pat {
+    match pat {
+        syn::Pat::Type(t) => &t.pat,
+        other => other,
+    }
+}
+
+/// The expression a block evaluates to (its tail), through nested blocks.
+pub(crate) fn block_value(expr: &syn::Expr) -> &syn::Expr {
+    match expr {
+        syn::Expr::Block(b) => match b.block.stmts.last() {
+            Some(syn::Stmt::Expr(tail, None)) => block_value(tail),
+            _ => expr,
+        },
+        _ => expr,
+    }
+}
+
 /// Where an expression starts, found by walking down its leftmost operands (a span of a
 /// whole expression costs its size).
 pub fn leftmost(expr: &syn::Expr) -> Position {

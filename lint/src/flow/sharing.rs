@@ -711,10 +711,7 @@ impl Walker<'_> {
 
     /// Bind the names of `let pat = init` to the places `init` reaches.
     pub(super) fn bind_local_places(&mut self, pat: &syn::Pat, init: Option<&syn::Expr>, ty: Option<&syn::Type>) {
-        let pat = match pat {
-            syn::Pat::Type(t) => &*t.pat,
-            other => other,
-        };
+        let pat = super::strip_type(pat);
         let Some(init) = init else {
             let mut names = Vec::new();
             collect_names(pat, &mut names);

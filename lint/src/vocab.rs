@@ -41,6 +41,7 @@ pub fn hands_on_ownership(method: &str) -> bool {
         "unwrap"
             | "expect"
             | "unwrap_or_else"
+            | "unwrap_or_default"
             | "ok"
             | "ok_or"
             | "ok_or_else"

@@ -168,15 +168,11 @@ fn serialized_whole(expr: &syn::Expr) -> Option<String> {
     }
 }
 
-/// `e?`, `e.unwrap()`, `e.expect(..)`: the value `e` gives when it succeeds.
+/// `e?`, `e.unwrap()`, `e.context(..)`: the value `e` gives when it succeeds.
 fn strip_try(expr: &syn::Expr) -> &syn::Expr {
     match expr {
         syn::Expr::Try(t) => strip_try(&t.expr),
-        syn::Expr::MethodCall(m)
-            if matches!(m.method.to_string().as_str(), "unwrap" | "expect" | "context" | "unwrap_or_default") =>
-        {
-            strip_try(&m.receiver)
-        }
+        syn::Expr::MethodCall(m) if crate::vocab::hands_on_ownership(&m.method.to_string()) => strip_try(&m.receiver),
         _ => expr,
     }
 }

@@ -15,6 +15,8 @@ pub struct PackageInput {
     pub root: PathBuf,
     /// The library target's name (`my_crate`), so `my_crate::Foo` in tests resolves here.
     pub lib_name: Option<String>,
+    /// The library is a procedural macro ([`crate::manifest::Package::proc_macro`]).
+    pub proc_macro: bool,
     /// The crate's edition (2015 when the manifest says none, as cargo assumes, and for
     /// loose files, as rustc assumes).
     pub edition: Edition,
@@ -117,6 +119,7 @@ fn discover_workspace(manifest_path: Option<&Path>) -> Result<Discovered, RunErr
             folders: folders_between(&workspace_root, &package.root),
             root: package.root.clone(),
             lib_name: package.lib_name.clone(),
+            proc_macro: package.proc_macro,
             edition: package.edition,
             files,
             config,
@@ -192,12 +195,14 @@ fn discover_paths(paths: &[PathBuf]) -> Result<Discovered, RunError> {
         }
         let package = manifest::read_package(&root);
         let lib_name = package.as_ref().and_then(|p| p.lib_name.clone());
+        let proc_macro = package.as_ref().is_some_and(|p| p.proc_macro);
         let edition = package.map(|p| p.edition).unwrap_or_default();
         let folders =
             walked_dirs.iter().find(|d| root.starts_with(d)).map_or_else(Vec::new, |d| folders_between(d, &root));
         packages.push(PackageInput {
             root,
             lib_name,
+            proc_macro,
             edition,
             files: inputs,
             config,
@@ -219,6 +224,7 @@ fn discover_paths(paths: &[PathBuf]) -> Result<Discovered, RunError> {
         packages.push(PackageInput {
             root: dir,
             lib_name: None,
+            proc_macro: false,
             edition: Edition::default(),
             files: inputs,
             config,

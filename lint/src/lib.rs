@@ -261,7 +261,10 @@ fn lint_package(rules: &[&'static dyn Rule], prefilter: &WordFilter, package: Pa
         let info = symbols::CrateInfo { lib_name: package.lib_name, edition: package.edition, dependencies };
         let mut symbols = Symbols::build(&files, info);
         symbols.read_seek_types = package.config.read_seek_types;
-        let cx = PackageContext::new(&symbols, &files).with_unparsed(unparsed).in_folders(package.folders);
+        let cx = PackageContext::new(&symbols, &files)
+            .with_unparsed(unparsed)
+            .in_folders(package.folders)
+            .proc_macro(package.proc_macro);
         for rule in rules {
             rule.check(&cx, &mut findings);
         }

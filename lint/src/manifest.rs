@@ -80,6 +80,9 @@ pub struct Package {
     pub name: String,
     /// The library target's crate name (`my_crate`), if it has one.
     pub lib_name: Option<String>,
+    /// The library is a procedural macro (`[lib] proc-macro = true`): it runs inside the
+    /// compiler, once per expansion, not in the program.
+    pub proc_macro: bool,
     pub edition: Edition,
     pub targets: Vec<Target>,
     /// `path = "…"` dependencies: the name code uses for each (`ckb_util`) and its folder.
@@ -156,6 +159,9 @@ struct RawWorkspacePackage {
 struct RawTarget {
     name: Option<String>,
     path: Option<String>,
+    // Cargo reads both spellings.
+    #[serde(rename = "proc-macro", alias = "proc_macro")]
+    proc_macro: Option<bool>,
 }
 
 fn read_manifest(path: &Path) -> Result<RawManifest, ManifestError> {
@@ -425,7 +431,8 @@ fn package_of(dir: &Path, raw: &RawManifest, ws_edition: Option<&str>) -> Result
     if let Some(root) = build {
         targets.push(Target { kind: TargetKind::Build, name: "build-script-build".into(), root });
     }
-    Ok(Package { root: dir.to_path_buf(), name, lib_name, edition, targets, path_deps: Vec::new() })
+    let proc_macro = lib_name.is_some() && raw.lib.as_ref().and_then(|l| l.proc_macro).unwrap_or(false);
+    Ok(Package { root: dir.to_path_buf(), name, lib_name, proc_macro, edition, targets, path_deps: Vec::new() })
 }
 
 /// A target whose root file another target already has is the same crate declared twice.
@@ -553,6 +560,19 @@ mod tests {
             ["src", "bin/only"],
             "2015 discovery is off where bins are declared; build = false"
         );
+        assert!(!package.proc_macro);
+    }
+
+    #[test]
+    fn a_proc_macro_library_in_either_spelling() {
+        for (spelling, library) in
+            [("proc-macro = true", true), ("proc_macro = true", true), ("proc-macro = false", false)]
+        {
+            let manifest = format!("[package]\nname = \"m\"\nedition = \"2021\"\n[lib]\n{spelling}\n");
+            let t = Tree::new("procmacro", &[("Cargo.toml", &manifest), ("src/lib.rs", "")]);
+            let package = read_package(&t.0).expect("package");
+            assert_eq!(package.proc_macro, library, "{spelling}");
+        }
     }
 
     #[test]

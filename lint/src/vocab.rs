@@ -619,6 +619,68 @@ pub fn iterates(method: &str) -> bool {
     )
 }
 
+/// Standard combinators that call their closure before they return, on the caller's
+/// thread (`entry(k).or_insert_with(|| ..)`, `opt.map(|v| ..)`, `v.retain(|x| ..)`): what
+/// the closure does, the caller does, with the caller's guards alive. A closure given to
+/// anything else may be stored or run elsewhere (a callback, a pool's job).
+pub fn calls_closure_now(method: &str) -> bool {
+    iterates(method)
+        || matches!(
+            method,
+            // `Option`, `Result`, `bool`
+            "map_err"
+                | "map_or"
+                | "map_or_else"
+                | "and_then"
+                | "or_else"
+                | "unwrap_or_else"
+                | "ok_or_else"
+                | "is_some_and"
+                | "is_none_or"
+                | "is_ok_and"
+                | "is_err_and"
+                | "get_or_insert_with"
+                | "inspect"
+                | "then"
+                // map entries and once-cells
+                | "or_insert_with"
+                | "or_insert_with_key"
+                | "and_modify"
+                | "get_or_init"
+                | "get_or_try_init"
+                // iterators and collections
+                | "filter"
+                | "find"
+                | "find_map"
+                | "any"
+                | "all"
+                | "position"
+                | "fold"
+                | "try_fold"
+                | "take_while"
+                | "skip_while"
+                | "partition"
+                | "max_by_key"
+                | "min_by_key"
+                | "retain"
+                | "retain_mut"
+                | "sort_by"
+                | "sort_by_key"
+                | "sort_unstable_by"
+                | "sort_unstable_by_key"
+                // thread-locals
+                | "with"
+                | "with_borrow"
+                | "with_borrow_mut"
+        )
+}
+
+/// `Option`/`Result` combinators that move the value they are called on into their
+/// closure (`m.lock().map(|g| g.len())`): a guard moved in drops when the closure returns.
+pub fn moves_into_closure(method: &str) -> bool {
+    matches!(method, "map" | "and_then" | "map_or" | "map_or_else" | "is_some_and" | "is_ok_and" | "is_none_or")
+}
+
 /// Calls whose closure may spawn work that is joined when the call returns.
 pub const SCOPES: &[&str] = &["scope", "scope_fifo", "in_place_scope", "in_place_scope_fifo"];
 

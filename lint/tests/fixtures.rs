@@ -47,6 +47,7 @@ fn fixture_packages(folder: &Path) -> Vec<PackageInput> {
                 let edition = manifest.as_ref().map_or(lockscope_lint::manifest::Edition::E2021, |p| p.edition);
                 Some(PackageInput {
                     root: entry,
+                    proc_macro: manifest.as_ref().is_some_and(|p| p.proc_macro),
                     lib_name: manifest.and_then(|p| p.lib_name),
                     edition,
                     files: inputs,
@@ -64,6 +65,7 @@ fn fixture_packages(folder: &Path) -> Vec<PackageInput> {
                 Some(PackageInput {
                     root: folder.to_path_buf(),
                     lib_name: None,
+                    proc_macro: false,
                     edition: lockscope_lint::manifest::Edition::E2021,
                     files: vec![file],
                     config: Default::default(),

@@ -311,6 +311,16 @@ struct Walker<'t> {
     inline_closures: bool,
     /// This body runs once per item of an iterator.
     repeats: bool,
+    /// While a combinator's closure is walked: the tracked value its parameter receives,
+    /// moved in (`m.lock().map(|g| ..)`: the guard drops when the closure returns) or a
+    /// part of it (`g.drain(..).for_each(|h| h.join())`: work on the guarded value).
+    closure_input: Option<(ValueId, ClosureInput)>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ClosureInput {
+    Moved,
+    Part,
 }
 
 fn start(span: proc_macro2::Span) -> Position {
@@ -339,6 +349,7 @@ impl<'t> Walker<'t> {
             next_iteration: false,
             repeats: false,
             inline_closures: false,
+            closure_input: None,
         }
     }
 
@@ -598,16 +609,30 @@ impl<'t> Walker<'t> {
                 let iterating = std::mem::replace(&mut self.iterating, vocab::iterates(&method));
                 let runs_now = self.runs_closures_now(&method);
                 let inline = std::mem::replace(&mut self.inline_closures, runs_now);
+                let input = if runs_now && !sharing {
+                    match receiver {
+                        Some(id) if vocab::moves_into_closure(&method) => Some((id, ClosureInput::Moved)),
+                        _ => own.first().map(|&id| (id, ClosureInput::Part)),
+                    }
+                } else {
+                    None
+                };
+                let outer_input = std::mem::replace(&mut self.closure_input, input);
                 let mut work_args = Vec::new();
+                let mut from_closure = None;
                 let context = sharing.then(|| Context::Argument(method.as_str().into()));
                 for arg in &m.args {
-                    if let Some(id) = self.argument_in(arg, context.as_ref()).filter(|&id| self.is_work(id)) {
+                    let value = self.argument_in(arg, context.as_ref());
+                    if let Some(id) = value.filter(|&id| self.is_work(id)) {
                         work_args.push(id);
+                    } else if matches!(arg, syn::Expr::Closure(_)) {
+                        from_closure = from_closure.or(value);
                     }
                 }
                 let body = std::mem::replace(&mut self.spawning, saved).flatten();
                 self.iterating = iterating;
                 self.inline_closures = inline;
+                self.closure_input = outer_input;
                 self.watch_except(expr, &own);
                 if let Some(what) = self.tracker.makes(expr) {
                     return Some(self.make(expr, what));
@@ -648,7 +673,10 @@ impl<'t> Walker<'t> {
                     }
                 }
                 // `m.lock().unwrap()`: the same value, still owned; `guard.get(k)` borrows.
-                receiver.filter(|_| vocab::hands_on_ownership(&method))
+                // `cell.get().and_then(|m| m.lock().ok())`: what the closure returned.
+                receiver
+                    .filter(|_| vocab::hands_on_ownership(&method))
+                    .or(from_closure.filter(|_| vocab::moves_into_closure(&method)))
             }
             syn::Expr::Call(call) => {
                 let drop_call = matches!(&*call.func, syn::Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "drop"));
@@ -932,9 +960,9 @@ impl<'t> Walker<'t> {
             }
             syn::Expr::Closure(c) if self.inline_closures && c.asyncness.is_none() => {
                 // Run by the callee before it returns (`with_permit(|| ..)`, `map(|x| ..)`):
-                // what it shares, this body has shared.
-                self.inline_closure(c);
-                None
+                // what it shares, this body has shared; what it returns, the call may.
+                let returned = self.inline_closure(c);
+                returned.filter(|_| !self.sharing())
             }
             syn::Expr::Closure(c) => {
                 let tokens = quote::ToTokens::to_token_stream(&c.body).to_string();
@@ -1183,7 +1211,7 @@ impl<'t> Walker<'t> {
         let made = self.expr_in(scrutinee.map_or(cond, |l| &*l.expr), Context::Condition);
         match scrutinee {
             Some(_) => self.own_statement_values_by(Owner::Scrutinee(depth)),
-            None => self.drop_made_since(&before, body),
+            None => self.drop_made_since(&before, body, None),
         }
         Condition { scrutinee, made, before }
     }
@@ -1198,13 +1226,14 @@ impl<'t> Walker<'t> {
         }
     }
 
-    /// Drop the statement temporaries made since `before` (a condition's).
-    fn drop_made_since(&mut self, before: &[ValueId], at: Position) {
+    /// Drop the statement temporaries made since `before` (a condition's, a closure
+    /// body's), except `keep`.
+    fn drop_made_since(&mut self, before: &[ValueId], at: Position, keep: Option<ValueId>) {
         let made: Vec<ValueId> = self
             .state
             .live
             .iter()
-            .filter(|(id, o)| *o == Owner::Statement && before.binary_search(id).is_err())
+            .filter(|(id, o)| *o == Owner::Statement && before.binary_search(id).is_err() && Some(*id) != keep)
             .map(|(id, _)| *id)
             .collect();
         for id in made.into_iter().rev() {
@@ -1324,32 +1353,54 @@ impl<'t> Walker<'t> {
         self.state.loop_depth -= 1;
     }
 
-    /// Does a call to `callee` run the closures it is given before it returns, as far
-    /// as following places goes? Not a spawn, nor a scope (which joins what its
-    /// closure spawns).
+    /// Does a call to `callee` run the closures it is given before it returns? Following
+    /// places, any call but a spawn or a scope (which joins what its closure spawns) is
+    /// taken to; following guards, only the standard combinators that surely do, so a
+    /// stored callback's blocking work is not put under the caller's lock.
     fn runs_closures_now(&self, callee: &str) -> bool {
-        self.sharing() && !vocab::SPAWNS.contains(&callee) && !vocab::SCOPES.contains(&callee)
+        if self.sharing() {
+            !vocab::SPAWNS.contains(&callee) && !vocab::SCOPES.contains(&callee)
+        } else {
+            vocab::calls_closure_now(callee)
+        }
     }
 
     /// Walk a closure given to a call that runs it now, in this body: its parameters
     /// hide outer names; run per item, it is a loop.
-    fn inline_closure(&mut self, c: &syn::ExprClosure) {
+    fn inline_closure(&mut self, c: &syn::ExprClosure) -> Option<ValueId> {
         self.state.depth += 1;
         let depth = self.state.depth;
-        for p in &c.inputs {
-            self.bind_pattern(p, None);
+        let input = self.closure_input.take();
+        let derived = self.state.derived.len();
+        for (i, p) in c.inputs.iter().enumerate() {
+            match input {
+                Some((id, ClosureInput::Moved)) if i == 0 && self.is_live(id) => self.bind_pattern(p, Some(id)),
+                Some((id, ClosureInput::Part)) if i == 0 => {
+                    self.bind_pattern(p, None);
+                    let mut names = Vec::new();
+                    collect_names(p, &mut names);
+                    self.state.derived.extend(names.into_iter().map(|n| (n, id)));
+                }
+                _ => self.bind_pattern(p, None),
+            }
         }
         let per_item = self.iterating;
         self.state.loop_depth += usize::from(per_item);
         self.inline_closures = false;
         let saved = self.state.diverged;
-        self.expr_in(&c.body, Context::Argument("closure".into()));
+        let before = self.live_ids();
+        let returned = self.expr_in(&c.body, Context::Argument("closure".into()));
+        // The temporaries of a closure's body drop when it returns (`.then(|| m.lock().len())`),
+        // not with the caller's statement; what it returns goes on.
+        self.drop_made_since(&before, end_of_body(&c.body), returned);
         // A `return` in the closure leaves the closure only.
         self.state.diverged = saved;
         self.state.loop_depth -= usize::from(per_item);
         self.drop_where(end_of_body(&c.body), DropWhy::ScopeEnd, |o| matches!(o, Owner::Scope(d) if *d >= depth));
         self.forget_names_from(depth);
+        self.state.derived.truncate(derived);
         self.state.depth -= 1;
+        returned.filter(|&id| self.is_live(id))
     }
 
     fn push_nested(&mut self, code: NestedCode, captured: Vec<Captured>, params: Vec<String>) {
@@ -1414,7 +1465,7 @@ impl<'t> Walker<'t> {
                     self.join_held(&holder, at);
                 }
             }
-            self.drop_made_since(&before, end(mac.delimiter.span().close()));
+            self.drop_made_since(&before, end(mac.delimiter.span().close()), None);
         }
     }
 }

@@ -255,3 +255,11 @@ fn a_moved_block_takes_what_it_uses_before_binding_it() {
     // Keywords come along (`let`): no live value has their name, so they take nothing.
     assert_eq!(names, ["let", "x", "shared", "work", "other", "g"]);
 }
+
+#[test]
+fn a_combinators_closure_runs_under_the_callers_guards_a_callback_does_not() {
+    insta::assert_snapshot!(events(
+        "let mut g = cache.lock().unwrap();\nlet v = g.entry(k).or_insert_with(|| std::fs::read_to_string(k).unwrap());\nhooks.register(move || std::fs::read_to_string(k));\ndrop(g);\nlet t = Some(1).map(|_| m.lock().unwrap().len()).unwrap_or(0) + std::fs::read_to_string(k).len();\nlet n = m.lock().map(|g| g.len()).unwrap_or(0) + std::fs::read_to_string(k).len();",
+        Edition::E2021
+    ));
+}

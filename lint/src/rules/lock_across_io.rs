@@ -45,9 +45,12 @@
 //! `File::open`/`create`, `OpenOptions::open`, a `BufReader`/`BufWriter` of one, a
 //! parameter typed `File`; a `TcpStream::connect`ed stream; a bound `UdpSocket`'s
 //! `recv`/`recv_from`/`send_to`/`peek`). An awaited call (`tokio::time::sleep(d).await`)
-//! is not blocking, nor is binding a `UdpSocket` (a local call that waits on no network). The guard's liveness comes from
-//! the flow engine (`lint/src/flow`): a statement temporary (`m.lock().unwrap().len()`)
-//! is gone by the next statement, `drop(guard)` ends it.
+//! is not blocking, nor is binding a `UdpSocket` (a local call that waits on no network).
+//! Work in a closure counts where a standard combinator runs it before returning
+//! (`entry(k).or_insert_with(|| fs::read(k))`, `opt.map(..)`, `v.retain(..)`); a closure
+//! handed to anything else (a callback kept for later, a pool's job) is not followed. The
+//! guard's liveness comes from the flow engine (`lint/src/flow`): a statement temporary
+//! (`m.lock().unwrap().len()`) is gone by the next statement, `drop(guard)` ends it.
 //!
 //! Not flagged:
 //!
@@ -56,8 +59,9 @@
 //!   hold locks across sleeps and joins on purpose to make contention, and the helpers
 //!   tests share (`test_util` modules, a package named `test_…` or kept in a
 //!   `testing/` or `tests/` folder of the repository); `benches/`, `examples/`
-//!   (targets, or packages in such folders), `demo` and `benchmarks` modules and build
-//!   scripts, programs run alone or to show the code at work; locks a function makes
+//!   (targets, or packages in such folders), `demo` and `benchmarks` modules, build
+//!   scripts and procedural macros (`[lib] proc-macro = true`: the compiler runs them,
+//!   the program never does), programs run alone or to show the code at work; locks a function makes
 //!   for itself (`Mutex::new`, or in a new `Arc`) and shares with no thread (no spawn,
 //!   scope or parallel iterator there: the futures that borrow them run only when it
 //!   polls them, never while it blocks); and functions that run while their object is
@@ -145,7 +149,9 @@ impl Rule for LockAcrossIo {
         // A package kept in a test, bench or example folder of its repository
         // (`testing/simulator`, `examples/server`) is one too.
         let kept_aside = cx.folders.iter().any(|f| vocab::names_test_module(f) || vocab::names_demo_module(f));
-        if kept_aside || cx.symbols.lib_name().is_some_and(vocab::names_test_support_package) {
+        // A procedural macro runs inside the compiler: its locks are the expansion's, and
+        // no thread of the program waits on them (its other targets are tests).
+        if kept_aside || cx.proc_macro || cx.symbols.lib_name().is_some_and(vocab::names_test_support_package) {
             return;
         }
         let test_target = |f: &&crate::parse::ParsedFile| {

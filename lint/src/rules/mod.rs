@@ -27,6 +27,8 @@ pub struct PackageContext<'p, 'a> {
     pub phases: std::cell::OnceCell<crate::flow::phases::Phases>,
     /// The folders from the workspace root down to the package ([`crate::discover::PackageInput::folders`]).
     pub folders: Vec<String>,
+    /// The package's library is a procedural macro: its code runs inside the compiler.
+    pub proc_macro: bool,
 }
 
 impl<'p, 'a> PackageContext<'p, 'a> {
@@ -39,12 +41,19 @@ impl<'p, 'a> PackageContext<'p, 'a> {
             unparsed: Vec::new(),
             phases: std::cell::OnceCell::new(),
             folders: Vec::new(),
+            proc_macro: false,
         }
     }
 
     /// Where the package sits in its repository.
     pub fn in_folders(mut self, folders: Vec<String>) -> Self {
         self.folders = folders;
+        self
+    }
+
+    /// Whether the package's library is a procedural macro.
+    pub fn proc_macro(mut self, proc_macro: bool) -> Self {
+        self.proc_macro = proc_macro;
         self
     }
 

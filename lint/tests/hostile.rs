@@ -294,3 +294,26 @@ fn long_helper_chains_many_blocking_calls_and_wide_closures_are_judged_in_bounde
     assert_eq!(found.len(), n, "{}", stderr(&out));
     assert!(found.iter().all(|(path, rule)| path.ends_with("writes.rs") && rule == "lock_across_io"));
 }
+
+#[test]
+fn combinator_closures_nested_and_chained_under_a_guard_are_walked_in_bounded_depth() {
+    // Closures a combinator runs are walked in line: 700 nested (deeper is refused as too
+    // deeply nested), and a guard handed down 2,900 links of a chain to the one that sleeps.
+    let mut nested = String::from("std::fs::read(p).ok()");
+    for i in 0..700 {
+        nested = format!("Some(1).and_then(|_x{i}| {nested})");
+    }
+    let nested = format!(
+        "use std::sync::Mutex;\npub fn f(m: &Mutex<Vec<u8>>, p: &str) {{\n    let g = m.lock().unwrap();\n    let _ = {nested};\n    drop(g);\n}}\n"
+    );
+    let links = ".map(|g| g)".repeat(2_900);
+    let chained = format!(
+        "pub fn c(m: &std::sync::Mutex<u8>) {{\n    let _ = m.lock(){links}.map(|g| {{ std::thread::sleep(std::time::Duration::from_millis(1)); *g }});\n}}\n"
+    );
+    let scratch = Scratch::new("combinator-closures", &[("nested.rs", &nested), ("chained.rs", &chained)]);
+    let out = lockscope(&["lint", ".", "--rule", "lock_across_io", "--format", "json"], &scratch.0);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let mut found: Vec<String> = json_findings(&out).into_iter().map(|(path, _)| path).collect();
+    found.sort();
+    assert_eq!(found, ["./chained.rs", "./nested.rs"], "{}", stderr(&out));
+}

@@ -1393,6 +1393,12 @@ impl<'t> Walker<'t> {
         // The temporaries of a closure's body drop when it returns (`.then(|| m.lock().len())`),
         // not with the caller's statement; what it returns goes on.
         self.drop_made_since(&before, end_of_body(&c.body), returned);
+        // What it returns (`.map(|g| g)`) is the caller's temporary now, not its parameter.
+        for (id, owner) in &mut self.state.live {
+            if Some(*id) == returned && matches!(owner, Owner::Scope(d) if *d >= depth) {
+                *owner = Owner::Statement;
+            }
+        }
         // A `return` in the closure leaves the closure only.
         self.state.diverged = saved;
         self.state.loop_depth -= usize::from(per_item);

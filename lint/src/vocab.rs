@@ -71,10 +71,16 @@ pub const BLOCKING_WORDS: &[&str] = &[
     "recv_timeout",
     "join",
     "GzDecoder",
+    "MultiGzDecoder",
     "ZlibDecoder",
     "DeflateDecoder",
+    "BzDecoder",
+    "XzDecoder",
+    "Decoder",
+    "ZipArchive",
     "zstd",
     "decode_all",
+    "fs_err",
 ];
 
 /// Free functions that block, by their last two path segments (`fs::read`), with the
@@ -122,6 +128,7 @@ pub fn may_block(method: &str) -> bool {
             | "read_to_string"
             | "call"
             | "send"
+            | "unpack"
     )
 }
 
@@ -136,10 +143,62 @@ pub fn blocking_call(expr: &syn::Expr) -> Option<String> {
     }
 }
 
+/// What a scope's `use` declarations bring in, by the name they bind
+/// (`slurp` → `std::fs::read_to_string` for `use std::fs::read_to_string as slurp;`).
+pub type Imports = std::collections::HashMap<String, Vec<String>>;
+
+/// Crates whose file, network and timer calls return futures: awaited, they wait
+/// without blocking the thread; not awaited, they do nothing yet.
+const ASYNC_IO_CRATES: &[&str] = &[
+    "tokio",
+    "async_std",
+    "smol",
+    "async_fs",
+    "async_net",
+    "async_process",
+    "tokio_uring",
+    "monoio",
+    "glommio",
+    "compio",
+];
+
+/// A written path with its first segment replaced by what `imports` binds to that name,
+/// as far as imports go (`fs::read` → `std::fs::read` after `use std::fs;`).
+pub fn expand_path(mut segments: Vec<String>, imports: Option<&Imports>) -> Vec<String> {
+    let Some(imports) = imports else { return segments };
+    // A few steps: `use a::b; use b::c;` chains are short, and a cycle must end.
+    for _ in 0..4 {
+        let Some(target) = segments.first().and_then(|first| imports.get(first)) else { break };
+        // Markers of where resolution starts (`{crate root}`, `{extern}`) are not names.
+        let target: Vec<String> = target.iter().filter(|s| !s.starts_with('{')).cloned().collect();
+        if target.is_empty() || target.first() == segments.first() {
+            segments.splice(..1, target);
+            break;
+        }
+        segments.splice(..1, target);
+    }
+    segments
+}
+
 /// [`blocking_call`] for a call of a path (`std::fs::read(p)`).
 pub fn blocking_function(call: &syn::ExprCall) -> Option<String> {
+    blocking_function_in(call, None)
+}
+
+/// [`blocking_function`], the path read through the scope's imports: `slurp(p)` after
+/// `use std::fs::read_to_string as slurp;` blocks, `fs::read(p)` after `use tokio::fs;`
+/// does not.
+pub fn blocking_function_in(call: &syn::ExprCall, imports: Option<&Imports>) -> Option<String> {
     let syn::Expr::Path(func) = &*call.func else { return None };
-    let segments: Vec<String> = func.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let written: Vec<String> = func.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let mut segments = expand_path(written, imports);
+    if segments.first().is_some_and(|c| ASYNC_IO_CRATES.contains(&c.as_str())) {
+        return None;
+    }
+    // `fs_err` is `std::fs` with paths in its errors.
+    if segments.first().is_some_and(|c| c == "fs_err") {
+        segments.splice(..1, ["std".to_string(), "fs".to_string()]);
+    }
     let (last, before) = match segments.as_slice() {
         [.., before, last] => (last.as_str(), before.as_str()),
         [last] if last == "sleep" => return Some("std::thread::sleep".into()),
@@ -172,6 +231,8 @@ pub fn blocking_method(m: &syn::ExprMethodCall) -> Option<String> {
         "read_to_end" | "read_to_string" if chain.contains("Decoder") || chain.contains("decoder") => {
             Some(format!("Decoder::{method}"))
         }
+        // Unpacking a compressed tarball: inflating and writing every file.
+        "unpack" if chain.contains("Archive") && chain.contains("Decoder") => Some("tar::Archive::unpack".into()),
         "call" if chain.contains("ureq") => Some("ureq::Request::call".into()),
         "send" if chain.contains("blocking") => Some("reqwest::blocking::RequestBuilder::send".into()),
         _ => None,
@@ -403,19 +464,26 @@ pub fn opens_io_handle(expr: &syn::Expr) -> Option<&'static str> {
                 None
             }
         }
-        syn::Expr::Call(c) => {
-            let syn::Expr::Path(p) = &*c.func else { return None };
-            let segments: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
-            match segments.as_slice() {
-                [.., ty, f] if ty == "File" && matches!(f.as_str(), "open" | "create" | "create_new") => Some("File"),
-                [.., ty, f] if ty == "UdpSocket" && f == "bind" => Some("UdpSocket"),
-                [.., ty, f] if ty == "TcpStream" && f.starts_with("connect") => Some("TcpStream"),
-                [.., ty, f] if (ty == "BufReader" || ty == "BufWriter") && f == "new" => {
-                    c.args.iter().find_map(opens_io_handle)
-                }
-                _ => None,
-            }
+        syn::Expr::Call(c) => call_opens_io_handle(c),
+        _ => None,
+    }
+}
+
+/// [`opens_io_handle`] for a call of a path (`File::open(p)`, `GzDecoder::new(r)`).
+pub fn call_opens_io_handle(c: &syn::ExprCall) -> Option<&'static str> {
+    let syn::Expr::Path(p) = &*c.func else { return None };
+    let segments: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    match segments.as_slice() {
+        [.., ty, f] if ty == "File" && matches!(f.as_str(), "open" | "create" | "create_new") => Some("File"),
+        [.., ty, f] if ty == "UdpSocket" && f == "bind" => Some("UdpSocket"),
+        [.., ty, f] if ty == "TcpStream" && f.starts_with("connect") => Some("TcpStream"),
+        [.., ty, f] if (ty == "BufReader" || ty == "BufWriter") && f == "new" => {
+            c.args.iter().find_map(opens_io_handle)
         }
+        // An inflater over a buffer or a stream (`GzDecoder::new(&buf[..])`,
+        // `zstd::Decoder::new(f)`), and a zip archive, whose files inflate as read.
+        [.., ty, f] if ty.ends_with("Decoder") && f == "new" => Some("Decoder"),
+        [.., ty, f] if ty == "ZipArchive" && f == "new" => Some("ZipArchive"),
         _ => None,
     }
 }
@@ -423,8 +491,26 @@ pub fn opens_io_handle(expr: &syn::Expr) -> Option<&'static str> {
 /// Does `method` on an open I/O handle of `kind` wait on its disk or peer? Reads and
 /// writes, and a UDP socket's datagram calls.
 pub fn waits_on_handle(kind: &str, method: &str) -> bool {
-    io_use(method).is_file_io()
-        || (kind == "UdpSocket" && matches!(method, "recv" | "recv_from" | "send" | "send_to" | "peek" | "peek_from"))
+    match kind {
+        // Inflating is in the reads (an archive's `extract` inflates every file).
+        "Decoder" | "ZipArchive" => {
+            matches!(method, "read" | "read_exact" | "read_to_end" | "read_to_string" | "extract")
+        }
+        "UdpSocket" => {
+            io_use(method).is_file_io()
+                || matches!(method, "recv" | "recv_from" | "send" | "send_to" | "peek" | "peek_from")
+        }
+        _ => io_use(method).is_file_io(),
+    }
+}
+
+/// How to show `method` called on an open handle of `kind` (a read through a zip
+/// archive reads one of its files).
+pub fn handle_call_name(kind: &str, method: &str) -> String {
+    match kind {
+        "ZipArchive" if method != "extract" => format!("ZipFile::{method}"),
+        _ => format!("{kind}::{method}"),
+    }
 }
 
 /// I/O handles a lock may hold to order their I/O: a file, a socket, a child process,
@@ -713,6 +799,38 @@ pub fn names_test_support_package(lib_name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn called_paths_are_read_through_the_scopes_imports() {
+        let path = |p: &str| p.split("::").map(String::from).collect::<Vec<_>>();
+        let imports: Imports = [
+            ("slurp", "std::fs::read_to_string"),
+            ("fs", "std::fs"),
+            ("afs", "tokio::fs"),
+            ("io", "{extern}::std::io"),
+            ("a", "b"),
+            ("b", "a"),
+        ]
+        .into_iter()
+        .map(|(name, target)| (name.to_string(), path(target)))
+        .collect();
+        let expand = |p: &str| expand_path(path(p), Some(&imports)).join("::");
+        assert_eq!(expand("slurp"), "std::fs::read_to_string");
+        assert_eq!(expand("fs::read"), "std::fs::read");
+        assert_eq!(expand("afs::read"), "tokio::fs::read");
+        assert_eq!(expand("io::copy"), "std::io::copy", "markers are not names");
+        assert_eq!(expand("std::fs::read"), "std::fs::read", "nothing imported as `std`");
+        assert_eq!(expand("a::x").split("::").count(), 2, "an import cycle ends");
+        let call = |text: &str| {
+            let syn::Expr::Call(c) = syn::parse_str::<syn::Expr>(text).expect("call") else { panic!("not a call") };
+            blocking_function_in(&c, Some(&imports))
+        };
+        assert_eq!(call("slurp(p)").as_deref(), Some("std::fs::read_to_string"));
+        assert_eq!(call("afs::read(p)"), None, "an async runtime's file call returns a future");
+        assert_eq!(call("tokio::time::sleep(d)"), None);
+        assert_eq!(call("fs::metadata(p)").as_deref(), Some("std::fs::metadata"));
+        assert_eq!(call("fs_err::create_dir(p)").as_deref(), Some("std::fs::create_dir"));
+    }
 
     #[test]
     fn every_way_to_take_a_lock_is_a_prefilter_word() {

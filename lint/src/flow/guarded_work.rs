@@ -23,9 +23,10 @@ pub enum OwnWork {
     /// The call removes a file or folder while the guarded value, a registry of them,
     /// is changed under the same guard: the disk and the registry change together.
     RegistryRemoval,
-    /// The call creates, writes or renames a file while the guarded value is changed
-    /// under the same guard (`g.insert(k, v); fs::write(path(k), bytes)`): a write-through
-    /// store, whose disk changes in the order its memory does.
+    /// The call creates, writes or renames a file, or creates a folder, while the guarded
+    /// value is changed under the same guard (`g.insert(k, v); fs::write(path(k), bytes)`,
+    /// `if made.insert(dir) { fs::create_dir_all(dir) }`): a write-through store, whose
+    /// disk changes in the order its memory does.
     WriteThrough,
 }
 
@@ -33,6 +34,8 @@ pub enum OwnWork {
 const WRITES: &[&str] = &["File::create", "std::fs::write", "OpenOptions::open"];
 /// Calls that replace a file by another.
 const RENAMES: &[&str] = &["std::fs::rename"];
+/// Calls that create a folder (a set of created folders is kept in step with the disk).
+const MAKES_FOLDERS: &[&str] = &["std::fs::create_dir", "std::fs::create_dir_all"];
 /// Calls that remove a file or folder.
 const REMOVALS: &[&str] = &["std::fs::remove_file", "std::fs::remove_dir", "std::fs::remove_dir_all"];
 /// Methods that change a collection or `Option` in place (and, by [`changes`], those
@@ -100,7 +103,10 @@ impl GuardedWork {
         if REMOVALS.contains(&call) {
             return Some(OwnWork::RegistryRemoval);
         }
-        let writes = WRITES.contains(&call) || RENAMES.contains(&call) || call.starts_with("File::write");
+        let writes = WRITES.contains(&call)
+            || RENAMES.contains(&call)
+            || MAKES_FOLDERS.contains(&call)
+            || call.starts_with("File::write");
         writes.then_some(OwnWork::WriteThrough)
     }
 }
@@ -247,8 +253,10 @@ impl<'b> Visit<'b> for Walk {
     }
 
     fn visit_expr(&mut self, expr: &'b syn::Expr) {
+        // `drop(g)` ends the guard; it writes nothing out.
+        let drops = |c: &syn::ExprCall| matches!(&*c.func, syn::Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "drop"));
         match expr {
-            syn::Expr::Call(c) => self.call(expr, &c.args),
+            syn::Expr::Call(c) if !drops(c) => self.call(expr, &c.args),
             syn::Expr::MethodCall(m) => self.call(expr, &m.args),
             _ => {}
         }

@@ -22,8 +22,13 @@ pub struct BodyWords {
 
 impl BodyWords {
     pub fn of(body: &syn::Block) -> Self {
-        struct Scan(BodyWords);
-        impl Visit<'_> for Scan {
+        Self::of_in(body, None)
+    }
+
+    /// [`BodyWords::of`], calls read through the scope's imports (`use … as slurp`).
+    pub fn of_in(body: &syn::Block, imports: Option<&vocab::Imports>) -> Self {
+        struct Scan<'i>(BodyWords, Option<&'i vocab::Imports>);
+        impl Visit<'_> for Scan<'_> {
             fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
                 let method = m.method.to_string();
                 self.0.takes_lock |= vocab::acquire(&method, m.args.len()).is_some();
@@ -38,14 +43,16 @@ impl BodyWords {
             }
             fn visit_expr_call(&mut self, c: &syn::ExprCall) {
                 if !self.0.blocks {
-                    self.0.blocks = vocab::blocking_function(c).is_some();
+                    // Opening a file, a socket or an inflater: its reads and writes block.
+                    self.0.blocks =
+                        vocab::blocking_function_in(c, self.1).is_some() || vocab::call_opens_io_handle(c).is_some();
                 }
                 syn::visit::visit_expr_call(self, c);
             }
             // Macro arguments are not looked into here: this is a quick filter, and
             // parsing every macro's tokens would cost more than it saves.
         }
-        let mut scan = Scan(BodyWords::default());
+        let mut scan = Scan(BodyWords::default(), imports);
         scan.visit_block(body);
         scan.0
     }
@@ -614,6 +621,8 @@ pub struct Guards<'p> {
     /// Locals bound to what a call returned, naming no lock: their `read()`/`write()`
     /// (names that also mean I/O) are not taken as a lock's.
     opaque_locals: HashSet<String>,
+    /// Locals bound to a lock around `()` made where they are bound: held to order work.
+    unit_locals: HashSet<String>,
     /// The shown path of the body's file, whose own declarations come first.
     file: String,
     /// Follow guards of ordering locks too (`Mutex<()>`, `Mutex<File>`: held to order work).
@@ -621,6 +630,8 @@ pub struct Guards<'p> {
     blocking_calls: bool,
     /// Locals and parameters that are open files (`let f = File::open(p)?`, `f: &mut File`).
     files: HashMap<String, &'static str>,
+    /// The `use` declarations in the body's scope, which name blocking functions too.
+    imports: Option<&'p vocab::Imports>,
 }
 
 impl<'p> Guards<'p> {
@@ -628,7 +639,13 @@ impl<'p> Guards<'p> {
     pub fn of(body: &syn::Block, places: &'p LockPlaces) -> Self {
         let mut awaited = Awaited(HashSet::new());
         awaited.visit_block(body);
-        let mut locals = Locals { places, found: HashSet::new(), locks: HashSet::new(), opaque: HashSet::new() };
+        let mut locals = Locals {
+            places,
+            found: HashSet::new(),
+            locks: HashSet::new(),
+            opaque: HashSet::new(),
+            unit: HashSet::new(),
+        };
         locals.visit_block(body);
         Guards {
             awaited: awaited.0,
@@ -636,11 +653,19 @@ impl<'p> Guards<'p> {
             unguarded_locals: locals.found,
             lock_locals: locals.locks,
             opaque_locals: locals.opaque,
+            unit_locals: locals.unit,
             file: String::new(),
             ordering_locks: true,
             blocking_calls: false,
             files: HashMap::new(),
+            imports: None,
         }
+    }
+
+    /// Read called paths through these imports (`slurp` for `std::fs::read_to_string`).
+    pub fn with_imports(mut self, imports: Option<&'p vocab::Imports>) -> Self {
+        self.imports = imports;
+        self
     }
 
     /// Prefer the locks declared in the body's own file (by its shown path).
@@ -670,6 +695,19 @@ impl<'p> Guards<'p> {
 
     fn awaited(&self, expr: &syn::Expr) -> bool {
         self.awaited.contains(&awaited_key(expr))
+    }
+}
+
+/// Where a receiver chain starts: `cmd!(..)` in `cmd!(..).stderr_capture()`.
+fn chain_start(mut expr: &syn::Expr) -> &syn::Expr {
+    loop {
+        expr = match expr {
+            syn::Expr::MethodCall(m) => &m.receiver,
+            syn::Expr::Field(f) => &f.base,
+            syn::Expr::Paren(p) => &p.expr,
+            syn::Expr::Try(t) => &t.expr,
+            other => return other,
+        };
     }
 }
 
@@ -761,6 +799,31 @@ struct Locals<'p> {
     found: HashSet<String>,
     locks: HashSet<String>,
     opaque: HashSet<String>,
+    /// Locals bound to a lock around `()` made in their initializer (a per-key lock,
+    /// `map.entry(dir).or_insert_with(|| Arc::new(Mutex::new(()))).clone()`).
+    unit: HashSet<String>,
+}
+
+/// Does `expr` make a lock around `()` (`Mutex::new(())`) somewhere inside?
+fn makes_unit_lock(expr: &syn::Expr) -> bool {
+    struct Find(bool);
+    impl Visit<'_> for Find {
+        fn visit_expr_call(&mut self, c: &syn::ExprCall) {
+            let unit_arg =
+                matches!(c.args.first(), Some(syn::Expr::Tuple(t)) if t.elems.is_empty()) && c.args.len() == 1;
+            let lock_new = matches!(&*c.func, syn::Expr::Path(p) if {
+                let names: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+                matches!(names.as_slice(), [.., ty, new] if known::LOCK_TYPES.contains(&ty.as_str()) && new == "new")
+            });
+            self.0 |= unit_arg && lock_new;
+            if !self.0 {
+                syn::visit::visit_expr_call(self, c);
+            }
+        }
+    }
+    let mut find = Find(false);
+    find.visit_expr(expr);
+    find.0
 }
 
 impl Visit<'_> for Locals<'_> {
@@ -790,6 +853,9 @@ impl Visit<'_> for Locals<'_> {
             let name = p.ident.to_string();
             if opaque {
                 self.opaque.insert(name.clone());
+            }
+            if local.init.as_ref().is_some_and(|i| makes_unit_lock(&i.expr)) {
+                self.unit.insert(name.clone());
             }
             let from_async =
                 from.as_ref().is_some_and(|n| self.places.async_names.contains(n) || self.found.contains(n));
@@ -828,11 +894,16 @@ impl Tracker for Guards<'_> {
         // A lock the body's own file declares is that one, whatever other files declare.
         let here = name.as_ref().and_then(|n| self.places.in_file.get(&self.file).and_then(|names| names.get(n)));
         let asynchronous = here.map_or_else(|| is(&self.places.async_names), |l| l.asynchronous);
-        let ordering = here.map_or_else(|| is(&self.places.ordering_names), |l| l.ordering);
+        let ordering = here.map_or_else(|| is(&self.places.ordering_names), |l| l.ordering) || is(&self.unit_locals);
+        // `read()`/`write()` also name I/O: on a local some call returned naming no lock, or
+        // on what a macro makes (`cmd!(..).stderr_capture().read()`, a command's output),
+        // they are not a lock's.
+        let io_named = matches!(method.as_str(), "read" | "write" | "try_read" | "try_write");
         let excluded = asynchronous
             || is(&self.unguarded_locals)
-            || (matches!(method.as_str(), "read" | "write" | "try_read" | "try_write")
+            || (io_named
                 && matches!(&*m.receiver, syn::Expr::Path(p) if p.path.get_ident().is_some_and(|i| self.opaque_locals.contains(&i.to_string()))))
+            || (io_named && matches!(chain_start(&m.receiver), syn::Expr::Macro(_)))
             || (self.places.own_acquire_methods.contains(&method)
                 && !is(&self.places.lock_names)
                 && !is(&self.lock_locals))
@@ -855,10 +926,34 @@ impl Tracker for Guards<'_> {
             let kind = crate::flow::sharing::root_ident(&m.receiver).and_then(|r| self.files.get(&r).copied());
             let method = m.method.to_string();
             if let Some(kind) = kind.filter(|kind| vocab::waits_on_handle(kind, &method)) {
-                return Some(format!("{kind}::{method}"));
+                return Some(vocab::handle_call_name(kind, &method));
             }
         }
-        vocab::blocking_call(expr)
+        match expr {
+            syn::Expr::Call(call) => {
+                vocab::blocking_function_in(call, self.imports).or_else(|| self.copies_from_handle(call))
+            }
+            _ => vocab::blocking_call(expr),
+        }
+    }
+}
+
+impl Guards<'_> {
+    /// `io::copy(&mut source, &mut sink)` from an open file, socket or inflater: the
+    /// copy does its reads.
+    fn copies_from_handle(&self, call: &syn::ExprCall) -> Option<String> {
+        let syn::Expr::Path(func) = &*call.func else { return None };
+        let written: Vec<String> = func.path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let path = vocab::expand_path(written, self.imports);
+        if !matches!(path.as_slice(), [.., io, copy] if io == "io" && copy == "copy") {
+            return None;
+        }
+        let mut source = call.args.first()?;
+        while let syn::Expr::Reference(r) = source {
+            source = &r.expr;
+        }
+        let opened = || crate::flow::sharing::root_ident(source).and_then(|r| self.files.get(&r).copied());
+        vocab::opens_io_handle(source).or_else(opened).map(|_| "std::io::copy".to_string())
     }
 }
 

@@ -44,7 +44,12 @@
 //! end; reads and writes on another file or socket (a local opened with
 //! `File::open`/`create`, `OpenOptions::open`, a `BufReader`/`BufWriter` of one, a
 //! parameter typed `File`; a `TcpStream::connect`ed stream; a bound `UdpSocket`'s
-//! `recv`/`recv_from`/`send_to`/`peek`). An awaited call (`tokio::time::sleep(d).await`)
+//! `recv`/`recv_from`/`send_to`/`peek`); reads of an inflater bound to a local
+//! (`let mut d = ZlibDecoder::new(buf); d.read_to_end(..)`, a file of a
+//! `ZipArchive::new(..)`), and `io::copy` from any of these. Paths are read through the
+//! file's `use` declarations: `slurp(p)` after `use std::fs::read_to_string as slurp;`
+//! blocks, and `tokio::fs`, `async_std` and other async runtimes' calls (futures) do not.
+//! An awaited call (`tokio::time::sleep(d).await`)
 //! is not blocking, nor is binding a `UdpSocket` (a local call that waits on no network).
 //! Work in a closure counts where a standard combinator runs it before returning
 //! (`entry(k).or_insert_with(|| fs::read(k))`, `opt.map(..)`, `v.retain(..)`); a closure
@@ -92,9 +97,11 @@
 //!
 //! ## Known limits
 //!
-//! - Blocking calls are recognised by their path (`fs::read`, `File::open`) and method
-//!   names (`recv`, `join` with no argument), not by type: a crate's own method named
-//!   `recv` that does not block would be reported.
+//! - Blocking calls are recognised by their path (`fs::read`, `File::open`, through the
+//!   file's own `use` declarations, not those of an inline module or a function body) and
+//!   method names (`recv`, `join` with no argument), not by type: a crate's own method
+//!   named `recv` that does not block would be reported, and any `…Decoder::new` is
+//!   taken as an inflater.
 //! - Locks are recognised by their acquisition's name (`lock()`, `read()`, `write()`)
 //!   unless the receiver is declared as something else. Where the package gives a
 //!   method of its own such a name (returning no guard), only receivers declared as
@@ -174,8 +181,9 @@ impl Rule for LockAcrossIo {
         };
         for file in cx.files.iter().filter(|f| f.source.report && !test_target(f)) {
             let edition = cx.symbols.edition_of(&file.source.module);
+            let imports = cx.symbols.imports_of(&file.source.module);
             for (sig, body) in guards::bodies(&file.ast, false) {
-                let words = BodyWords::of(body);
+                let words = BodyWords::of_in(body, imports);
                 let file_param =
                     || sig.inputs.iter().any(|i| matches!(i, syn::FnArg::Typed(pt) if guards::is_file_type(&pt.ty)));
                 // A function that never returns (`-> !`) is on the way to a panic or an
@@ -189,8 +197,10 @@ impl Rule for LockAcrossIo {
                 let alone = cx.phases().runs_alone(file, sig);
                 // Locks this code makes for itself and shares with no thread.
                 let unshared = guards::unshared_local_locks(body);
-                let tracker =
-                    Guards::of(body, cx.lock_places()).in_file(&file.source.display).watching_blocking_calls(sig, body);
+                let tracker = Guards::of(body, cx.lock_places())
+                    .in_file(&file.source.display)
+                    .with_imports(imports)
+                    .watching_blocking_calls(sig, body);
                 let guarded_work = std::cell::OnceCell::new();
                 for flow in flow::analyze(body, &tracker, edition) {
                     for event in &flow.events {

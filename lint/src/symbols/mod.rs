@@ -207,6 +207,11 @@ impl<'a> Symbols<'a> {
         self.implementors.get(&trait_id).map_or(&[], Vec::as_slice)
     }
 
+    /// What `module`'s `use` declarations bind, by name (its own scope, not its parents').
+    pub fn imports_of(&self, module: &ModulePath) -> Option<&crate::vocab::Imports> {
+        self.scopes.get(module).map(|s| &s.uses)
+    }
+
     /// Resolve a path written in `module`.
     pub fn resolve_path(&self, module: &ModulePath, path: &syn::Path) -> Resolved {
         let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();

@@ -190,6 +190,18 @@ pub fn blocking_function(call: &syn::ExprCall) -> Option<String> {
 /// does not.
 pub fn blocking_function_in(call: &syn::ExprCall, imports: Option<&Imports>) -> Option<String> {
     let syn::Expr::Path(func) = &*call.func else { return None };
+    // Most calls are not blocking: reject them by the name called, before any allocation.
+    // Imports only replace a path's first segment, so only a one-segment call can be
+    // renamed (`slurp`).
+    let last = &func.path.segments.last()?.ident;
+    let called_last = match (func.path.segments.len(), imports) {
+        (1, Some(imports)) => imports.get(&last.to_string()).and_then(|t| t.last()).cloned(),
+        _ => None,
+    };
+    let named_blocking = |name: &str| name == "sleep" || BLOCKING_FUNCTIONS.iter().any(|(_, l, _)| *l == name);
+    if !called_last.as_deref().map_or_else(|| named_blocking(&last.to_string()), named_blocking) {
+        return None;
+    }
     let written: Vec<String> = func.path.segments.iter().map(|s| s.ident.to_string()).collect();
     let mut segments = expand_path(written, imports);
     if segments.first().is_some_and(|c| ASYNC_IO_CRATES.contains(&c.as_str())) {
@@ -472,19 +484,27 @@ pub fn opens_io_handle(expr: &syn::Expr) -> Option<&'static str> {
 /// [`opens_io_handle`] for a call of a path (`File::open(p)`, `GzDecoder::new(r)`).
 pub fn call_opens_io_handle(c: &syn::ExprCall) -> Option<&'static str> {
     let syn::Expr::Path(p) = &*c.func else { return None };
-    let segments: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
-    match segments.as_slice() {
-        [.., ty, f] if ty == "File" && matches!(f.as_str(), "open" | "create" | "create_new") => Some("File"),
-        [.., ty, f] if ty == "UdpSocket" && f == "bind" => Some("UdpSocket"),
-        [.., ty, f] if ty == "TcpStream" && f.starts_with("connect") => Some("TcpStream"),
-        [.., ty, f] if (ty == "BufReader" || ty == "BufWriter") && f == "new" => {
-            c.args.iter().find_map(opens_io_handle)
-        }
-        // An inflater over a buffer or a stream (`GzDecoder::new(&buf[..])`,
-        // `zstd::Decoder::new(f)`), and a zip archive, whose files inflate as read.
-        [.., ty, f] if ty.ends_with("Decoder") && f == "new" => Some("Decoder"),
-        [.., ty, f] if ty == "ZipArchive" && f == "new" => Some("ZipArchive"),
-        _ => None,
+    // The last two segments, compared in place: this runs on every call of a body.
+    let mut rev = p.path.segments.iter().rev();
+    let (f, ty) = (&rev.next()?.ident, &rev.next()?.ident);
+    if ty == "File" && (f == "open" || f == "create" || f == "create_new") {
+        Some("File")
+    } else if ty == "UdpSocket" && f == "bind" {
+        Some("UdpSocket")
+    } else if ty == "TcpStream" && f.to_string().starts_with("connect") {
+        Some("TcpStream")
+    } else if f != "new" {
+        None
+    } else if ty == "BufReader" || ty == "BufWriter" {
+        c.args.iter().find_map(opens_io_handle)
+    } else if ty == "ZipArchive" {
+        // A zip archive, whose files inflate as they are read.
+        Some("ZipArchive")
+    } else if ty.to_string().ends_with("Decoder") {
+        // An inflater over a buffer or a stream (`GzDecoder::new(&buf[..])`, `zstd::Decoder::new(f)`).
+        Some("Decoder")
+    } else {
+        None
     }
 }
 

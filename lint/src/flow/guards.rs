@@ -58,6 +58,31 @@ impl BodyWords {
     }
 }
 
+/// Does `body` call one of the package's functions that hand out a guard
+/// ([`LockPlaces::guard_helpers`]): a lock taken with no acquisition in sight?
+pub fn calls_guard_helper(body: &syn::Block, places: &LockPlaces) -> bool {
+    struct Scan<'p>(&'p HashMap<String, GuardHelper>, bool);
+    impl Visit<'_> for Scan<'_> {
+        fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
+            self.1 |= self.0.get(&m.method.to_string()).is_some_and(|h| h.args == m.args.len());
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_expr_call(&mut self, c: &syn::ExprCall) {
+            if let syn::Expr::Path(p) = &*c.func {
+                let name = p.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+                self.1 |= self.0.get(&name).is_some_and(|h| h.args == c.args.len());
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+    }
+    if places.guard_helpers.is_empty() {
+        return false;
+    }
+    let mut scan = Scan(&places.guard_helpers, false);
+    scan.visit_block(body);
+    scan.1
+}
+
 /// The names locks are taken through in the bodies of `file` a rule looks at (`wanted`)
 /// (`FORK_MTX` in `FORK_MTX.lock()`, `entries` in `self.entries.lock()`): where they are
 /// declared says whether the lock is async-aware or guards `()`, so those files are
@@ -156,9 +181,20 @@ pub struct LockPlaces {
     own_acquire_methods: HashSet<String>,
     /// Names declared as locks, blocking or async-aware.
     lock_names: HashSet<String>,
+    /// The package's functions and methods that hand out a blocking lock's guard
+    /// (`fn state(&self) -> MutexGuard<'_, State>`), by name, with their arguments.
+    guard_helpers: HashMap<String, GuardHelper>,
     /// Per file (by its shown path), the lock names it declares itself and how: a field
     /// named `task` is more likely the one declared beside its use.
     in_file: HashMap<String, HashMap<String, FileLock>>,
+}
+
+/// A function that hands out a guard: how many arguments it takes (besides `self`), and
+/// whether its lock is around `()` (held to order work).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GuardHelper {
+    args: usize,
+    ordering: bool,
 }
 
 /// How one file declares a lock name (every declaration of it there).
@@ -214,6 +250,7 @@ impl LockPlaces {
             not_locks,
             own_guard_types: declared.own_guard_types,
             own_acquire_methods: declared.own_acquire_methods,
+            guard_helpers: declared.guard_helpers.into_iter().filter_map(|(n, h)| Some((n, h?))).collect(),
             lock_names,
             in_file: declared.in_file,
         }
@@ -232,6 +269,9 @@ struct Declared<'s, 'a> {
     typed: Vec<(String, String)>,
     own_guard_types: HashSet<String>,
     own_acquire_methods: HashSet<String>,
+    /// Functions and methods returning a blocking lock's guard, by name: `None` where a
+    /// function of that name returns something else too.
+    guard_helpers: HashMap<String, Option<GuardHelper>>,
     /// Package types whose own acquisition is async-aware (`async fn lock`, or one that
     /// returns a `tokio` guard): a wrapper around an async lock.
     async_guard_types: HashSet<String>,
@@ -255,6 +295,7 @@ impl<'s, 'a> Declared<'s, 'a> {
             typed: Vec::new(),
             own_guard_types: HashSet::new(),
             own_acquire_methods: HashSet::new(),
+            guard_helpers: HashMap::new(),
             async_guard_types: HashSet::new(),
             file: String::new(),
             in_file: HashMap::new(),
@@ -332,6 +373,57 @@ impl<'s, 'a> Declared<'s, 'a> {
             }
         }
         any_lock
+    }
+}
+
+impl Declared<'_, '_> {
+    /// `fn state(&self) -> MutexGuard<'_, State>` (or a `Result`/`Option`/`LockResult` of
+    /// one): calling it takes that lock. Acquisition names are known already; an `async`
+    /// function's guard is awaited, not blocking.
+    fn note_guard_helper(&mut self, sig: &syn::Signature) {
+        let name = sig.ident.to_string();
+        let args = sig.inputs.iter().filter(|i| matches!(i, syn::FnArg::Typed(_))).count();
+        if vocab::acquire(&name, args).is_some() {
+            return;
+        }
+        let helper = match &sig.output {
+            syn::ReturnType::Type(_, ty) if sig.asyncness.is_none() => self.blocking_guard(ty),
+            _ => None,
+        }
+        .map(|ordering| GuardHelper { args, ordering });
+        let entry = self.guard_helpers.entry(name).or_insert(helper);
+        if *entry != helper {
+            *entry = None;
+        }
+    }
+
+    /// Is `ty` a blocking lock's guard (`std::sync::MutexGuard`, `parking_lot`'s, `spin`'s),
+    /// under `Result`/`Option`? Whether its lock is around `()`, if so.
+    fn blocking_guard(&self, ty: &syn::Type) -> Option<bool> {
+        let syn::Type::Path(tp) = ty else { return None };
+        let last = tp.path.segments.last()?;
+        let args: Vec<&syn::Type> = match &last.arguments {
+            syn::PathArguments::AngleBracketed(a) => a
+                .args
+                .iter()
+                .filter_map(|g| match g {
+                    syn::GenericArgument::Type(t) => Some(t),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let name = last.ident.to_string();
+        if matches!(name.as_str(), "Result" | "Option" | "LockResult" | "TryLockResult") {
+            return self.blocking_guard(args.first()?);
+        }
+        if !vocab::names_guard_type(&name) || matches!(name.as_str(), "StdoutLock" | "StderrLock" | "StdinLock") {
+            return None;
+        }
+        let Resolved::External(full) = self.symbols.resolve_path(&self.module, &tp.path) else { return None };
+        let blocking =
+            matches!(full.first().map(String::as_str), Some("std" | "parking_lot" | "spin" | "lock_api" | "lockscope"));
+        blocking.then(|| matches!(args.first(), Some(syn::Type::Tuple(t)) if t.elems.is_empty()))
     }
 }
 
@@ -513,6 +605,14 @@ impl<'ast> Visit<'ast> for Declared<'_, '_> {
                 self.note(Some(name), &ty);
             }
         }
+    }
+    fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
+        self.note_guard_helper(&item.sig);
+        syn::visit::visit_item_fn(self, item);
+    }
+    fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
+        self.note_guard_helper(&item.sig);
+        syn::visit::visit_impl_item_fn(self, item);
     }
     // `impl Rcu { fn read(&self) -> RcuReadGuard }`: a package type's own acquisition.
     fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
@@ -872,6 +972,9 @@ impl Visit<'_> for Locals<'_> {
 
 impl Tracker for Guards<'_> {
     fn makes(&self, expr: &syn::Expr) -> Option<String> {
+        if let Some(helper) = self.helper_guard(expr) {
+            return helper;
+        }
         let syn::Expr::MethodCall(m) = expr else { return None };
         let method = m.method.to_string();
         vocab::acquire(&method, m.args.len())?;
@@ -939,6 +1042,34 @@ impl Tracker for Guards<'_> {
 }
 
 impl Guards<'_> {
+    /// A call of a package function that hands out a guard (`self.state()`,
+    /// `config()`): `Some(None)` for one whose lock orders work, when those are left out.
+    fn helper_guard(&self, expr: &syn::Expr) -> Option<Option<String>> {
+        if self.places.guard_helpers.is_empty() {
+            return None;
+        }
+        let (name, args) = match expr {
+            syn::Expr::MethodCall(m) => (m.method.to_string(), m.args.len()),
+            syn::Expr::Call(c) => {
+                let syn::Expr::Path(p) = &*c.func else { return None };
+                (p.path.segments.last()?.ident.to_string(), c.args.len())
+            }
+            _ => return None,
+        };
+        let helper = self.places.guard_helpers.get(&name).filter(|h| h.args == args)?;
+        if self.awaited(expr) {
+            return None;
+        }
+        let shown = match expr {
+            syn::Expr::MethodCall(m) => {
+                let receiver = display_type(&m.receiver).replace(" . ", ".").replace(". ", ".").replace(" (", "(");
+                format!("{receiver}.{name}()")
+            }
+            _ => format!("{name}()"),
+        };
+        Some((self.ordering_locks || !helper.ordering).then(|| format!("guard of `{shown}`")))
+    }
+
     /// `io::copy(&mut source, &mut sink)` from an open file, socket or inflater: the
     /// copy does its reads.
     fn copies_from_handle(&self, call: &syn::ExprCall) -> Option<String> {

@@ -467,7 +467,12 @@ impl<'t> Walker<'t> {
                 let made = local.init.as_ref().and_then(|init| {
                     let made = self.expr_in(&init.expr, Context::Bound);
                     if let Some((_, diverge)) = &init.diverge {
+                        // On a mismatch the initializer's value and temporaries drop
+                        // before the `else` runs (rustc's let-else drop order).
+                        let matched = self.state.clone();
+                        self.state.live.retain(|(id, o)| *o != Owner::Statement || before.binary_search(id).is_ok());
                         self.diverging_branch(diverge);
+                        self.state = matched;
                     }
                     made
                 });

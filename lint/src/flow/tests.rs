@@ -263,3 +263,11 @@ fn a_combinators_closure_runs_under_the_callers_guards_a_callback_does_not() {
         Edition::E2021
     ));
 }
+
+#[test]
+fn a_let_else_drops_its_initializers_temporaries_before_the_else() {
+    insta::assert_snapshot!(events(
+        "let Some(v) = pick(&m.lock().unwrap()) else {\n    tick().await;\n    return;\n};\nwork().await;",
+        Edition::E2021
+    ));
+}

@@ -98,7 +98,8 @@ impl Rule for GuardAcrossAwait {
             let mut allowed: Option<Vec<(usize, usize)>> = None;
             for (_, body) in guards::bodies(&file.ast, true) {
                 let words = BodyWords::of(body);
-                if !(words.awaits && words.takes_lock) {
+                let takes_lock = || words.takes_lock || cx.calls_guard_helper(body);
+                if !(words.awaits && takes_lock()) {
                     continue;
                 }
                 // Where the team allowed clippy's `await_holding_lock`, it decided.

@@ -190,7 +190,10 @@ impl Rule for LockAcrossIo {
                 // exit: whoever waits on its locks is going down with it.
                 let never_returns =
                     matches!(&sig.output, syn::ReturnType::Type(_, t) if matches!(**t, syn::Type::Never(_)));
-                if never_returns || !(words.takes_lock && (words.blocks || file_param())) {
+                // A lock taken by calling a function that hands out its guard
+                // (`self.state()`) is looked for only where something blocks.
+                let takes_lock = || words.takes_lock || cx.calls_guard_helper(body);
+                if never_returns || !((words.blocks || file_param()) && takes_lock()) {
                     continue;
                 }
                 // Built or torn down by one thread: only a global lock can be waited on.

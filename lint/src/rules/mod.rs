@@ -25,6 +25,8 @@ pub struct PackageContext<'p, 'a> {
     /// The package's files that were not parsed (no rule needed them).
     pub unparsed: Vec<std::sync::Arc<crate::source::SourceFile>>,
     pub phases: std::cell::OnceCell<crate::flow::phases::Phases>,
+    /// Whether some file of the package writes a guard type (`MutexGuard<`); built once.
+    writes_guard_types: std::cell::OnceCell<bool>,
     /// The folders from the workspace root down to the package ([`crate::discover::PackageInput::folders`]).
     pub folders: Vec<String>,
     /// The package's library is a procedural macro: its code runs inside the compiler.
@@ -40,6 +42,7 @@ impl<'p, 'a> PackageContext<'p, 'a> {
             spawn_summaries: std::cell::OnceCell::new(),
             unparsed: Vec::new(),
             phases: std::cell::OnceCell::new(),
+            writes_guard_types: std::cell::OnceCell::new(),
             folders: Vec::new(),
             proc_macro: false,
         }
@@ -73,6 +76,15 @@ impl<'p, 'a> PackageContext<'p, 'a> {
         let relevant = |f: &ParsedFile| f.source.text.contains("spawn") || f.source.text.contains("new_current_thread");
         self.spawn_summaries
             .get_or_init(|| crate::flow::SpawnSummaries::of(self.files.iter().map(|f| (&f.ast, relevant(f)))))
+    }
+
+    /// Does `body` take a lock by calling a function of the package that hands out its
+    /// guard (`self.state()`)? Asked only where a guard rule could fire; the package's
+    /// lock places are built for it only if some file writes a guard type (`…Guard<`).
+    pub fn calls_guard_helper(&self, body: &syn::Block) -> bool {
+        let writes_guard_types =
+            *self.writes_guard_types.get_or_init(|| self.files.iter().any(|f| f.source.text.contains("Guard<")));
+        writes_guard_types && crate::flow::guards::calls_guard_helper(body, self.lock_places())
     }
 
     pub fn lock_places(&self) -> &LockPlaces {

@@ -43,7 +43,13 @@
 //! `if let`, through the `else` too before edition 2024); a guard kept in a tuple or
 //! struct, or shadowed by a borrow of itself, is still alive. A guard moved into an
 //! `async move` block is alive across that block's awaits. The finding is at the first
-//! `.await` reached with the guard alive, with a note where the guard was taken.
+//! `.await` reached with the guard alive, with a note where the guard was taken. A
+//! `let … else` drops its initializer's temporaries before the `else` runs, as rustc does.
+//! A guard handed out by a function of the package (`fn state(&self) -> MutexGuard<'_, S>`,
+//! its return type resolved to a `std::sync`, `parking_lot`, `spin` or `lockscope` guard,
+//! under `Result`/`Option`) is taken by each call of it: `let s = self.state();`.
+//! Closures that standard combinators run before returning (`map`, `and_then`, …) are part
+//! of the body: a guard moved into one drops when it returns.
 //!
 //! Not flagged: guards of async-aware locks (`tokio::sync`, `futures::lock`,
 //! `async_lock`, `async_std::sync`): their acquisition is itself awaited
@@ -56,8 +62,10 @@
 //!   static or variable of an async-aware lock type is skipped), not by type inference.
 //!   Where the package gives a method of its own such a name and it returns no guard
 //!   (`fn lock(&self) -> &Lockfile`), only receivers declared as locks count.
-//! - A guard returned by a helper function (`fn state(&self) -> MutexGuard<_>`) is not
-//!   followed into its caller.
+//! - Functions handing out guards are matched by name and number of arguments in the
+//!   package (a name also given to a function returning something else is not followed),
+//!   and looked for only in packages that write a guard type (`…Guard<`) somewhere. A
+//!   guard wrapped in a package type of its own and returned is not followed.
 //!
 //! Silence one finding with `// lockscope: allow(guard_across_await) reason` on the line
 //! or the line above.

@@ -106,7 +106,10 @@
 //!   unless the receiver is declared as something else. Where the package gives a
 //!   method of its own such a name (returning no guard), only receivers declared as
 //!   locks count.
-//! - Guards of async-aware locks are not followed, nor guards returned by helpers.
+//! - Guards of async-aware locks are not followed. Guards handed out by the package's own
+//!   functions are (`let config = config();` where `fn config() -> MutexGuard<'static, _>`),
+//!   matched by name and number of arguments; one around `()` orders the work it is held
+//!   for.
 //! - Who else can want the lock is known only from the function's place in its
 //!   object's life, by name: a lock still private to one thread in other ways (a setup
 //!   method with `&mut self` on a value not started yet) is reported, and a

@@ -473,7 +473,14 @@ pub fn opens_io_handle(expr: &syn::Expr) -> Option<&'static str> {
             } else if hands_on_ownership(&method) {
                 opens_io_handle(&m.receiver)
             } else {
-                None
+                // A builder's product: `Command::new(p).arg(a).spawn()`, a blocking HTTP
+                // client or agent built (`reqwest::blocking::Client::builder()….build()`).
+                let root = chain_root_call(&m.receiver).and_then(call_opens_io_handle);
+                match (method.as_str(), root) {
+                    ("spawn", Some("Command")) => Some("Child"),
+                    ("build", Some(kind @ ("BlockingClient" | "UreqAgent"))) => Some(kind),
+                    _ => None,
+                }
             }
         }
         syn::Expr::Call(c) => call_opens_io_handle(c),
@@ -484,19 +491,30 @@ pub fn opens_io_handle(expr: &syn::Expr) -> Option<&'static str> {
 /// [`opens_io_handle`] for a call of a path (`File::open(p)`, `GzDecoder::new(r)`).
 pub fn call_opens_io_handle(c: &syn::ExprCall) -> Option<&'static str> {
     let syn::Expr::Path(p) = &*c.func else { return None };
-    // The last two segments, compared in place: this runs on every call of a body.
+    // The last segments, compared in place: this runs on every call of a body.
     let mut rev = p.path.segments.iter().rev();
     let (f, ty) = (&rev.next()?.ident, &rev.next()?.ident);
+    let module = rev.next().map(|s| &s.ident);
     if ty == "File" && (f == "open" || f == "create" || f == "create_new") {
         Some("File")
     } else if ty == "UdpSocket" && f == "bind" {
         Some("UdpSocket")
     } else if ty == "TcpStream" && f.to_string().starts_with("connect") {
         Some("TcpStream")
+    } else if ty == "Client" && module.is_some_and(|m| m == "blocking") && (f == "new" || f == "builder") {
+        // `reqwest::blocking::Client`: its requests' `send()` waits on the network.
+        Some("BlockingClient")
+    } else if (ty == "ureq" && (f == "agent" || f == "builder"))
+        || ((ty == "Agent" || ty == "AgentBuilder") && module.is_some_and(|m| m == "ureq") && f == "new")
+    {
+        Some("UreqAgent")
     } else if f != "new" {
         None
     } else if ty == "BufReader" || ty == "BufWriter" {
         c.args.iter().find_map(opens_io_handle)
+    } else if ty == "Command" {
+        // A command to run: its `output()`/`status()` wait for the child.
+        Some("Command")
     } else if ty == "ZipArchive" {
         // A zip archive, whose files inflate as they are read.
         Some("ZipArchive")
@@ -508,10 +526,27 @@ pub fn call_opens_io_handle(c: &syn::ExprCall) -> Option<&'static str> {
     }
 }
 
+/// The call a method chain starts from (`Command::new(p)` in `Command::new(p).arg(a)`).
+fn chain_root_call(mut expr: &syn::Expr) -> Option<&syn::ExprCall> {
+    loop {
+        expr = match expr {
+            syn::Expr::MethodCall(m) => &m.receiver,
+            syn::Expr::Try(t) => &t.expr,
+            syn::Expr::Paren(p) => &p.expr,
+            syn::Expr::Call(c) => return Some(c),
+            _ => return None,
+        };
+    }
+}
+
 /// Does `method` on an open I/O handle of `kind` wait on its disk or peer? Reads and
 /// writes, and a UDP socket's datagram calls.
 pub fn waits_on_handle(kind: &str, method: &str) -> bool {
     match kind {
+        "Command" => matches!(method, "output" | "status"),
+        "Child" => matches!(method, "wait" | "wait_with_output"),
+        "BlockingClient" => matches!(method, "send" | "execute"),
+        "UreqAgent" => method == "call",
         // Inflating is in the reads (an archive's `extract` inflates every file).
         "Decoder" | "ZipArchive" => {
             matches!(method, "read" | "read_exact" | "read_to_end" | "read_to_string" | "extract")
@@ -529,6 +564,8 @@ pub fn waits_on_handle(kind: &str, method: &str) -> bool {
 pub fn handle_call_name(kind: &str, method: &str) -> String {
     match kind {
         "ZipArchive" if method != "extract" => format!("ZipFile::{method}"),
+        "BlockingClient" => format!("reqwest::blocking::RequestBuilder::{method}"),
+        "UreqAgent" => format!("ureq::Request::{method}"),
         _ => format!("{kind}::{method}"),
     }
 }

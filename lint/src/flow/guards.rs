@@ -825,7 +825,25 @@ struct Files(HashMap<String, &'static str>);
 impl Visit<'_> for Files {
     fn visit_local(&mut self, local: &syn::Local) {
         if let (Some(init), syn::Pat::Ident(p)) = (&local.init, strip_type(&local.pat)) {
-            if let Some(kind) = vocab::opens_io_handle(&init.expr) {
+            // `let child = cmd.spawn()?` of a command made earlier is a child to wait on.
+            let spawned = || {
+                let mut e = &*init.expr;
+                while let syn::Expr::Try(t) = e {
+                    e = &t.expr;
+                }
+                while let syn::Expr::MethodCall(m) = e {
+                    if m.method == "spawn" {
+                        let root = crate::flow::sharing::root_ident(&m.receiver);
+                        return root.and_then(|r| self.0.get(&r)).filter(|k| **k == "Command").map(|_| "Child");
+                    }
+                    if !vocab::hands_on_ownership(&m.method.to_string()) {
+                        return None;
+                    }
+                    e = &m.receiver;
+                }
+                None
+            };
+            if let Some(kind) = vocab::opens_io_handle(&init.expr).or_else(spawned) {
                 self.0.insert(p.ident.to_string(), kind);
             }
         }

@@ -44,7 +44,10 @@
 //! end; reads and writes on another file or socket (a local opened with
 //! `File::open`/`create`, `OpenOptions::open`, a `BufReader`/`BufWriter` of one, a
 //! parameter typed `File`; a `TcpStream::connect`ed stream; a bound `UdpSocket`'s
-//! `recv`/`recv_from`/`send_to`/`peek`); reads of an inflater bound to a local
+//! `recv`/`recv_from`/`send_to`/`peek`); a `Command` or a spawned child kept in a local
+//! (`cmd.output()`, `child.wait()`), a blocking HTTP client or agent kept in one
+//! (`client.get(u).send()` of a `reqwest::blocking::Client`, `agent.get(u).call()` of
+//! `ureq`); reads of an inflater bound to a local
 //! (`let mut d = ZlibDecoder::new(buf); d.read_to_end(..)`, a file of a
 //! `ZipArchive::new(..)`), and `io::copy` from any of these. Paths are read through the
 //! file's `use` declarations: `slurp(p)` after `use std::fs::read_to_string as slurp;`

@@ -225,6 +225,18 @@ pub fn blocking_method(m: &syn::ExprMethodCall) -> Option<String> {
     if !may_block(&method) {
         return None;
     }
+    // A blocking receive or join.
+    // `recv()` takes no argument; `recv(&rx)` registers or completes a select arm
+    // (crossbeam's `Select`, `SelectedOperation`), which does not wait.
+    match (method.as_str(), m.args.len()) {
+        ("recv", 0) => return Some("Receiver::recv".into()),
+        ("recv_timeout" | "recv_deadline", 1) => return Some(format!("Receiver::{method}")),
+        ("join", 0) => return Some("JoinHandle::join".into()),
+        ("recv" | "recv_timeout" | "recv_deadline" | "join", _) => return None,
+        _ => {}
+    }
+    // The rest are told by what they are called on: printing the receiver costs its size,
+    // so it is done only here.
     let chain = quote::ToTokens::to_token_stream(&m.receiver).to_string();
     match method.as_str() {
         // `Command::new(..).output()`, `child.wait()` of a spawned command.
@@ -233,12 +245,6 @@ pub fn blocking_method(m: &syn::ExprMethodCall) -> Option<String> {
             Some(format!("Child::{method}"))
         }
         "open" if chain.contains("OpenOptions") || chain.contains("options") => Some("OpenOptions::open".into()),
-        // A blocking receive or join.
-        // `recv()` takes no argument; `recv(&rx)` registers or completes a select arm
-        // (crossbeam's `Select`, `SelectedOperation`), which does not wait.
-        "recv" if m.args.is_empty() => Some("Receiver::recv".into()),
-        "recv_timeout" | "recv_deadline" if m.args.len() == 1 => Some(format!("Receiver::{method}")),
-        "join" if m.args.is_empty() => Some("JoinHandle::join".into()),
         // Inflating a compressed stream.
         "read_to_end" | "read_to_string" if chain.contains("Decoder") || chain.contains("decoder") => {
             Some(format!("Decoder::{method}"))

@@ -745,6 +745,7 @@ impl<'p> Guards<'p> {
             locks: HashSet::new(),
             opaque: HashSet::new(),
             unit: HashSet::new(),
+            initializing: Vec::new(),
         };
         locals.visit_block(body);
         Guards {
@@ -920,28 +921,18 @@ struct Locals<'p> {
     /// Locals bound to a lock around `()` made in their initializer (a per-key lock,
     /// `map.entry(dir).or_insert_with(|| Arc::new(Mutex::new(()))).clone()`).
     unit: HashSet<String>,
+    /// The locals whose initializers are being walked, innermost last.
+    initializing: Vec<String>,
 }
 
-/// Does `expr` make a lock around `()` (`Mutex::new(())`) somewhere inside?
-fn makes_unit_lock(expr: &syn::Expr) -> bool {
-    struct Find(bool);
-    impl Visit<'_> for Find {
-        fn visit_expr_call(&mut self, c: &syn::ExprCall) {
-            let unit_arg =
-                matches!(c.args.first(), Some(syn::Expr::Tuple(t)) if t.elems.is_empty()) && c.args.len() == 1;
-            let lock_new = matches!(&*c.func, syn::Expr::Path(p) if {
-                let names: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
-                matches!(names.as_slice(), [.., ty, new] if known::LOCK_TYPES.contains(&ty.as_str()) && new == "new")
-            });
-            self.0 |= unit_arg && lock_new;
-            if !self.0 {
-                syn::visit::visit_expr_call(self, c);
-            }
-        }
-    }
-    let mut find = Find(false);
-    find.visit_expr(expr);
-    find.0
+/// Is `c` a call making a lock around `()` (`Mutex::new(())`)?
+fn makes_unit_lock(c: &syn::ExprCall) -> bool {
+    let unit_arg = c.args.len() == 1 && matches!(c.args.first(), Some(syn::Expr::Tuple(t)) if t.elems.is_empty());
+    unit_arg
+        && matches!(&*c.func, syn::Expr::Path(p) if {
+            let mut rev = p.path.segments.iter().rev();
+            matches!((rev.next(), rev.next()), (Some(new), Some(ty)) if new.ident == "new" && known::LOCK_TYPES.iter().any(|l| ty.ident == l))
+        })
 }
 
 impl Visit<'_> for Locals<'_> {
@@ -972,9 +963,6 @@ impl Visit<'_> for Locals<'_> {
             if opaque {
                 self.opaque.insert(name.clone());
             }
-            if local.init.as_ref().is_some_and(|i| makes_unit_lock(&i.expr)) {
-                self.unit.insert(name.clone());
-            }
             let from_async =
                 from.as_ref().is_some_and(|n| self.places.async_names.contains(n) || self.found.contains(n));
             if from_async || built_own {
@@ -984,7 +972,21 @@ impl Visit<'_> for Locals<'_> {
                 self.locks.insert(name);
             }
         }
+        let named = matches!(&local.pat, syn::Pat::Ident(_));
+        if let syn::Pat::Ident(p) = &local.pat {
+            self.initializing.push(p.ident.to_string());
+        }
         syn::visit::visit_local(self, local);
+        if named {
+            self.initializing.pop();
+        }
+    }
+
+    fn visit_expr_call(&mut self, c: &syn::ExprCall) {
+        if !self.initializing.is_empty() && makes_unit_lock(c) {
+            self.unit.extend(self.initializing.iter().cloned());
+        }
+        syn::visit::visit_expr_call(self, c);
     }
 }
 

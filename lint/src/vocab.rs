@@ -199,7 +199,8 @@ pub fn blocking_function_in(call: &syn::ExprCall, imports: Option<&Imports>) -> 
         _ => None,
     };
     let named_blocking = |name: &str| name == "sleep" || BLOCKING_FUNCTIONS.iter().any(|(_, l, _)| *l == name);
-    if !called_last.as_deref().map_or_else(|| named_blocking(&last.to_string()), named_blocking) {
+    let written_blocking = || last == "sleep" || BLOCKING_FUNCTIONS.iter().any(|(_, l, _)| last == l);
+    if !called_last.as_deref().map_or_else(written_blocking, named_blocking) {
         return None;
     }
     let written: Vec<String> = func.path.segments.iter().map(|s| s.ident.to_string()).collect();
@@ -465,6 +466,21 @@ impl IoUse {
     }
 }
 
+/// Inflaters whose reads decompress (`flate2`, `zstd`, `bzip2`, `xz2`, `lz4`, `snap`),
+/// by type name.
+const DECODERS: &[&str] = &[
+    "GzDecoder",
+    "MultiGzDecoder",
+    "ZlibDecoder",
+    "DeflateDecoder",
+    "BzDecoder",
+    "MultiBzDecoder",
+    "XzDecoder",
+    "Decoder",
+    "FrameDecoder",
+    "ZstdDecoder",
+];
+
 /// Does `expr` open a file or a socket (`File::open(p)?`, `OpenOptions::new()….open(p)`,
 /// `BufReader::new(File::open(p)?)`, `UdpSocket::bind(a)?`, `TcpStream::connect(a)?`)?
 /// Which, if so: reads and writes on it block.
@@ -481,7 +497,10 @@ pub fn opens_io_handle(expr: &syn::Expr) -> Option<&'static str> {
             } else {
                 // A builder's product: `Command::new(p).arg(a).spawn()`, a blocking HTTP
                 // client or agent built (`reqwest::blocking::Client::builder()….build()`).
-                let root = chain_root_call(&m.receiver).and_then(call_opens_io_handle);
+                let root = match chain_start(&m.receiver) {
+                    syn::Expr::Call(c) => call_opens_io_handle(c),
+                    _ => None,
+                };
                 match (method.as_str(), root) {
                     ("spawn", Some("Command")) => Some("Child"),
                     ("build", Some(kind @ ("BlockingClient" | "UreqAgent"))) => Some(kind),
@@ -524,7 +543,7 @@ pub fn call_opens_io_handle(c: &syn::ExprCall) -> Option<&'static str> {
     } else if ty == "ZipArchive" {
         // A zip archive, whose files inflate as they are read.
         Some("ZipArchive")
-    } else if ty.to_string().ends_with("Decoder") {
+    } else if DECODERS.iter().any(|d| ty == d) {
         // An inflater over a buffer or a stream (`GzDecoder::new(&buf[..])`, `zstd::Decoder::new(f)`).
         Some("Decoder")
     } else {
@@ -532,15 +551,16 @@ pub fn call_opens_io_handle(c: &syn::ExprCall) -> Option<&'static str> {
     }
 }
 
-/// The call a method chain starts from (`Command::new(p)` in `Command::new(p).arg(a)`).
-fn chain_root_call(mut expr: &syn::Expr) -> Option<&syn::ExprCall> {
+/// Where a receiver chain starts: `Command::new(p)` in `Command::new(p).arg(a)?`,
+/// `cmd!(..)` in `cmd!(..).stderr_capture()`.
+pub fn chain_start(mut expr: &syn::Expr) -> &syn::Expr {
     loop {
         expr = match expr {
             syn::Expr::MethodCall(m) => &m.receiver,
-            syn::Expr::Try(t) => &t.expr,
+            syn::Expr::Field(f) => &f.base,
             syn::Expr::Paren(p) => &p.expr,
-            syn::Expr::Call(c) => return Some(c),
-            _ => return None,
+            syn::Expr::Try(t) => &t.expr,
+            other => return other,
         };
     }
 }

@@ -296,7 +296,7 @@ fn long_helper_chains_many_blocking_calls_and_wide_closures_are_judged_in_bounde
 }
 
 #[test]
-fn combinator_closures_nested_and_chained_under_a_guard_are_walked_in_bounded_depth() {
+fn long_closure_and_builder_chains_under_a_guard_are_walked_in_bounded_depth() {
     // Closures a combinator runs are walked in line: 700 nested (deeper is refused as too
     // deeply nested), and a guard handed down 2,900 links of a chain to the one that sleeps.
     let mut nested = String::from("std::fs::read(p).ok()");
@@ -310,10 +310,18 @@ fn combinator_closures_nested_and_chained_under_a_guard_are_walked_in_bounded_de
     let chained = format!(
         "pub fn c(m: &std::sync::Mutex<u8>) {{\n    let _ = m.lock(){links}.map(|g| {{ std::thread::sleep(std::time::Duration::from_millis(1)); *g }});\n}}\n"
     );
-    let scratch = Scratch::new("combinator-closures", &[("nested.rs", &nested), ("chained.rs", &chained)]);
+    // A command built through 2,900 `.arg(..)` links, spawned, its child waited on.
+    let command = format!(
+        "pub fn w(m: &std::sync::Mutex<u8>) {{\n    let g = m.lock().unwrap();\n    let mut c = std::process::Command::new(\"x\"){}.spawn().unwrap();\n    c.wait().ok();\n    drop(g);\n}}\n",
+        ".arg(\"a\")".repeat(2_900)
+    );
+    let scratch = Scratch::new(
+        "combinator-closures",
+        &[("nested.rs", &nested), ("chained.rs", &chained), ("command.rs", &command)],
+    );
     let out = lockscope(&["lint", ".", "--rule", "lock_across_io", "--format", "json"], &scratch.0);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let mut found: Vec<String> = json_findings(&out).into_iter().map(|(path, _)| path).collect();
     found.sort();
-    assert_eq!(found, ["./chained.rs", "./nested.rs"], "{}", stderr(&out));
+    assert_eq!(found, ["./chained.rs", "./command.rs", "./nested.rs"], "{}", stderr(&out));
 }

@@ -799,19 +799,6 @@ impl<'p> Guards<'p> {
     }
 }
 
-/// Where a receiver chain starts: `cmd!(..)` in `cmd!(..).stderr_capture()`.
-fn chain_start(mut expr: &syn::Expr) -> &syn::Expr {
-    loop {
-        expr = match expr {
-            syn::Expr::MethodCall(m) => &m.receiver,
-            syn::Expr::Field(f) => &f.base,
-            syn::Expr::Paren(p) => &p.expr,
-            syn::Expr::Try(t) => &t.expr,
-            other => return other,
-        };
-    }
-}
-
 /// `File`, `&mut File`, `BufReader<File>`, `BufWriter<File>`, by the last segments.
 pub fn is_file_type(ty: &syn::Type) -> bool {
     let text = quote::ToTokens::to_token_stream(ty).to_string();
@@ -1026,7 +1013,7 @@ impl Tracker for Guards<'_> {
             || is(&self.unguarded_locals)
             || (io_named
                 && matches!(&*m.receiver, syn::Expr::Path(p) if p.path.get_ident().is_some_and(|i| self.opaque_locals.contains(&i.to_string()))))
-            || (io_named && matches!(chain_start(&m.receiver), syn::Expr::Macro(_)))
+            || (io_named && matches!(vocab::chain_start(&m.receiver), syn::Expr::Macro(_)))
             || (self.places.own_acquire_methods.contains(&method)
                 && !is(&self.places.lock_names)
                 && !is(&self.lock_locals))

@@ -103,8 +103,8 @@
 //! - Blocking calls are recognised by their path (`fs::read`, `File::open`, through the
 //!   file's own `use` declarations, not those of an inline module or a function body) and
 //!   method names (`recv`, `join` with no argument), not by type: a crate's own method
-//!   named `recv` that does not block would be reported, and any `…Decoder::new` is
-//!   taken as an inflater.
+//!   named `recv` that does not block would be reported, and a `Decoder::new` of any
+//!   crate (`zstd`'s, `png`'s) is taken as an inflater.
 //! - Locks are recognised by their acquisition's name (`lock()`, `read()`, `write()`)
 //!   unless the receiver is declared as something else. Where the package gives a
 //!   method of its own such a name (returning no guard), only receivers declared as

@@ -315,6 +315,10 @@ struct Walker<'t> {
     /// moved in (`m.lock().map(|g| ..)`: the guard drops when the closure returns) or a
     /// part of it (`g.drain(..).for_each(|h| h.join())`: work on the guarded value).
     closure_input: Option<(ValueId, ClosureInput)>,
+    /// Guards taken through another tracked value, with the values they were reached
+    /// through (`vmm.vm.vcpus_handles()` under `vmm`'s guard): work on the inner guarded
+    /// value is work on the outer one too.
+    within: HashMap<ValueId, Vec<ValueId>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -350,6 +354,7 @@ impl<'t> Walker<'t> {
             repeats: false,
             inline_closures: false,
             closure_input: None,
+            within: HashMap::new(),
         }
     }
 
@@ -640,7 +645,11 @@ impl<'t> Walker<'t> {
                 self.closure_input = outer_input;
                 self.watch_except(expr, &own);
                 if let Some(what) = self.tracker.makes(expr) {
-                    return Some(self.make(expr, what));
+                    let id = self.make(expr, what);
+                    if !own.is_empty() {
+                        self.within.insert(id, own);
+                    }
+                    return Some(id);
                 }
                 if self.sharing() {
                     if spawns {
@@ -1133,8 +1142,14 @@ impl<'t> Walker<'t> {
 
     fn watch_except(&mut self, expr: &syn::Expr, except: &[ValueId]) {
         if let Some(what) = self.tracker.watches(expr) {
+            // The values the excepted ones were reached through are worked on too.
+            let mut excepted: HashSet<ValueId> = except.iter().copied().collect();
+            let mut work = except.to_vec();
+            while let Some(id) = work.pop() {
+                work.extend(self.within.get(&id).into_iter().flatten().filter(|&&outer| excepted.insert(outer)));
+            }
             let mut live = self.live_ids();
-            live.retain(|id| !except.contains(id) && Some(*id) != self.storing_into);
+            live.retain(|id| !excepted.contains(id) && Some(*id) != self.storing_into);
             self.event(leftmost(expr), EventKind::Watched(what, live));
         }
     }

@@ -853,6 +853,21 @@ pub fn moves_into_closure(method: &str) -> bool {
 /// Calls whose closure may spawn work that is joined when the call returns.
 pub const SCOPES: &[&str] = &["scope", "scope_fifo", "in_place_scope", "in_place_scope_fifo"];
 
+/// Methods that run work on other threads: a spawn, a scope, a parallel iterator.
+pub fn starts_threads(method: &str) -> bool {
+    SPAWNS.contains(&method)
+        || SCOPES.contains(&method)
+        || method.starts_with("par_")
+        || method.contains("_par_")
+        || method == "into_par_iter"
+}
+
+/// Functions that run work on other threads: those methods' names, and `rayon::join`
+/// (a method `join` waits for a thread, or joins a path).
+pub fn calls_start_threads(function: &str) -> bool {
+    starts_threads(function) || function == "join"
+}
+
 /// Modules of test code and of the helpers tests share.
 const TEST_MODULES: &[&str] =
     &["test", "tests", "testing", "test_util", "test_utils", "testutil", "testutils", "test_support", "test_helpers"];

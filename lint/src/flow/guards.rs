@@ -1103,6 +1103,14 @@ pub fn lock_root(what: &str) -> &str {
     head.rsplit("::").next().unwrap_or_default()
 }
 
+/// The field of `self` a guard's lock is (`guard of \`self.cache\`` gives `cache`), when
+/// it is one directly.
+pub fn self_field(what: &str) -> Option<&str> {
+    let receiver = what.split('`').nth(1)?;
+    let field = receiver.strip_prefix("self.")?;
+    field.chars().all(|c| c.is_alphanumeric() || c == '_').then_some(field)
+}
+
 /// Is a guard's lock a static (`guard of \`CKB_HANDLES\``, `guard of \`crate::REGISTRY\``)?
 /// Statics are named in `SHOUTING_CASE`, which rustc's `non_upper_case_globals` asks for.
 pub fn on_static(what: &str) -> bool {
@@ -1130,11 +1138,11 @@ pub fn unshared_local_locks(body: &syn::Block) -> HashSet<String> {
             syn::visit::visit_local(self, local);
         }
         fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
-            self.threads |= starts_threads(&m.method.to_string());
+            self.threads |= vocab::starts_threads(&m.method.to_string());
             syn::visit::visit_expr_method_call(self, m);
         }
         fn visit_expr_call(&mut self, c: &syn::ExprCall) {
-            self.threads |= crate::flow::sharing::last_segment(&c.func).is_some_and(|f| starts_threads(&f));
+            self.threads |= crate::flow::sharing::last_segment(&c.func).is_some_and(|f| vocab::calls_start_threads(&f));
             syn::visit::visit_expr_call(self, c);
         }
         fn visit_macro(&mut self, mac: &syn::Macro) {
@@ -1160,14 +1168,6 @@ pub fn unshared_local_locks(body: &syn::Block) -> HashSet<String> {
             }),
             _ => false,
         }
-    }
-    fn starts_threads(name: &str) -> bool {
-        vocab::SPAWNS.contains(&name)
-            || vocab::SCOPES.contains(&name)
-            || name.starts_with("par_")
-            || name.contains("_par_")
-            || name == "into_par_iter"
-            || name == "join"
     }
     /// Each function, closure and async block, outermost first.
     struct Bodies<'b>(Vec<&'b syn::Block>, Vec<&'b syn::Expr>);

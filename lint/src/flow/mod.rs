@@ -15,6 +15,7 @@
 
 pub mod guarded_work;
 pub mod guards;
+pub mod one_thread;
 pub mod phases;
 pub mod sharing;
 #[cfg(test)]

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use syn::visit::Visit;
 
 /// Where a function is: its file's display path and the position of its name.
-type FnKey = (String, Position);
+pub type FnKey = (String, Position);
 
 /// The package's functions that run alone (see the module doc).
 #[derive(Default)]
@@ -87,7 +87,7 @@ impl Phases {
     }
 }
 
-fn position_of(sig: &syn::Signature) -> Position {
+pub fn position_of(sig: &syn::Signature) -> Position {
     crate::source::Region::of(sig.ident.span()).start
 }
 

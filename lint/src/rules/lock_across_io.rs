@@ -206,6 +206,12 @@ impl Rule for LockAcrossIo {
                 let alone = cx.phases().runs_alone(file, sig);
                 // Locks this code makes for itself and shares with no thread.
                 let unshared = guards::unshared_local_locks(body);
+                // A method of a value no other thread ever reaches: its own locks.
+                let kept_here = || cx.one_thread().lock_fields_of(file, sig);
+                let on_this_thread = |what: &str| {
+                    guards::self_field(what)
+                        .is_some_and(|field| kept_here().is_some_and(|fields| fields.contains(field)))
+                };
                 let tracker = Guards::of(body, cx.lock_places())
                     .in_file(&file.source.display)
                     .with_imports(imports)
@@ -221,6 +227,7 @@ impl Rule for LockAcrossIo {
                             own.is_none()
                                 && (!alone || guards::on_static(&g.what))
                                 && !unshared.contains(guards::lock_root(&g.what))
+                                && !on_this_thread(&g.what)
                         };
                         let guards: Vec<&flow::Value> =
                             live.iter().map(|&id| &flow.values[id]).filter(contended).collect();

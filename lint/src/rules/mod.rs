@@ -25,6 +25,8 @@ pub struct PackageContext<'p, 'a> {
     /// The package's files that were not parsed (no rule needed them).
     pub unparsed: Vec<std::sync::Arc<crate::source::SourceFile>>,
     pub phases: std::cell::OnceCell<crate::flow::phases::Phases>,
+    /// The package's types kept on the thread that makes them; built on first use, once.
+    one_thread: std::cell::OnceCell<crate::flow::one_thread::OneThread>,
     /// Whether some file of the package writes a guard type (`MutexGuard<`); built once.
     writes_guard_types: std::cell::OnceCell<bool>,
     /// The folders from the workspace root down to the package ([`crate::discover::PackageInput::folders`]).
@@ -42,6 +44,7 @@ impl<'p, 'a> PackageContext<'p, 'a> {
             spawn_summaries: std::cell::OnceCell::new(),
             unparsed: Vec::new(),
             phases: std::cell::OnceCell::new(),
+            one_thread: std::cell::OnceCell::new(),
             writes_guard_types: std::cell::OnceCell::new(),
             folders: Vec::new(),
             proc_macro: false,
@@ -69,6 +72,14 @@ impl<'p, 'a> PackageContext<'p, 'a> {
     /// Which functions run alone (constructors, `Drop`, their helpers); built once.
     pub fn phases(&self) -> &crate::flow::phases::Phases {
         self.phases.get_or_init(|| crate::flow::phases::Phases::of(self.files, &self.unparsed))
+    }
+
+    /// Which types never leave the thread that makes them, and their lock fields.
+    pub fn one_thread(&self) -> &crate::flow::one_thread::OneThread {
+        self.one_thread.get_or_init(|| {
+            let edition_of = |module: &crate::source::ModulePath| self.symbols.edition_of(module);
+            crate::flow::one_thread::OneThread::of(self.files, &self.unparsed, edition_of)
+        })
     }
 
     pub fn spawn_summaries(&self) -> &crate::flow::SpawnSummaries {

@@ -1119,14 +1119,16 @@ pub fn on_static(what: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
-/// Locks a body makes for itself (`let seen = RwLock::new(..)`, not in an `Arc`) in a
-/// function, closure or async block that starts no thread (no spawn, scope or parallel
-/// iterator): no other thread can take them, and the futures that borrow them run only
-/// when this code polls them, never while it blocks.
+/// Locks a body makes for itself (`let seen = RwLock::new(..)`, or in a new `Arc` it never
+/// clones) in a function, closure or async block that starts no thread (no spawn, scope
+/// or parallel iterator): no other thread can take them, and the futures that borrow
+/// them run only when this code polls them, never while it blocks. A clone of the `Arc`
+/// goes somewhere (a callback, another task), so such a lock is shared.
 pub fn unshared_local_locks(body: &syn::Block) -> HashSet<String> {
     #[derive(Default)]
     struct Scan {
         locks: HashSet<String>,
+        cloned: HashSet<String>,
         threads: bool,
     }
     impl Visit<'_> for Scan {
@@ -1139,16 +1141,32 @@ pub fn unshared_local_locks(body: &syn::Block) -> HashSet<String> {
         }
         fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
             self.threads |= vocab::starts_threads(&m.method.to_string());
+            if m.method == "clone" {
+                self.cloned.extend(named(&m.receiver));
+            }
             syn::visit::visit_expr_method_call(self, m);
         }
         fn visit_expr_call(&mut self, c: &syn::ExprCall) {
-            self.threads |= crate::flow::sharing::last_segment(&c.func).is_some_and(|f| vocab::calls_start_threads(&f));
+            let callee = crate::flow::sharing::last_segment(&c.func);
+            self.threads |= callee.as_deref().is_some_and(vocab::calls_start_threads);
+            // `Arc::clone(&lock)`.
+            if callee.as_deref() == Some("clone") {
+                self.cloned.extend(c.args.first().and_then(named));
+            }
             syn::visit::visit_expr_call(self, c);
         }
         fn visit_macro(&mut self, mac: &syn::Macro) {
             for arg in &crate::parse::macro_args(mac) {
                 self.visit_expr(arg);
             }
+        }
+    }
+    /// `lock` or `&lock`: the handle itself (not `lock.lock().clone()`, its value).
+    fn named(expr: &syn::Expr) -> Option<String> {
+        match expr {
+            syn::Expr::Path(p) => p.path.get_ident().map(ToString::to_string),
+            syn::Expr::Reference(r) => named(&r.expr),
+            _ => None,
         }
     }
     /// `Mutex::new(..)`, `RwLock::default()`, or one in a new `Arc`/`Rc`
@@ -1195,7 +1213,7 @@ pub fn unshared_local_locks(body: &syn::Block) -> HashSet<String> {
         scan
     });
     for scan in scans.chain(closure_scans).filter(|scan| !scan.threads) {
-        unshared.extend(scan.locks);
+        unshared.extend(scan.locks.into_iter().filter(|lock| !scan.cloned.contains(lock)));
     }
     unshared
 }

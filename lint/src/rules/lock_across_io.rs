@@ -203,9 +203,15 @@ impl Rule for LockAcrossIo {
                     continue;
                 }
                 // Built or torn down by one thread: only a global lock can be waited on.
-                let alone = cx.phases().runs_alone(file, sig);
+                // Asked only of a guard that would be reported: the package's phases are
+                // a walk of all its files.
+                let alone = std::cell::OnceCell::new();
+                let runs_alone = || *alone.get_or_init(|| cx.phases().runs_alone(file, sig));
                 // Locks this code makes for itself and shares with no thread.
-                let unshared = guards::unshared_local_locks(body);
+                let unshared = std::cell::OnceCell::new();
+                let made_here = |what: &str| {
+                    unshared.get_or_init(|| guards::unshared_local_locks(body)).contains(guards::lock_root(what))
+                };
                 // A method of a value no other thread ever reaches: its own locks.
                 let kept_here = || cx.one_thread().lock_fields_of(file, sig);
                 let on_this_thread = |what: &str| {
@@ -225,8 +231,8 @@ impl Rule for LockAcrossIo {
                                 guarded_work.get_or_init(|| GuardedWork::of(body)).own_work(event.at, call, name)
                             });
                             own.is_none()
-                                && (!alone || guards::on_static(&g.what))
-                                && !unshared.contains(guards::lock_root(&g.what))
+                                && !made_here(&g.what)
+                                && (guards::on_static(&g.what) || !runs_alone())
                                 && !on_this_thread(&g.what)
                         };
                         let guards: Vec<&flow::Value> =

@@ -77,12 +77,13 @@ pub fn word_matcher<S: AsRef<[u8]>>(words: &[S]) -> Option<AhoCorasick> {
 }
 
 /// Matches of a [`word_matcher`]'s words that are whole identifiers (`Mutex`, but not
-/// `CreateMutexW`).
+/// `CreateMutexW`). A word that ends in punctuation (`read()`, `fs::`) ends there.
 pub fn whole_words<'m>(matcher: &'m AhoCorasick, bytes: &'m [u8]) -> impl Iterator<Item = aho_corasick::Match> + 'm {
     let is_ident_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     matcher.find_iter(bytes).filter(move |m| {
         let before = m.start().checked_sub(1).map(|j| bytes[j]);
-        let after = bytes.get(m.end()).copied();
+        let ends_word = m.end().checked_sub(1).and_then(|j| bytes.get(j)).is_some_and(|&b| is_ident_byte(b));
+        let after = bytes.get(m.end()).copied().filter(|_| ends_word);
         !before.is_some_and(is_ident_byte) && !after.is_some_and(is_ident_byte)
     })
 }
@@ -134,6 +135,8 @@ mod tests {
         let found = |text: &str| whole_words(&m, text.as_bytes()).count();
         assert_eq!(found("let v = self.validators.read();"), 1);
         assert_eq!(found("let v = self.validators.try_read()?;"), 1);
+        let paths = word_matcher(&["fs::"]).expect("matcher");
+        assert_eq!(whole_words(&paths, b"std::fs::read(p); refs::x; use std::fs;").count(), 1);
         assert_eq!(found("file.read(&mut buf)?; spawn_thread(); thread()"), 0);
     }
 }

@@ -1002,8 +1002,24 @@ impl Tracker for Guards<'_> {
         }
         let is = |set: &HashSet<String>| name.as_ref().is_some_and(|n| set.contains(n));
         // A lock the body's own file declares is that one, whatever other files declare.
-        let here = name.as_ref().and_then(|n| self.places.in_file.get(&self.file).and_then(|names| names.get(n)));
-        let asynchronous = here.map_or_else(|| is(&self.places.async_names), |l| l.asynchronous);
+        let file_locks = self.places.in_file.get(&self.file);
+        let here = name.as_ref().and_then(|n| file_locks.and_then(|names| names.get(n)));
+        // A receiver declared nowhere the lint sees (`Arc::get_mut(&mut self.0)` bound to a
+        // local), in a file that declares only async-aware locks, is one of those.
+        let declared_nowhere = || !is(&self.places.lock_names) && !is(&self.lock_locals);
+        let only_async_here = || {
+            let declared = file_locks.map(|names| names.values().map(|l| l.asynchronous).collect::<Vec<_>>());
+            let imported = known::LOCK_TYPES
+                .iter()
+                .filter(|ty| self.imports.is_some_and(|i| i.contains_key(**ty)))
+                .map(|ty| known::is_async_lock(&vocab::expand_path(vec![(*ty).to_owned()], self.imports)));
+            let kinds: Vec<bool> = declared.unwrap_or_default().into_iter().chain(imported).collect();
+            !kinds.is_empty() && kinds.iter().all(|&asynchronous| asynchronous)
+        };
+        let asynchronous = here.map_or_else(
+            || is(&self.places.async_names) || (declared_nowhere() && only_async_here()),
+            |l| l.asynchronous,
+        );
         let ordering = here.map_or_else(|| is(&self.places.ordering_names), |l| l.ordering) || is(&self.unit_locals);
         // `read()`/`write()` also name I/O: on a local some call returned naming no lock, or
         // on what a macro makes (`cmd!(..).stderr_capture().read()`, a command's output),

@@ -113,7 +113,9 @@ impl Rule for GuardAcrossAwait {
                 // Where the team allowed clippy's `await_holding_lock`, it decided.
                 let allowed =
                     allowed.get_or_insert_with(|| super::clippy_allowed_lines(&file.ast, "await_holding_lock"));
-                let tracker = Guards::of(body, cx.lock_places()).in_file(&file.source.display);
+                let tracker = Guards::of(body, cx.lock_places())
+                    .in_file(&file.source.display)
+                    .with_imports(cx.symbols.imports_of(&file.source.module));
                 for flow in flow::analyze(body, &tracker, edition) {
                     let mut reported = HashSet::new();
                     for event in &flow.events {

@@ -325,3 +325,28 @@ fn long_closure_and_builder_chains_under_a_guard_are_walked_in_bounded_depth() {
     found.sort();
     assert_eq!(found, ["./chained.rs", "./command.rs", "./nested.rs"], "{}", stderr(&out));
 }
+
+#[test]
+fn a_type_named_deep_inside_another_in_an_unparsed_file_is_read_in_bounded_depth() {
+    // Whether a value stays on one thread is read from every file that names its type,
+    // parsed on demand: here a file with no lock word names it 2,900 generics deep (it
+    // escapes: the finding stays), or 20,000 deep (refused as too deeply nested: counted
+    // as an escape, the same finding).
+    let ctx = "use std::sync::Mutex;\npub(crate) struct Ctx {\n    m: Mutex<Vec<u8>>,\n}\nimpl Ctx {\n    pub(crate) fn load(&self, p: &str) {\n        let mut g = self.m.lock().unwrap();\n        g.extend(std::fs::read(p).unwrap_or_default());\n    }\n}\n";
+    for depth in [2_900, 20_000] {
+        let deep = format!("pub(crate) fn keep(_x: {}&crate::ctx::Ctx{}) {{}}\n", "Option<".repeat(depth), ">".repeat(depth));
+        let scratch = Scratch::new(
+            "one-thread-deep",
+            &[
+                ("Cargo.toml", "[package]\nname = \"deep\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"),
+                ("src/lib.rs", "mod ctx;\nmod deep;\n"),
+                ("src/ctx.rs", ctx),
+                ("src/deep.rs", &deep),
+            ],
+        );
+        let out = lockscope(&["lint", ".", "--rule", "lock_across_io", "--format", "json"], &scratch.0);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let found: Vec<String> = json_findings(&out).into_iter().map(|(path, _)| path).collect();
+        assert_eq!(found, ["./src/ctx.rs"], "depth {depth}: {}", stderr(&out));
+    }
+}

@@ -53,7 +53,10 @@
 //!
 //! Not flagged: guards of async-aware locks (`tokio::sync`, `futures::lock`,
 //! `async_lock`, `async_std::sync`): their acquisition is itself awaited
-//! (`m.lock().await`), or the lock is declared with one of those types.
+//! (`m.lock().await`), or the lock is declared with one of those types. A lock reached
+//! through a local the lint cannot trace to a declaration (`Arc::get_mut(&mut self.0)`
+//! bound to `mutex`) is async-aware when every lock type the file declares or imports
+//! (`use tokio::sync::Mutex;`) is.
 //!
 //! ## Known limits
 //!

@@ -76,14 +76,21 @@
 //!   built or torn down by one thread: constructors (an associated function returning
 //!   `Self`), `Drop::drop`, and the helpers only those call (a call from a closure or
 //!   from any other function counts as a call from anywhere). A global (`static`) lock
-//!   is still flagged there: other threads reach it.
+//!   is still flagged there: other threads reach it. And the methods of a value that
+//!   never leaves the thread that makes it, on its own lock fields (`cache: Mutex<…>`,
+//!   not an `Arc` of one): a `pub(crate)` (or narrower) type that is only made by its own
+//!   functions, bound to locals and lent down by reference, never put inside another
+//!   type (`Arc<Ctx>`, a field, a static), given no trait beyond the derivable ones, and
+//!   named by no function that starts a thread (`lint/src/flow/one_thread.rs`). A local
+//!   lock whose `Arc` is cloned is shared, whether or not a spawn is in sight.
 //! - Work the lock exists to order: a lock around `()` (`Mutex<()>`), or one whose value
 //!   no code of the package uses (each of its guards bound to a `_` name: a placeholder
 //!   `Mutex<u8>` held by `let _lock = LOCK.lock()`), or around an I/O handle
 //!   (`Mutex<File>`, `Mutex<BufWriter<File>>`, a socket, a child, a writer, a package
 //!   type holding one: `enum Output { Memory(Vec<u8>), File(File) }`); I/O on the
-//!   guarded value itself (`file.lock().write_all(..)`; reads of a guarded `Read + Seek`
-//!   value are `mutex_read_seek`'s); the whole guarded value written to the file the
+//!   guarded value itself (`file.lock().write_all(..)`, or a channel reached through it
+//!   or through a guard taken from it: `vmm.vcpus().handle(i).replies.recv()`; reads of
+//!   a guarded `Read + Seek` value are `mutex_read_seek`'s); the whole guarded value written to the file the
 //!   call makes (`serde_json::to_writer(File::create(p)?, &*map)`, or serialized first,
 //!   `let text = g.serialize(); fs::write(p, text)`: snapshots in order);
 //!   a guarded `Option` filled once (`if g.is_none() { *g = Some(load()) }`,
@@ -114,8 +121,10 @@
 //!   matched by name and number of arguments; one around `()` orders the work it is held
 //!   for.
 //! - Who else can want the lock is known only from the function's place in its
-//!   object's life, by name: a lock still private to one thread in other ways (a setup
-//!   method with `&mut self` on a value not started yet) is reported, and a
+//!   object's life, by name, and from the types kept on one thread: a lock still private
+//!   to one thread in other ways (a setup method with `&mut self` on a value not started
+//!   yet, a `pub` type a binary never shares, a value reached only from callbacks of one
+//!   runtime thread) is reported, and a
 //!   constructor that shares its object before it is done (spawning a thread with a
 //!   clone of it) is taken as alone. A helper's callers are matched by name, so a
 //!   method of another type with the same name counts as a caller.

@@ -334,7 +334,8 @@ fn a_type_named_deep_inside_another_in_an_unparsed_file_is_read_in_bounded_depth
     // as an escape, the same finding).
     let ctx = "use std::sync::Mutex;\npub(crate) struct Ctx {\n    m: Mutex<Vec<u8>>,\n}\nimpl Ctx {\n    pub(crate) fn load(&self, p: &str) {\n        let mut g = self.m.lock().unwrap();\n        g.extend(std::fs::read(p).unwrap_or_default());\n    }\n}\n";
     for depth in [2_900, 20_000] {
-        let deep = format!("pub(crate) fn keep(_x: {}&crate::ctx::Ctx{}) {{}}\n", "Option<".repeat(depth), ">".repeat(depth));
+        let deep =
+            format!("pub(crate) fn keep(_x: {}&crate::ctx::Ctx{}) {{}}\n", "Option<".repeat(depth), ">".repeat(depth));
         let scratch = Scratch::new(
             "one-thread-deep",
             &[

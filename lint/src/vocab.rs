@@ -716,6 +716,11 @@ pub fn measures(method: &str) -> bool {
     matches!(method, "len" | "is_empty" | "count" | "sum" | "capacity" | "product")
 }
 
+/// Methods that take items out of a collection, as a queue's consumer does.
+pub fn takes_items(method: &str) -> bool {
+    matches!(method, "pop" | "pop_front" | "pop_back" | "try_pop" | "drain" | "take" | "steal" | "swap_remove")
+}
+
 /// Methods that add to a collection.
 pub fn fills(method: &str) -> bool {
     matches!(

@@ -606,7 +606,9 @@ fn order_dependent(used: &Use, value: &Value, work: &Work, flows: &[Flow], roots
     }
     // The function's own buffer: made here (in this iteration) or the caller's.
     let own = root.origin != Origin::Field && root.loop_depth == used.loop_depth;
-    if own && any(vocab::fills) {
+    // Feeding a queue the spawned work takes items out of is its design: each item goes
+    // in whole under the lock and comes out whole.
+    if own && any(vocab::fills) && !(work.kind == WorkKind::Spawn && work_takes_items(work, used.root, flows)) {
         return Some(Why::Filled);
     }
     if own && (any(vocab::reuses) || used.context == (Context::Assigned { overwrite: true })) {
@@ -651,6 +653,15 @@ fn work_changes(work: &Work, root: RootId, flows: &[Flow]) -> bool {
     body.events
         .iter()
         .any(|e| matches!(&e.kind, EventKind::Used(u) if u.root == root && u.chain.iter().any(|m| vocab::mutates(m))))
+}
+
+/// Does the spawned work take items out of `root` (`q.lock().pop()`, `drain(..)`): a
+/// work queue it consumes?
+fn work_takes_items(work: &Work, root: RootId, flows: &[Flow]) -> bool {
+    let Some(body) = work.body.and_then(|b| flows.get(b)) else { return false };
+    body.events.iter().any(
+        |e| matches!(&e.kind, EventKind::Used(u) if u.root == root && u.chain.iter().any(|m| vocab::takes_items(m))),
+    )
 }
 
 /// A worker spawned over and over that checks a measurement of a buffer it writes: its

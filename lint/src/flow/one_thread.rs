@@ -6,7 +6,8 @@
 //! threads through: made by its own associated functions (`Context::new()`) and bound to
 //! a local, passed down by reference (`fn scan(ctx: &Context)`), or the self type of its
 //! own `impl`; and no function that mentions it (its own methods included) starts a
-//! thread (a spawn, a scope, a parallel iterator). Any other mention lets it escape:
+//! thread (a spawn, a scope, a parallel iterator) or makes a `move` closure or an async
+//! block (either may be handed to a pool or an executor the spawn list does not name). Any other mention lets it escape:
 //! inside another type (`Arc<Context>`, `Vec<Context>`, a field, a static, an alias), the
 //! return type of another type's function (its callers would not name it), a trait
 //! implemented for it other than the derivable ones (it may then go where a `dyn Trait`
@@ -292,6 +293,18 @@ impl<'ast> Visit<'ast> for Mentions<'_> {
         syn::visit::visit_path(self, path);
     }
 
+    // A `move` closure or an async block may be handed to a pool or an executor the
+    // spawn list does not name (`pool.execute(move || ..)`): counted as another thread.
+    fn visit_expr_closure(&mut self, closure: &'ast syn::ExprClosure) {
+        self.starts_threads |= closure.capture.is_some();
+        syn::visit::visit_expr_closure(self, closure);
+    }
+
+    fn visit_expr_async(&mut self, block: &'ast syn::ExprAsync) {
+        self.starts_threads = true;
+        syn::visit::visit_expr_async(self, block);
+    }
+
     fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
         self.starts_threads |= vocab::starts_threads(&call.method.to_string());
         syn::visit::visit_expr_method_call(self, call);
@@ -376,6 +389,8 @@ mod tests {
             struct Spawned { m: RwLock<u8> }
             impl Spawned { fn new() -> Self { Spawned { m: RwLock::new(0) } } }
             fn b(s: &Spawned) { std::thread::scope(|sc| { sc.spawn(|| s.m.read()); }); }
+            struct Pooled { m: Mutex<u8> }
+            fn p(pool: &Pool) { let x = Pooled { m: Mutex::new(0) }; pool.execute(move || drop(x.m.lock())); }
             struct Dyn { m: Mutex<u8> }
             impl Iterator for Dyn { type Item = u8; fn next(&mut self) -> Option<u8> { None } }
             struct Made { m: Mutex<u8> }

@@ -81,7 +81,8 @@
 //!   not an `Arc` of one): a `pub(crate)` (or narrower) type that is only made by its own
 //!   functions, bound to locals and lent down by reference, never put inside another
 //!   type (`Arc<Ctx>`, a field, a static), given no trait beyond the derivable ones, and
-//!   named by no function that starts a thread (`lint/src/flow/one_thread.rs`). A local
+//!   named by no function that starts a thread or makes a `move` closure or an async
+//!   block (`lint/src/flow/one_thread.rs`). A local
 //!   lock whose `Arc` is cloned is shared, whether or not a spawn is in sight.
 //! - Work the lock exists to order: a lock around `()` (`Mutex<()>`), or one whose value
 //!   no code of the package uses (each of its guards bound to a `_` name: a placeholder

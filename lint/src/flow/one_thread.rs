@@ -7,8 +7,9 @@
 //! a local, passed down by reference (`fn scan(ctx: &Context)`), or the self type of its
 //! own `impl`; and no function that mentions it (its own methods included) starts a
 //! thread (a spawn, a scope, a parallel iterator) or makes a `move` closure or an async
-//! block (either may be handed to a pool or an executor the spawn list does not name). Any other mention lets it escape:
-//! inside another type (`Arc<Context>`, `Vec<Context>`, a field, a static, an alias), the
+//! block (either may be handed to a pool or an executor the spawn list does not name).
+//! Any other mention lets it escape: inside another type (`Arc<Context>`,
+//! `Vec<Context>`, a field, a static, an alias), the
 //! return type of another type's function (its callers would not name it), a trait
 //! implemented for it other than the derivable ones (it may then go where a `dyn Trait`
 //! or a generic goes), a macro's tokens or a file that does not parse (counted as

@@ -1143,16 +1143,27 @@ impl<'t> Walker<'t> {
 
     fn watch_except(&mut self, expr: &syn::Expr, except: &[ValueId]) {
         if let Some(what) = self.tracker.watches(expr) {
-            // The values the excepted ones were reached through are worked on too.
-            let mut excepted: HashSet<ValueId> = except.iter().copied().collect();
-            let mut work = except.to_vec();
-            while let Some(id) = work.pop() {
-                work.extend(self.within.get(&id).into_iter().flatten().filter(|&&outer| excepted.insert(outer)));
-            }
+            let through = self.reached_through(except);
             let mut live = self.live_ids();
-            live.retain(|id| !excepted.contains(id) && Some(*id) != self.storing_into);
+            live.retain(|id| !except.contains(id) && !through.contains(id) && Some(*id) != self.storing_into);
             self.event(leftmost(expr), EventKind::Watched(what, live));
         }
+    }
+
+    /// The values `ids` were reached through, transitively (`vmm` for a guard taken by
+    /// `vmm.vm.vcpus_handles()`): worked on when they are. Empty, without allocating, in
+    /// the common body where no guard was taken through another.
+    fn reached_through(&self, ids: &[ValueId]) -> HashSet<ValueId> {
+        let mut through = HashSet::new();
+        let mut work: Vec<ValueId> = ids.iter().copied().filter(|id| self.within.contains_key(id)).collect();
+        while let Some(id) = work.pop() {
+            for &outer in self.within.get(&id).into_iter().flatten() {
+                if through.insert(outer) {
+                    work.push(outer);
+                }
+            }
+        }
+        through
     }
 
     /// Give the statement's live temporaries to `owner` (a scrutinee's temporaries live

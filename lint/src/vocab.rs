@@ -747,9 +747,7 @@ pub fn reuses(method: &str) -> bool {
 
 /// Methods that change a value in place (a spawned task that calls one on a map changes it).
 pub fn mutates(method: &str) -> bool {
-    fills(method)
-        || reuses(method)
-        || matches!(method, "remove" | "remove_if" | "remove_entry" | "pop" | "pop_front" | "pop_back" | "swap_remove")
+    fills(method) || reuses(method) || takes_items(method) || matches!(method, "remove" | "remove_if" | "remove_entry")
 }
 
 /// Macros that check their arguments (a check of a shared measurement is a flaky check).

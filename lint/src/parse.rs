@@ -390,6 +390,14 @@ pub fn macro_args(mac: &syn::Macro) -> Vec<syn::Expr> {
         .unwrap_or_default()
 }
 
+/// `code` parsed as the crate root `lib.rs` (for the engine layers' unit tests).
+#[cfg(test)]
+pub fn parse_crate_root(code: &str) -> ParsedFile {
+    let module = crate::source::ModulePath::root("src");
+    let source = Arc::new(SourceFile::new("lib.rs".into(), "lib.rs".into(), module, true, code.into()));
+    parse(&source, Edition::E2021).expect("test source parses")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -838,14 +838,9 @@ impl<'ast> Visit<'ast> for Round<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::Edition;
-    use crate::source::{ModulePath, SourceFile};
-    use std::sync::Arc;
 
     fn parsed(text: &str) -> Vec<ParsedFile> {
-        let source =
-            Arc::new(SourceFile::new("t.rs".into(), "t.rs".into(), ModulePath::root("src"), true, text.into()));
-        vec![crate::parse::parse(&source, Edition::E2021).expect("test source parses")]
+        vec![crate::parse::parse_crate_root(text)]
     }
 
     fn evidence(text: &str, name: &str) -> Evidence {

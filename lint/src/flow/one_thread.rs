@@ -347,17 +347,9 @@ impl Mentions<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::ModulePath;
 
     fn kept(code: &str) -> Vec<String> {
-        let source = Arc::new(SourceFile::new(
-            "lib.rs".into(),
-            "lib.rs".into(),
-            ModulePath::root("src"),
-            true,
-            code.to_string(),
-        ));
-        let file = crate::parse::parse(&source, crate::manifest::Edition::E2021).expect("parses");
+        let file = crate::parse::parse_crate_root(code);
         let one_thread = OneThread::of(std::slice::from_ref(&file), &[], |_| crate::manifest::Edition::E2021);
         let mut names: Vec<String> = one_thread.lock_fields.keys().cloned().collect();
         names.sort();

@@ -204,17 +204,9 @@ impl<'ast> Visit<'ast> for Functions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::ModulePath;
 
     fn alone(code: &str) -> Vec<String> {
-        let source = Arc::new(SourceFile::new(
-            "lib.rs".into(),
-            "lib.rs".into(),
-            ModulePath::root("src"),
-            true,
-            code.to_string(),
-        ));
-        let file = crate::parse::parse(&source, crate::manifest::Edition::E2021).expect("parses");
+        let file = crate::parse::parse_crate_root(code);
         let phases = Phases::of(std::slice::from_ref(&file), &[]);
         let mut names = Vec::new();
         let mut all = Functions { file: "lib.rs".into(), ..Functions::default() };

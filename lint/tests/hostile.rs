@@ -333,7 +333,9 @@ fn a_type_named_deep_inside_another_in_an_unparsed_file_is_read_in_bounded_depth
     // escapes: the finding stays), or 20,000 deep (refused as too deeply nested: counted
     // as an escape, the same finding).
     let ctx = "use std::sync::Mutex;\npub(crate) struct Ctx {\n    m: Mutex<Vec<u8>>,\n}\nimpl Ctx {\n    pub(crate) fn load(&self, p: &str) {\n        let mut g = self.m.lock().unwrap();\n        g.extend(std::fs::read(p).unwrap_or_default());\n    }\n}\n";
-    for depth in [2_900, 20_000] {
+    // Depth 0 is a plain `&Ctx` parameter there: the type is kept, no finding, which only
+    // a file read on demand can tell (unread, it would count as anything).
+    for (depth, expected) in [(0, &[][..]), (2_900, &["./src/ctx.rs"][..]), (20_000, &["./src/ctx.rs"][..])] {
         let deep =
             format!("pub(crate) fn keep(_x: {}&crate::ctx::Ctx{}) {{}}\n", "Option<".repeat(depth), ">".repeat(depth));
         let scratch = Scratch::new(
@@ -346,8 +348,8 @@ fn a_type_named_deep_inside_another_in_an_unparsed_file_is_read_in_bounded_depth
             ],
         );
         let out = lockscope(&["lint", ".", "--rule", "lock_across_io", "--format", "json"], &scratch.0);
-        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert_eq!(out.status.code(), Some(if expected.is_empty() { 0 } else { 1 }), "{}", stderr(&out));
         let found: Vec<String> = json_findings(&out).into_iter().map(|(path, _)| path).collect();
-        assert_eq!(found, ["./src/ctx.rs"], "depth {depth}: {}", stderr(&out));
+        assert_eq!(found, expected, "depth {depth}: {}", stderr(&out));
     }
 }

@@ -1201,9 +1201,11 @@ impl<'t> Walker<'t> {
             self.drop_where(end(i.then_branch.brace_token.span.close()), DropWhy::ScrutineeEnd, scrutinee_owned);
             before.live.retain(|(_, o)| !scrutinee_owned(o));
         }
-        if let (Some(made), true) = (cond.made, scrutinee.is_some_and(|l| is_failed_try(&l.expr))) {
+        let succeeds = scrutinee.is_some_and(|l| is_acquisition(&l.expr) && is_success_pattern(&l.pat));
+        if let (Some(made), true) = (cond.made, succeeds) {
             // `if let Ok(g) = m.try_lock() { .. } else { .. }`: the `else` runs on the
-            // failure, which holds nothing.
+            // failure, which holds nothing, or a poisoned guard (`m.lock()`'s `Err`), a
+            // path taken only after a panic under the lock.
             before.live.retain(|(id, _)| *id != made);
         }
         let after_then = std::mem::replace(&mut self.state, before);
@@ -1292,6 +1294,11 @@ impl<'t> Walker<'t> {
             if sharing::is_err_pattern(&arm.pat) {
                 // The spawn failed on this arm.
                 self.refute(&shared_here, start(arm.pat.span()));
+            }
+            if let (Some(id), true) = (made, is_acquisition(&m.expr) && is_failure_pattern(&arm.pat)) {
+                // `Err(_) =>` of `m.lock()`, `None =>` of `m.try_lock()`: nothing is held,
+                // or a poisoned guard, on a path taken only after a panic under the lock.
+                self.state.live.retain(|(v, _)| *v != id);
             }
             self.bind_pattern(&arm.pat, made);
             if let Some((_, guard)) = &arm.guard {
@@ -1599,16 +1606,36 @@ pub fn leftmost(expr: &syn::Expr) -> Position {
 }
 
 /// Is this an attempt whose failure holds no value (`m.try_lock()`, `m.try_read().ok()`)?
-fn is_failed_try(expr: &syn::Expr) -> bool {
+/// Is `expr` an acquisition's own result (`m.lock()`, `m.try_lock()`, `m.write().ok()`),
+/// whose failure holds no guard, or a poisoned one?
+fn is_acquisition(expr: &syn::Expr) -> bool {
     match expr {
-        syn::Expr::MethodCall(m) if m.method == "ok" && m.args.is_empty() => is_failed_try(&m.receiver),
-        syn::Expr::MethodCall(m) => {
-            let method = m.method.to_string();
-            method.starts_with("try_") && vocab::acquire(&method, m.args.len()).is_some()
-        }
-        syn::Expr::Paren(p) => is_failed_try(&p.expr),
+        syn::Expr::MethodCall(m) if m.method == "ok" && m.args.is_empty() => is_acquisition(&m.receiver),
+        syn::Expr::MethodCall(m) => vocab::acquire(&m.method.to_string(), m.args.len()).is_some(),
+        syn::Expr::Paren(p) => is_acquisition(&p.expr),
         _ => false,
     }
+}
+
+/// The variant a constructor pattern names (`Ok` of `Ok(g)`, `None` of `None`).
+fn pattern_variant(pat: &syn::Pat) -> Option<String> {
+    let path = match pat {
+        syn::Pat::TupleStruct(t) => &t.path,
+        syn::Pat::Path(p) => &p.path,
+        syn::Pat::Ident(i) if i.subpat.is_none() => return Some(i.ident.to_string()),
+        _ => return None,
+    };
+    path.segments.last().map(|s| s.ident.to_string())
+}
+
+/// `Ok(..)`, `Some(..)`: the pattern an acquisition matches when it got the guard.
+fn is_success_pattern(pat: &syn::Pat) -> bool {
+    pattern_variant(pat).is_some_and(|v| v == "Ok" || v == "Some")
+}
+
+/// `Err(..)`, `None`: the pattern an acquisition matches when it did not.
+fn is_failure_pattern(pat: &syn::Pat) -> bool {
+    pattern_variant(pat).is_some_and(|v| v == "Err" || v == "None")
 }
 
 /// Identifiers in a token string, each once, added to those `out` has.

@@ -248,6 +248,14 @@ fn a_failed_try_lock_holds_nothing_in_the_else_branch() {
 }
 
 #[test]
+fn a_failed_or_poisoned_acquisition_holds_nothing_on_its_failure_path() {
+    insta::assert_snapshot!(events(
+        "match m.lock() {\n    Ok(g) => g.len(),\n    Err(_) => std::fs::read_to_string(p),\n}\nif let Ok(g) = m.lock() {\n    g.len();\n} else {\n    std::fs::read_to_string(p);\n}\nmatch m.lock() {\n    Err(_) => 0,\n    Ok(g) => std::fs::read_to_string(p),\n}",
+        Edition::E2021
+    ));
+}
+
+#[test]
 fn a_moved_block_takes_what_it_uses_before_binding_it() {
     let names = super::captured_names(
         "let x = x . lock () ; let state = shared . state . lock () ; work (state) ; other . field ; g",

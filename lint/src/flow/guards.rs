@@ -314,10 +314,12 @@ impl<'s, 'a> Declared<'s, 'a> {
         }
     }
 
-    /// Does `ty` name a type of this package? Such a type may have lock-like methods of
-    /// its own (`ColorableTerminal::lock`), so it does not make a name "no lock".
+    /// Is `ty`, or what it points to, a type of this package? Such a type may have
+    /// lock-like methods of its own (`ColorableTerminal::lock`), so it does not make a
+    /// name "no lock". A package type only among another type's parameters
+    /// (`ARCache<Key, Item>`) does not: the methods called are the outer type's.
     fn names_package_type(&self, ty: &syn::Type, module: &ModulePath) -> bool {
-        type_paths(ty).iter().any(|p| matches!(self.symbols.resolve_path(module, p), Resolved::Def(_)))
+        pointed_paths(ty).iter().any(|p| matches!(self.symbols.resolve_path(module, p), Resolved::Def(_)))
     }
 
     /// Record the locks `ty` (written in `module`) holds under `name`, through aliases;
@@ -571,6 +573,38 @@ fn outer_type_name(ty: &syn::Type) -> Option<String> {
         syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
         syn::Type::Reference(r) => outer_type_name(&r.elem),
         _ => None,
+    }
+}
+
+/// Types whose values a method call on a place of type `ty` reaches: the type itself
+/// and, through references and pointers (`Arc`, `Rc`, `Box`, `Option`, `Pin`), what they
+/// hold (`Arc`, `Inner` of `&Arc<Inner>`), not another type's parameters.
+fn pointed_paths(mut ty: &syn::Type) -> Vec<&syn::Path> {
+    const POINTERS: &[&str] = &["Arc", "Rc", "Box", "Option", "Pin"];
+    let mut paths = Vec::new();
+    loop {
+        match ty {
+            syn::Type::Reference(r) => ty = &r.elem,
+            syn::Type::Paren(p) => ty = &p.elem,
+            syn::Type::Path(p) => {
+                paths.push(&p.path);
+                let Some(last) = p.path.segments.last() else { return paths };
+                let held = match &last.arguments {
+                    syn::PathArguments::AngleBracketed(a) if POINTERS.iter().any(|w| last.ident == w) => {
+                        a.args.iter().find_map(|arg| match arg {
+                            syn::GenericArgument::Type(t) => Some(t),
+                            _ => None,
+                        })
+                    }
+                    _ => None,
+                };
+                match held {
+                    Some(inner) => ty = inner,
+                    None => return paths,
+                }
+            }
+            _ => return paths,
+        }
     }
 }
 

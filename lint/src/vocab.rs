@@ -84,6 +84,7 @@ pub const BLOCKING_WORDS: &[&str] = &[
     "zstd",
     "decode_all",
     "fs_err",
+    "block_on",
 ];
 
 /// Free functions that block, by their last two path segments (`fs::read`), with the
@@ -112,6 +113,13 @@ const BLOCKING_FUNCTIONS: &[(&str, &str, &str)] = &[
     ("ureq", "post", "ureq::post"),
     ("zstd", "decode_all", "zstd::decode_all"),
     ("stream", "decode_all", "zstd::stream::decode_all"),
+    // Running a future to completion on this thread: it waits for whatever the future
+    // waits for (the network, a timer, another task).
+    ("executor", "block_on", "futures::executor::block_on"),
+    ("future", "block_on", "future::block_on"),
+    ("pollster", "block_on", "pollster::block_on"),
+    ("task", "block_on", "task::block_on"),
+    ("smol", "block_on", "smol::block_on"),
 ];
 
 /// Can a method of this name be one [`blocking_call`] reports? (A cheap first test.)
@@ -132,6 +140,7 @@ pub fn may_block(method: &str) -> bool {
             | "call"
             | "send"
             | "unpack"
+            | "block_on"
     )
 }
 
@@ -208,7 +217,9 @@ pub fn blocking_function_in(call: &syn::ExprCall, imports: Option<&Imports>) -> 
     }
     let written: Vec<String> = func.path.segments.iter().map(|s| s.ident.to_string()).collect();
     let mut segments = expand_path(written, imports);
-    if segments.first().is_some_and(|c| ASYNC_IO_CRATES.contains(&c.as_str())) {
+    if segments.first().is_some_and(|c| ASYNC_IO_CRATES.contains(&c.as_str()))
+        && segments.last().is_none_or(|l| l != "block_on")
+    {
         return None;
     }
     // `fs_err` is `std::fs` with paths in its errors.
@@ -257,8 +268,17 @@ pub fn blocking_method(m: &syn::ExprMethodCall) -> Option<String> {
         "unpack" if chain.contains("Archive") && chain.contains("Decoder") => Some("tar::Archive::unpack".into()),
         "call" if chain.contains("ureq") => Some("ureq::Request::call".into()),
         "send" if chain.contains("blocking") => Some("reqwest::blocking::RequestBuilder::send".into()),
+        // A runtime's or handle's `block_on(fut)`: the thread waits for the future.
+        "block_on" if m.args.len() == 1 => Some("Runtime::block_on".into()),
         _ => None,
     }
+}
+
+/// Does a call of this name run its argument (a future) to completion, here? A guard
+/// taken in that argument (`rt.block_on(sink.lock().send(m))`) is what the future works
+/// on: the guarded value's own work.
+pub fn runs_argument(name: &str) -> bool {
+    name == "block_on"
 }
 
 /// Is a type of this name a lock's guard? Guards are named `…Guard` (`MutexGuard`,

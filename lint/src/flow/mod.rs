@@ -629,6 +629,7 @@ impl<'t> Walker<'t> {
                     None
                 };
                 let outer_input = std::mem::replace(&mut self.closure_input, input);
+                let args_start = self.flow.events.len();
                 let mut work_args = Vec::new();
                 let mut from_closure = None;
                 let context = sharing.then(|| Context::Argument(method.as_str().into()));
@@ -644,6 +645,9 @@ impl<'t> Walker<'t> {
                 self.iterating = iterating;
                 self.inline_closures = inline;
                 self.closure_input = outer_input;
+                if vocab::runs_argument(&method) {
+                    own.extend(self.worked_on_by(args_start, m.args.iter()));
+                }
                 self.watch_except(expr, &own);
                 if let Some(what) = self.tracker.makes(expr) {
                     let id = self.make(expr, what);
@@ -722,6 +726,7 @@ impl<'t> Walker<'t> {
                 if spawns {
                     self.spawning = Some(None);
                 }
+                let args_start = self.flow.events.len();
                 let mut moved_in = None;
                 let mut work_args = Vec::new();
                 let runs_now = self.runs_closures_now(&callee);
@@ -737,7 +742,12 @@ impl<'t> Walker<'t> {
                 }
                 let body = std::mem::replace(&mut self.spawning, saved).flatten();
                 self.inline_closures = inline;
-                self.watch(expr);
+                let own = if vocab::runs_argument(&callee) {
+                    self.worked_on_by(args_start, call.args.iter())
+                } else {
+                    Vec::new()
+                };
+                self.watch_except(expr, &own);
                 if let Some(what) = self.tracker.makes(expr) {
                     return Some(self.make(expr, what));
                 }
@@ -1137,8 +1147,19 @@ impl<'t> Walker<'t> {
         id
     }
 
-    fn watch(&mut self, expr: &syn::Expr) {
-        self.watch_except(expr, &[]);
+    /// What each of `args` works on, by the start of its chain: a value made there by the
+    /// events from `first` on (`sink.lock()` of `sink.lock().send(m)`), or the live value
+    /// the chain starts from (`guard.refresh()`, `handle.done()` of a handle taken out of
+    /// a guard); not a temporary computed for one of the argument's own arguments.
+    fn worked_on_by<'e>(&self, first: usize, args: impl Iterator<Item = &'e syn::Expr>) -> Vec<ValueId> {
+        let args: Vec<&syn::Expr> = args.collect();
+        let spines: Vec<Position> = args.iter().map(|a| leftmost(a)).collect();
+        let events = self.flow.events.get(first..).unwrap_or_default();
+        let made = events.iter().filter_map(|e| match e.kind {
+            EventKind::Made(id) if spines.contains(&self.flow.values[id].made.start) => Some(id),
+            _ => None,
+        });
+        made.chain(args.iter().filter_map(|a| self.chain_root(a))).collect()
     }
 
     fn watch_except(&mut self, expr: &syn::Expr, except: &[ValueId]) {

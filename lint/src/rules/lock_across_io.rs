@@ -40,8 +40,9 @@
 //! Blocking work: `std::fs` functions, `File::open`/`create`, `OpenOptions::open`,
 //! `TcpStream::connect`, `reqwest::blocking`, `ureq`, `Command::output`/`status`,
 //! waiting on a spawned child, `thread::sleep`, a blocking `recv()` (not a select arm's
-//! `recv(&rx)`) or `JoinHandle::join`, `zstd::decode_all` and reading a `…Decoder` to its
-//! end; reads and writes on another file or socket (a local opened with
+//! `recv(&rx)`) or `JoinHandle::join`, running a future to completion (`rt.block_on(f)`,
+//! `futures::executor::block_on(f)`: the thread waits for what the future waits for),
+//! `zstd::decode_all` and reading a `…Decoder` to its end; reads and writes on another file or socket (a local opened with
 //! `File::open`/`create`, `OpenOptions::open`, a `BufReader`/`BufWriter` of one, a
 //! parameter typed `File`; a `TcpStream::connect`ed stream; a bound `UdpSocket`'s
 //! `recv`/`recv_from`/`send_to`/`peek`); a `Command` or a spawned child kept in a local
@@ -90,7 +91,8 @@
 //!   (`Mutex<File>`, `Mutex<BufWriter<File>>`, a socket, a child, a writer, a package
 //!   type holding one: `enum Output { Memory(Vec<u8>), File(File) }`); I/O on the
 //!   guarded value itself (`file.lock().write_all(..)`, or a channel reached through it
-//!   or through a guard taken from it: `vmm.vcpus().handle(i).replies.recv()`; reads of
+//!   or through a guard taken from it: `vmm.vcpus().handle(i).replies.recv()`; a future
+//!   run to completion that works on it: `rt.block_on(sink.lock().send(m))`; reads of
 //!   a guarded `Read + Seek` value are `mutex_read_seek`'s); the whole guarded value written to the file the
 //!   call makes (`serde_json::to_writer(File::create(p)?, &*map)`, or serialized first,
 //!   `let text = g.serialize(); fs::write(p, text)`: snapshots in order);
@@ -103,8 +105,11 @@
 //!   write-through store), so disk and memory change together, in the lock's order.
 //!   Reads are never the lock's own: a cache filled from the disk under its lock is
 //!   flagged.
-//! - Printing and logging (macros), work after the guard is dropped, and work in a
-//!   function that never returns (`-> !`: on its way to a panic or an exit).
+//! - Printing and logging (macros), work after the guard is dropped, work in a
+//!   function that never returns (`-> !`: on its way to a panic or an exit), and work
+//!   where the acquisition failed: a lost `try_lock`, or a poisoned lock's `Err` arm
+//!   (`match m.lock() { Ok(g) => .., Err(_) => handle.join() }`), which runs only after a
+//!   panic under the lock.
 //!
 //! ## Known limits
 //!

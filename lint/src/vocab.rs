@@ -218,7 +218,7 @@ pub fn blocking_function_in(call: &syn::ExprCall, imports: Option<&Imports>) -> 
     let written: Vec<String> = func.path.segments.iter().map(|s| s.ident.to_string()).collect();
     let mut segments = expand_path(written, imports);
     if segments.first().is_some_and(|c| ASYNC_IO_CRATES.contains(&c.as_str()))
-        && segments.last().is_none_or(|l| l != "block_on")
+        && !segments.last().is_some_and(|l| l == "block_on")
     {
         return None;
     }

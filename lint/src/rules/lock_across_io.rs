@@ -118,6 +118,11 @@
 //!   method names (`recv`, `join` with no argument), not by type: a crate's own method
 //!   named `recv` that does not block would be reported, and a `Decoder::new` of any
 //!   crate (`zstd`'s, `png`'s) is taken as an inflater.
+//! - Blocking work inside the package's own functions is not followed: `self.load(k)`
+//!   that reads a file, called under a guard, is not reported. Followed by name on real
+//!   code, such calls were mostly the work the lock is there to order (a memo every
+//!   caller waits for anyway, a file kept in step with the guarded map) or code only one
+//!   thread runs: 14 true of 103 (BENCHMARKS.md, session 11).
 //! - Locks are recognised by their acquisition's name (`lock()`, `read()`, `write()`)
 //!   unless the receiver is declared as something else. Where the package gives a
 //!   method of its own such a name (returning no guard), only receivers declared as

@@ -341,6 +341,16 @@ fn files_defining_needed_names(
         seeds.insert(name);
         seeds.insert(local);
     }
+    // A needed field (`buffer` of `shared.buffer.lock()`) may be declared by a type the
+    // file takes from a dependency (`SharedBuffer`): those types' definitions are needed.
+    for p in own.iter().filter(|p| !p.needed.is_empty()) {
+        let types = p
+            .graph
+            .imports
+            .iter()
+            .filter(|(first, name, _)| dependencies.contains(first.as_str()) && is_type_name(name));
+        seeds.extend(types.map(|(_, name, _)| name.as_str()));
+    }
     let mut needed_in_deps = closure_within(seeds.into_iter(), &deps, MAX_DEPENDENCY_DEPTH);
     let reexported: Vec<&str> = deps
         .iter()

@@ -596,6 +596,32 @@ fn names_a_workspace_dependency_re_exports_resolve_through_its_sources() {
 }
 
 #[test]
+fn a_field_declared_by_a_workspace_dependencys_type_is_read_from_its_declaration() {
+    // `shared.buffer` is declared by `util::SharedBuffer` as an async-aware lock: its
+    // guard may be held across an `.await`; a blocking one of the same shape may not.
+    let app = "use util::{Blocking, SharedBuffer};\npub async fn flush(shared: SharedBuffer, blocking: Blocking) {\n    let buf = shared.buffer.try_lock().unwrap();\n    write(&buf).await;\n    let other = blocking.bytes.try_lock().unwrap();\n    write(&other).await;\n}\nasync fn write(_: &[u8]) {}\n";
+    let util = "use std::sync::Arc;\npub struct SharedBuffer {\n    pub buffer: Arc<futures::lock::Mutex<Vec<u8>>>,\n}\npub struct Blocking {\n    pub bytes: Arc<std::sync::Mutex<Vec<u8>>>,\n}\n";
+    let dir = Scratch::new(
+        "workspace-dep-field",
+        &[
+            ("Cargo.toml", "[workspace]\nmembers = [\"app\", \"util\"]\n"),
+            (
+                "app/Cargo.toml",
+                "[package]\nname = \"app\"\nedition = \"2021\"\n[dependencies]\nutil = { path = \"../util\" }\n",
+            ),
+            ("app/src/lib.rs", app),
+            ("util/Cargo.toml", "[package]\nname = \"util\"\nedition = \"2021\"\n"),
+            ("util/src/lib.rs", util),
+        ],
+    );
+    let out = lockscope(&["lint", "--format", "json", "--rule", "guard_across_await"], &dir.0);
+    let findings = stdout(&out);
+    let lines: Vec<serde_json::Value> = findings.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    assert_eq!(lines.len(), 1, "{findings}{}", stderr(&out));
+    assert_eq!(lines[0]["line"], 6, "{findings}");
+}
+
+#[test]
 fn one_lock_is_one_finding_with_its_other_places_as_notes_in_every_format() {
     let source = "use std::sync::Mutex;\nuse std::fs::File;\nuse std::io::Read;\npub struct S {\n    f: Mutex<File>,\n}\nimpl S {\n    pub fn new(f: Mutex<File>) -> Self {\n        S { f }\n    }\n    pub fn handle(&self) -> &Mutex<File> {\n        &self.f\n    }\n    pub fn first(&self) -> u8 {\n        let mut b = [0];\n        self.handle().lock().unwrap().read(&mut b).ok();\n        b[0]\n    }\n}\n";
     let dir = Scratch::new("related", &[("a.rs", source)]);

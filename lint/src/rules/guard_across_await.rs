@@ -64,7 +64,10 @@
 //!   …, not awaited); a lock's type is looked up by the name it is reached by (a field,
 //!   static or variable of an async-aware lock type is skipped), not by type inference.
 //!   Where the package gives a method of its own such a name and it returns no guard
-//!   (`fn lock(&self) -> &Lockfile`), only receivers declared as locks count.
+//!   (`fn lock(&self) -> &Lockfile`), only receivers declared as locks count. A field
+//!   declared in another crate is seen in workspace mode, through the types the file
+//!   takes from a workspace dependency (`shared.buffer` of `util::SharedBuffer`); linted
+//!   as a folder, or declared in a crates.io dependency, it is taken as a blocking lock.
 //! - Functions handing out guards are matched by name and number of arguments in the
 //!   package (a name also given to a function returning something else is not followed),
 //!   and looked for only in packages that write a guard type (`…Guard<`) somewhere. A

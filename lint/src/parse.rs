@@ -383,11 +383,83 @@ fn is_type_alias_eq(out: &[TokenTree]) -> bool {
 }
 
 /// The comma-separated expressions a macro call was given (`println!("{}", g.len())`),
-/// when its tokens read as such; empty otherwise.
+/// when its tokens read as such; for a `select!`, its branches' futures, conditions and
+/// handlers ([`select_branches`]); empty otherwise.
 pub fn macro_args(mac: &syn::Macro) -> Vec<syn::Expr> {
+    if let Some(branches) = select_branches(mac) {
+        return branches
+            .into_iter()
+            .flat_map(|b| b.future.into_iter().chain(b.precondition).chain(std::iter::once(b.handler)))
+            .collect();
+    }
     mac.parse_body_with(syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated)
         .map(|args| args.into_iter().collect())
         .unwrap_or_default()
+}
+
+/// One branch of a `select!`: `pattern = future, if precondition => handler`, or an
+/// `else`/`default`/`complete` branch with a handler only.
+pub struct SelectBranch {
+    pub future: Option<syn::Expr>,
+    pub precondition: Option<syn::Expr>,
+    pub handler: syn::Expr,
+}
+
+/// The branches of a `select!` or `select_biased!` (tokio's and futures'), when its
+/// tokens read as branches.
+pub fn select_branches(mac: &syn::Macro) -> Option<Vec<SelectBranch>> {
+    let name = mac.path.segments.last()?.ident.to_string();
+    if name != "select" && name != "select_biased" {
+        return None;
+    }
+    mac.parse_body_with(parse_select_branches).ok()
+}
+
+fn parse_select_branches(input: syn::parse::ParseStream<'_>) -> syn::Result<Vec<SelectBranch>> {
+    use syn::Token;
+    let mut branches = Vec::new();
+    while !input.is_empty() {
+        // tokio's `biased;`.
+        if input.peek(syn::Ident) && input.peek2(Token![;]) {
+            input.parse::<syn::Ident>()?;
+            input.parse::<Token![;]>()?;
+            continue;
+        }
+        let catch_all = input.peek(Token![else])
+            || (input.peek(syn::Ident) && input.peek2(Token![=>]) && {
+                let word = input.fork().parse::<syn::Ident>()?;
+                word == "default" || word == "complete"
+            });
+        let (future, precondition) = if catch_all {
+            if input.peek(Token![else]) {
+                input.parse::<Token![else]>()?;
+            } else {
+                input.parse::<syn::Ident>()?;
+            }
+            (None, None)
+        } else {
+            syn::Pat::parse_multi_with_leading_vert(input)?;
+            input.parse::<Token![=]>()?;
+            let future: syn::Expr = input.parse()?;
+            let precondition = if input.peek(Token![,]) && input.peek2(Token![if]) {
+                input.parse::<Token![,]>()?;
+                input.parse::<Token![if]>()?;
+                Some(input.parse::<syn::Expr>()?)
+            } else {
+                None
+            };
+            (Some(future), precondition)
+        };
+        input.parse::<Token![=>]>()?;
+        let handler: syn::Expr = input.parse()?;
+        if !input.is_empty() && !matches!(handler, syn::Expr::Block(_)) {
+            input.parse::<Token![,]>()?;
+        } else {
+            input.parse::<Option<Token![,]>>()?;
+        }
+        branches.push(SelectBranch { future, precondition, handler });
+    }
+    Ok(branches)
 }
 
 /// `code` parsed as the crate root `lib.rs` (for the engine layers' unit tests).
@@ -409,6 +481,23 @@ mod tests {
 
     fn depth(text: &str) -> Result<usize, TooDeep> {
         nesting_depth(&text.parse().expect("lexes"))
+    }
+
+    #[test]
+    fn select_branches_read_tokio_and_futures_forms() {
+        let mac = |text: &str| -> syn::Macro { syn::parse_str(text).expect("a macro call") };
+        let count = |text: &str| {
+            select_branches(&mac(text))
+                .map(|b| b.iter().map(|b| (b.future.is_some(), b.precondition.is_some())).collect::<Vec<_>>())
+        };
+        let tokio = "tokio::select! { biased; Some(m) = rx.recv() => { go(m).await; } _ = sleep(d), if on => stop(), else => break, }";
+        assert_eq!(count(tokio), Some(vec![(true, false), (true, true), (false, false)]));
+        let futures = "futures::select! { x = a.next() => x, default => {} complete => break }";
+        assert_eq!(count(futures), Some(vec![(true, false), (false, false), (false, false)]));
+        // Not a select, or tokens that are not branches: no branches, and no panic.
+        assert!(count("println!(\"{}\", x)").is_none());
+        assert!(count("select! { => oops }").is_none());
+        assert_eq!(macro_args(&mac(tokio)).len(), 6);
     }
 
     #[test]

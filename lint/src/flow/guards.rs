@@ -50,7 +50,17 @@ impl BodyWords {
                 syn::visit::visit_expr_call(self, c);
             }
             // Macro arguments are not looked into here: this is a quick filter, and
-            // parsing every macro's tokens would cost more than it saves.
+            // parsing every macro's tokens would cost more than it saves. A `select!` is
+            // async code's own control flow: it awaits, and its branches are read.
+            fn visit_macro(&mut self, mac: &syn::Macro) {
+                let Some(branches) = crate::parse::select_branches(mac) else { return };
+                self.0.awaits = true;
+                for branch in &branches {
+                    for e in branch.future.iter().chain(&branch.precondition).chain(std::iter::once(&branch.handler)) {
+                        self.visit_expr(e);
+                    }
+                }
+            }
         }
         let mut scan = Scan(BodyWords::default(), imports);
         scan.visit_block(body);
@@ -903,8 +913,12 @@ impl Visit<'_> for Awaited {
         }
         syn::visit::visit_expr_await(self, a);
     }
-    // `assert_eq!(m.lock().await.len(), 1)`: the engine reads macro arguments too.
+    // `assert_eq!(m.lock().await.len(), 1)`: the engine reads macro arguments too. A
+    // `select!` awaits its branches' futures (`g = state.lock() => ..`).
     fn visit_macro(&mut self, mac: &syn::Macro) {
+        for branch in crate::parse::select_branches(mac).unwrap_or_default() {
+            self.0.extend(branch.future.as_ref().map(awaited_key));
+        }
         for arg in &crate::parse::macro_args(mac) {
             self.visit_expr(arg);
         }

@@ -1506,8 +1506,51 @@ impl<'t> Walker<'t> {
         captured
     }
 
+    /// A `select!`: its futures are polled together, awaited at the macro with every value
+    /// alive then; one handler runs after, as one arm of a `match` does. The futures and
+    /// conditions are evaluated in statements of their own first: their temporaries are
+    /// gone by the await, but for a value a future holds (`send(guard)`).
+    fn select(&mut self, mac: &syn::Macro, branches: &[crate::parse::SelectBranch]) {
+        let before = self.live_ids();
+        let at = start(mac.path.span());
+        for branch in branches {
+            if let Some(future) = &branch.future {
+                let evaluated = self.live_ids();
+                let held = self.expr(future);
+                self.drop_made_since(&evaluated, at, held);
+            }
+            if let Some(condition) = &branch.precondition {
+                let evaluated = self.live_ids();
+                self.expr(condition);
+                self.drop_made_since(&evaluated, at, None);
+            }
+        }
+        let live = self.live_ids();
+        self.event(at, EventKind::Await(live));
+        let polled = self.state.clone();
+        let mut merged: Option<State> = None;
+        for branch in branches {
+            self.state = polled.clone();
+            self.expr(&branch.handler);
+            let arm_state = std::mem::take(&mut self.state);
+            merged = Some(match merged {
+                None => arm_state,
+                Some(so_far) => {
+                    self.state = so_far;
+                    self.merge(arm_state);
+                    std::mem::take(&mut self.state)
+                }
+            });
+        }
+        self.state = merged.unwrap_or(polled);
+        self.drop_made_since(&before, end(mac.delimiter.span().close()), None);
+    }
+
     /// The arguments of a macro call that parse as expressions (`println!("{}", g.len())`).
     fn macro_args(&mut self, mac: &syn::Macro) {
+        if let Some(branches) = crate::parse::select_branches(mac) {
+            return self.select(mac, &branches);
+        }
         let args = crate::parse::macro_args(mac);
         {
             // `format!`, `println!` and friends expand to a block: the temporaries of

@@ -138,7 +138,7 @@ impl Rule for GuardAcrossAwait {
                                 start: event.at,
                                 end: crate::source::Position { line: event.at.line, column: event.at.column + 5 },
                             };
-                            out.push(finding(file, at, value));
+                            out.push(finding(file, at, value, awaited_here(&file.source.text, event.at)));
                         }
                     }
                 }
@@ -147,7 +147,19 @@ impl Rule for GuardAcrossAwait {
     }
 }
 
-fn finding(file: &crate::parse::ParsedFile, at: Region, guard: &flow::Value) -> Finding {
+/// What waits at `at` (a 1-based column): an `.await`, or a `select!` (which awaits
+/// its branches).
+fn awaited_here(text: &str, at: crate::source::Position) -> &'static str {
+    let line = text.lines().nth(at.line.saturating_sub(1)).unwrap_or_default();
+    let rest: String = line.chars().skip(at.column.saturating_sub(1)).take(5).collect();
+    if rest == "await" {
+        "`.await`"
+    } else {
+        "`select!`"
+    }
+}
+
+fn finding(file: &crate::parse::ParsedFile, at: Region, guard: &flow::Value, awaited: &str) -> Finding {
     let held = match guard.names.last() {
         Some(name) => format!("`{name}`, the {}", guard.what),
         None => format!("the {} (a temporary)", guard.what),
@@ -157,7 +169,7 @@ fn finding(file: &crate::parse::ParsedFile, at: Region, guard: &flow::Value) -> 
         severity: Severity::Warning,
         file: file.source.clone(),
         region: at,
-        message: format!("{held} taken at line {} is alive across this `.await`", guard.made.start.line),
+        message: format!("{held} taken at line {} is alive across this {awaited}", guard.made.start.line),
         label: "the task can be suspended here holding a blocking lock: every thread that wants it blocks".into(),
         help: Some(
             "end the guard before the `.await` (scope it in a block or `drop` it), or take the lock after the await; if it must be held across, use an async-aware lock (`tokio::sync::Mutex`)".into(),

@@ -49,7 +49,10 @@
 //! its return type resolved to a `std::sync`, `parking_lot`, `spin` or `lockscope` guard,
 //! under `Result`/`Option`) is taken by each call of it: `let s = self.state();`.
 //! Closures that standard combinators run before returning (`map`, `and_then`, …) are part
-//! of the body: a guard moved into one drops when it returns.
+//! of the body: a guard moved into one drops when it returns. A `select!` (tokio's,
+//! futures') waits at the macro: a guard alive there, or held by one of its futures
+//! (`consume(m.lock().unwrap())`), is reported there; its handlers are walked as the arms
+//! of a `match`, their awaits like any other.
 //!
 //! Not flagged: guards of async-aware locks (`tokio::sync`, `futures::lock`,
 //! `async_lock`, `async_std::sync`): their acquisition is itself awaited
@@ -74,7 +77,9 @@
 //!   guard wrapped in a package type of its own and returned is not followed.
 //!
 //! Silence one finding with `// lockscope: allow(guard_across_await) reason` on the line
-//! or the line above.
+//! or the line above. Code where clippy's lint of the same defect is allowed or expected
+//! (`#[allow(clippy::await_holding_lock)]` on the function, `impl`, module or statement)
+//! is not reported either: the team has decided there.
 
 use super::{PackageContext, Rule};
 use crate::diagnostic::{Finding, Related, Severity};

@@ -234,11 +234,14 @@ pub fn blocking_function_in(call: &syn::ExprCall, imports: Option<&Imports>) -> 
     BLOCKING_FUNCTIONS.iter().find(|(b, l, _)| *b == before && *l == last).map(|(_, _, shown)| shown.to_string())
 }
 
-/// [`blocking_call`] for a method call (`Command::new(..).output()`).
+/// [`blocking_call`] for a method call (`Command::new(..).output()`), or a blocking
+/// function given by its path to a combinator that calls it now
+/// (`handle.map(JoinHandle::join)`, `paths.iter().map(fs::read)`).
 pub fn blocking_method(m: &syn::ExprMethodCall) -> Option<String> {
     let method = m.method.to_string();
     if !may_block(&method) {
-        return None;
+        let called_now = m.args.iter().any(|a| matches!(a, syn::Expr::Path(_))) && calls_closure_now(&method);
+        return if called_now { m.args.iter().find_map(blocking_function_value) } else { None };
     }
     // A blocking receive or join.
     // `recv()` takes no argument; `recv(&rx)` registers or completes a select arm
@@ -279,6 +282,22 @@ pub fn blocking_method(m: &syn::ExprMethodCall) -> Option<String> {
 /// on: the guarded value's own work.
 pub fn runs_argument(name: &str) -> bool {
     name == "block_on"
+}
+
+/// A blocking function or method named as a value (`JoinHandle::join`, `fs::read`): what
+/// to call it when it runs.
+fn blocking_function_value(arg: &syn::Expr) -> Option<String> {
+    let syn::Expr::Path(p) = arg else { return None };
+    let mut rev = p.path.segments.iter().rev().map(|s| s.ident.to_string());
+    let (last, before) = (rev.next()?, rev.next()?);
+    match (before.as_str(), last.as_str()) {
+        ("JoinHandle" | "ScopedJoinHandle", "join") => Some("JoinHandle::join".into()),
+        ("Child", "wait" | "wait_with_output") | ("Command", "output" | "status") => Some(format!("{before}::{last}")),
+        _ => BLOCKING_FUNCTIONS
+            .iter()
+            .find(|(b, l, _)| *b == before && *l == last)
+            .map(|(_, _, shown)| shown.to_string()),
+    }
 }
 
 /// Is a type of this name a lock's guard? Guards are named `…Guard` (`MutexGuard`,

@@ -300,6 +300,11 @@ fn blocking_function_value(arg: &syn::Expr) -> Option<String> {
     }
 }
 
+/// Words a file handing out a guard mentions (`fn get() -> RwLockWriteGuard<'static, Data>`
+/// takes `RwLock` somewhere): the lock types themselves, as whole words, which the
+/// `mutex_read_seek` prefilter scans for already.
+pub const GUARD_HELPER_WORDS: &[&str] = &["Mutex", "RwLock"];
+
 /// Is a type of this name a lock's guard? Guards are named `…Guard` (`MutexGuard`,
 /// `RwLockReadGuard`, `ArcMutexGuard`), but for the standard streams' `…Lock`s.
 pub fn names_guard_type(name: &str) -> bool {

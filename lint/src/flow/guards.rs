@@ -74,7 +74,7 @@ pub fn calls_guard_helper(body: &syn::Block, places: &LockPlaces) -> bool {
     struct Scan<'p>(&'p HashMap<String, GuardHelper>, bool);
     impl Visit<'_> for Scan<'_> {
         fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
-            self.1 |= self.0.get(&m.method.to_string()).is_some_and(|h| h.args == m.args.len());
+            self.1 |= self.0.get(&m.method.to_string()).is_some_and(|h| h.args == m.args.len() && !h.by_path);
             syn::visit::visit_expr_method_call(self, m);
         }
         fn visit_expr_call(&mut self, c: &syn::ExprCall) {
@@ -91,6 +91,47 @@ pub fn calls_guard_helper(body: &syn::Block, places: &LockPlaces) -> bool {
     let mut scan = Scan(&places.guard_helpers, false);
     scan.visit_block(body);
     scan.1
+}
+
+/// The functions of `file` called by path that hand out a blocking lock's guard, by their
+/// return type's name (`pub fn get() -> RwLockWriteGuard<'static, Data>`, under `Result`
+/// or `Option` too): a file calling one takes a lock with no lock word in it, so it is
+/// worth reading where it awaits or blocks. Methods are left out: they are mostly called
+/// on `self`, in files that name their lock.
+pub fn guard_helper_names(file: &syn::File, out: &mut Vec<String>) {
+    fn is_guard(ty: &syn::Type) -> bool {
+        let syn::Type::Path(p) = ty else { return false };
+        let Some(last) = p.path.segments.last() else { return false };
+        let name = last.ident.to_string();
+        if !matches!(name.as_str(), "Result" | "Option" | "LockResult" | "TryLockResult") {
+            return vocab::names_guard_type(&name);
+        }
+        let syn::PathArguments::AngleBracketed(a) = &last.arguments else { return false };
+        a.args
+            .iter()
+            .find_map(|g| match g {
+                syn::GenericArgument::Type(t) => Some(t),
+                _ => None,
+            })
+            .is_some_and(is_guard)
+    }
+    fn hands_out_guard(sig: &syn::Signature) -> bool {
+        sig.asyncness.is_none() && matches!(&sig.output, syn::ReturnType::Type(_, ty) if is_guard(ty))
+    }
+    struct Helpers<'o>(&'o mut Vec<String>);
+    impl Visit<'_> for Helpers<'_> {
+        fn visit_item_fn(&mut self, f: &syn::ItemFn) {
+            if hands_out_guard(&f.sig) {
+                self.0.push(f.sig.ident.to_string());
+            }
+        }
+        fn visit_impl_item_fn(&mut self, f: &syn::ImplItemFn) {
+            if f.sig.receiver().is_none() && hands_out_guard(&f.sig) {
+                self.0.push(f.sig.ident.to_string());
+            }
+        }
+    }
+    Helpers(out).visit_file(file);
 }
 
 /// The names locks are taken through in the bodies of `file` a rule looks at (`wanted`)
@@ -205,6 +246,9 @@ pub struct LockPlaces {
 pub struct GuardHelper {
     args: usize,
     ordering: bool,
+    /// Named like an acquisition (`fn read() -> RwLockReadGuard<'static, Data>`): only a
+    /// call by its path (`data::read()`) is this function; `x.read()` is an acquisition.
+    by_path: bool,
 }
 
 /// How one file declares a lock name (every declaration of it there).
@@ -395,14 +439,15 @@ impl Declared<'_, '_> {
     fn note_guard_helper(&mut self, sig: &syn::Signature) {
         let name = sig.ident.to_string();
         let args = sig.inputs.iter().filter(|i| matches!(i, syn::FnArg::Typed(_))).count();
-        if vocab::acquire(&name, args).is_some() {
+        let by_path = vocab::acquire(&name, args).is_some();
+        if by_path && sig.receiver().is_some() {
             return;
         }
         let helper = match &sig.output {
             syn::ReturnType::Type(_, ty) if sig.asyncness.is_none() => self.blocking_guard(ty),
             _ => None,
         }
-        .map(|ordering| GuardHelper { args, ordering });
+        .map(|ordering| GuardHelper { args, ordering, by_path });
         let entry = self.guard_helpers.entry(name).or_insert(helper);
         if *entry != helper {
             *entry = None;
@@ -1127,7 +1172,8 @@ impl Guards<'_> {
             }
             _ => return None,
         };
-        let helper = self.places.guard_helpers.get(&name).filter(|h| h.args == args)?;
+        let by_method = matches!(expr, syn::Expr::MethodCall(_));
+        let helper = self.places.guard_helpers.get(&name).filter(|h| h.args == args && !(by_method && h.by_path))?;
         if self.awaited(expr) {
             return None;
         }

@@ -74,7 +74,10 @@
 //! - Functions handing out guards are matched by name and number of arguments in the
 //!   package (a name also given to a function returning something else is not followed),
 //!   and looked for only in packages that write a guard type (`…Guard<`) somewhere. A
-//!   guard wrapped in a package type of its own and returned is not followed.
+//!   file that calls one by its path (`data::get()`) is read though it names no lock; one
+//!   named like an acquisition (`fn read() -> RwLockReadGuard<..>`) counts when called by
+//!   its path (`data::read()`), while `x.read()` stays an acquisition. A guard wrapped in
+//!   a package type of its own and returned is not followed.
 //!
 //! Silence one finding with `// lockscope: allow(guard_across_await) reason` on the line
 //! or the line above. Code where clippy's lint of the same defect is allowed or expected
@@ -104,7 +107,16 @@ impl Rule for GuardAcrossAwait {
     }
 
     fn prefilter(&self) -> Prefilter {
-        Prefilter { any: &[], pairs: &[(&["await"], vocab::LOCK_WORDS)], with_followed: &[] }
+        Prefilter {
+            any: vocab::GUARD_HELPER_WORDS,
+            pairs: &[(&["await"], vocab::LOCK_WORDS)],
+            with_followed: &["await"],
+        }
+    }
+
+    // A file that calls a function handing out a guard (`data::get()`) needs no lock word.
+    fn followed_names(&self, file: &syn::File, out: &mut Vec<String>) {
+        guards::guard_helper_names(file, out);
     }
 
     fn needed_names(&self, file: &syn::File, out: &mut Vec<String>) {

@@ -167,11 +167,20 @@ impl Rule for LockAcrossIo {
     }
 
     fn prefilter(&self) -> Prefilter {
-        Prefilter { any: &[], pairs: &[(vocab::LOCK_WORDS, vocab::BLOCKING_WORDS)], with_followed: &[] }
+        Prefilter {
+            any: vocab::GUARD_HELPER_WORDS,
+            pairs: &[(vocab::LOCK_WORDS, vocab::BLOCKING_WORDS)],
+            with_followed: vocab::BLOCKING_WORDS,
+        }
     }
 
     // Locks a file takes are mostly declared beside their use; looking further costs more
     // than it finds (a `Mutex<()>` declared elsewhere is then taken as guarding data).
+    // A file that calls a function handing out a guard (`data::get()`) needs no lock word.
+    fn followed_names(&self, file: &syn::File, out: &mut Vec<String>) {
+        guards::guard_helper_names(file, out);
+    }
+
     fn needed_names(&self, _file: &syn::File, _out: &mut Vec<String>) {}
 
     fn check(&self, cx: &PackageContext<'_, '_>, out: &mut Vec<Finding>) {

@@ -158,7 +158,9 @@ fn diverges(stmt: &syn::Stmt) -> bool {
 /// `g.serialize()`, `g.to_string()`, `toml::to_string(&*g)`, `bincode::serialize(&*g)`:
 /// the whole guarded value serialized; the guard's name.
 fn serialized_whole(expr: &syn::Expr) -> Option<String> {
-    let serializes = |name: &str| name.starts_with("to_") || matches!(name, "serialize" | "encode" | "dump");
+    let serializes = |name: &str| {
+        name.starts_with("to_") || name.contains("_to_") || matches!(name, "serialize" | "encode" | "dump")
+    };
     match expr {
         syn::Expr::MethodCall(m) if serializes(&m.method.to_string()) => whole(&m.receiver),
         syn::Expr::Call(c) => {
@@ -179,6 +181,20 @@ fn strip_try(expr: &syn::Expr) -> &syn::Expr {
     match expr {
         syn::Expr::Try(t) => strip_try(&t.expr),
         syn::Expr::MethodCall(m) if crate::vocab::hands_on_ownership(&m.method.to_string()) => strip_try(&m.receiver),
+        _ => expr,
+    }
+}
+
+/// `text.as_bytes()`, `(&text).as_ref()`: the value a view is of.
+fn strip_views(expr: &syn::Expr) -> &syn::Expr {
+    match expr {
+        syn::Expr::MethodCall(m)
+            if m.args.is_empty()
+                && matches!(m.method.to_string().as_str(), "as_bytes" | "as_str" | "as_ref" | "as_slice") =>
+        {
+            strip_views(&m.receiver)
+        }
+        syn::Expr::Reference(r) => strip_views(&r.expr),
         _ => expr,
     }
 }
@@ -208,7 +224,9 @@ struct Walk {
 impl Walk {
     fn call(&mut self, expr: &syn::Expr, args: &syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>) {
         if let Some((block, statement)) = self.at {
-            for name in args.iter().filter_map(whole) {
+            // `w.write_all(g.export_to_json()?.as_bytes())`: the whole value, serialized in place.
+            let serialized_here = |a: &syn::Expr| serialized_whole(strip_try(strip_views(a)));
+            for name in args.iter().filter_map(|a| whole(a).or_else(|| serialized_here(a))) {
                 let guard = self.serialized.get(&name).cloned();
                 for name in std::iter::once(name).chain(guard) {
                     let last = self.whole_arguments[block].entry(name).or_default();

@@ -56,7 +56,8 @@
 //! An awaited call (`tokio::time::sleep(d).await`)
 //! is not blocking, nor is binding a `UdpSocket` (a local call that waits on no network).
 //! Work in a closure counts where a standard combinator runs it before returning
-//! (`entry(k).or_insert_with(|| fs::read(k))`, `opt.map(..)`, `v.retain(..)`); a closure
+//! (`entry(k).or_insert_with(|| fs::read(k))`, `opt.map(..)`, `v.retain(..)`), and so does
+//! a blocking function given to one by its path (`h.map(JoinHandle::join)`); a closure
 //! handed to anything else (a callback kept for later, a pool's job) is not followed. The
 //! guard's liveness comes from the flow engine (`lint/src/flow`): a statement temporary
 //! (`m.lock().unwrap().len()`) is gone by the next statement, `drop(guard)` ends it.

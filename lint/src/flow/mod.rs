@@ -1670,11 +1670,15 @@ pub fn leftmost(expr: &syn::Expr) -> Position {
 }
 
 /// Is this an attempt whose failure holds no value (`m.try_lock()`, `m.try_read().ok()`)?
-/// Is `expr` an acquisition's own result (`m.lock()`, `m.try_lock()`, `m.write().ok()`),
-/// whose failure holds no guard, or a poisoned one?
+/// Is `expr` an acquisition's own result (`m.lock()`, `m.try_lock()`, `m.write().ok()`,
+/// `shared.and_then(|s| s.lock().ok())`), whose failure holds no guard, or a poisoned one?
 fn is_acquisition(expr: &syn::Expr) -> bool {
     match expr {
         syn::Expr::MethodCall(m) if m.method == "ok" && m.args.is_empty() => is_acquisition(&m.receiver),
+        // `shared.and_then(|s| s.lock().ok())`: the acquisition, when there is something to lock.
+        syn::Expr::MethodCall(m) if (m.method == "and_then" || m.method == "map") && m.args.len() == 1 => {
+            matches!(m.args.first(), Some(syn::Expr::Closure(c)) if is_acquisition(&c.body))
+        }
         syn::Expr::MethodCall(m) => vocab::acquire(&m.method.to_string(), m.args.len()).is_some(),
         syn::Expr::Paren(p) => is_acquisition(&p.expr),
         _ => false,

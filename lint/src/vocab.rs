@@ -24,8 +24,13 @@ pub const ACQUIRE_METHODS: &[(&str, Acquire)] = &[
     ("lock_owned", Acquire::Exclusive),
     ("write_owned", Acquire::Exclusive),
     ("try_lock_for", Acquire::Exclusive),
+    ("try_lock_until", Acquire::Exclusive),
+    ("try_write_for", Acquire::Exclusive),
+    ("try_write_until", Acquire::Exclusive),
     ("read", Acquire::Shared),
     ("try_read", Acquire::Shared),
+    ("try_read_for", Acquire::Shared),
+    ("try_read_until", Acquire::Shared),
     ("read_arc", Acquire::Shared),
     ("blocking_read", Acquire::Shared),
     ("read_owned", Acquire::Shared),
@@ -305,6 +310,18 @@ fn blocking_function_value(arg: &syn::Expr) -> Option<String> {
 /// `mutex_read_seek` prefilter scans for already.
 pub const GUARD_HELPER_WORDS: &[&str] = &["Mutex", "RwLock"];
 
+/// Does a method of this name take a guard and hand it back, still held (a condition
+/// variable's `wait(guard)`, `wait_while(guard, ..)`, `wait_timeout(guard, d)`)?
+pub fn hands_guard_back(method: &str) -> bool {
+    matches!(method, "wait" | "wait_while" | "wait_timeout" | "wait_timeout_while" | "wait_timeout_ms")
+}
+
+/// Is a type of this name one that wraps the value of its first type argument
+/// (`Result`, `Option`, `LockResult`, a crate's `type WhResult<T> = Result<T, WhError>`)?
+pub fn wraps_first_argument(name: &str) -> bool {
+    name == "Option" || name.ends_with("Result")
+}
+
 /// Is a type of this name a lock's guard? Guards are named `…Guard` (`MutexGuard`,
 /// `RwLockReadGuard`, `ArcMutexGuard`), but for the standard streams' `…Lock`s.
 pub fn names_guard_type(name: &str) -> bool {
@@ -326,6 +343,11 @@ pub const LOCK_WORDS: &[&str] = &[
     "blocking_lock",
     "lock_owned",
     "try_lock_for",
+    "try_lock_until",
+    "try_write_for",
+    "try_write_until",
+    "try_read_for",
+    "try_read_until",
     "write()",
     "try_write()",
     "write_arc()",

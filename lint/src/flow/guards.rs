@@ -103,7 +103,7 @@ pub fn guard_helper_names(file: &syn::File, out: &mut Vec<String>) {
         let syn::Type::Path(p) = ty else { return false };
         let Some(last) = p.path.segments.last() else { return false };
         let name = last.ident.to_string();
-        if !matches!(name.as_str(), "Result" | "Option" | "LockResult" | "TryLockResult") {
+        if !vocab::wraps_first_argument(&name) {
             return vocab::names_guard_type(&name);
         }
         let syn::PathArguments::AngleBracketed(a) = &last.arguments else { return false };
@@ -471,7 +471,7 @@ impl Declared<'_, '_> {
             _ => Vec::new(),
         };
         let name = last.ident.to_string();
-        if matches!(name.as_str(), "Result" | "Option" | "LockResult" | "TryLockResult") {
+        if vocab::wraps_first_argument(&name) {
             return self.blocking_guard(args.first()?);
         }
         if !vocab::names_guard_type(&name) || matches!(name.as_str(), "StdoutLock" | "StderrLock" | "StdinLock") {

@@ -633,7 +633,13 @@ impl<'t> Walker<'t> {
                 let mut work_args = Vec::new();
                 let mut from_closure = None;
                 let context = sharing.then(|| Context::Argument(method.as_str().into()));
-                for arg in &m.args {
+                // `cvar.wait(guard)`: the guard goes in and comes back out, still held.
+                let mut handed_back = None;
+                for (i, arg) in m.args.iter().enumerate() {
+                    if i == 0 && vocab::hands_guard_back(&method) {
+                        handed_back = self.expr(arg);
+                        continue;
+                    }
                     let value = self.argument_in(arg, context.as_ref());
                     if let Some(id) = value.filter(|&id| self.is_work(id)) {
                         work_args.push(id);
@@ -696,6 +702,7 @@ impl<'t> Walker<'t> {
                 receiver
                     .filter(|_| vocab::hands_on_ownership(&method))
                     .or(from_closure.filter(|_| vocab::moves_into_closure(&method)))
+                    .or(handed_back)
             }
             syn::Expr::Call(call) => {
                 let drop_call = matches!(&*call.func, syn::Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "drop"));
@@ -883,10 +890,13 @@ impl<'t> Walker<'t> {
                 }
                 if let syn::Expr::Path(p) = &*a.left {
                     if let Some(name) = p.path.get_ident().map(ToString::to_string) {
-                        if let Some(old) = self.lookup(&name) {
+                        let old = self.lookup(&name);
+                        // `items = cvar.wait(items)?`: the same value back, still bound there.
+                        let same = old.is_some() && old == made;
+                        if let (Some(old), false) = (old, same) {
                             self.drop_value(old, start(a.eq_token.span), DropWhy::Overwritten);
                         }
-                        if let Some(id) = made {
+                        if let (Some(id), false) = (made, same) {
                             self.bind(id, name, start(a.left.span()));
                         }
                     }

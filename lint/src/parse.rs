@@ -408,7 +408,8 @@ pub struct SelectBranch {
 /// The branches of a `select!` or `select_biased!` (tokio's and futures'), when its
 /// tokens read as branches.
 pub fn select_branches(mac: &syn::Macro) -> Option<Vec<SelectBranch>> {
-    let name = mac.path.segments.last()?.ident.to_string();
+    // Asked of every macro by every visitor that looks into macros: no allocation.
+    let name = &mac.path.segments.last()?.ident;
     if name != "select" && name != "select_biased" {
         return None;
     }

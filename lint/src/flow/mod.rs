@@ -1337,15 +1337,7 @@ impl<'t> Walker<'t> {
             }
             let value = self.expr(&arm.body);
             tail = tail.or(value);
-            let arm_state = std::mem::take(&mut self.state);
-            merged = Some(match merged {
-                None => arm_state,
-                Some(so_far) => {
-                    self.state = so_far;
-                    self.merge(arm_state);
-                    std::mem::take(&mut self.state)
-                }
-            });
+            merged = Some(self.join_branch(merged));
         }
         self.state = merged.unwrap_or(before);
         // The match's value leaves with it; what its arms bound (`Ok(guard) => ..`) goes
@@ -1365,6 +1357,20 @@ impl<'t> Walker<'t> {
         self.forget_names_from(depth);
         self.state.depth -= 1;
         tail
+    }
+
+    /// The state at the end of one branch (`self.state`, taken) joined with `merged`, the
+    /// join of the branches walked before it.
+    fn join_branch(&mut self, merged: Option<State>) -> State {
+        let branch = std::mem::take(&mut self.state);
+        match merged {
+            None => branch,
+            Some(so_far) => {
+                self.state = so_far;
+                self.merge(branch);
+                std::mem::take(&mut self.state)
+            }
+        }
     }
 
     /// Join the state after another branch into this one: alive on some path is alive.
@@ -1542,15 +1548,7 @@ impl<'t> Walker<'t> {
         for branch in branches {
             self.state = polled.clone();
             self.expr(&branch.handler);
-            let arm_state = std::mem::take(&mut self.state);
-            merged = Some(match merged {
-                None => arm_state,
-                Some(so_far) => {
-                    self.state = so_far;
-                    self.merge(arm_state);
-                    std::mem::take(&mut self.state)
-                }
-            });
+            merged = Some(self.join_branch(merged));
         }
         self.state = merged.unwrap_or(polled);
         self.drop_made_since(&before, end(mac.delimiter.span().close()), None);

@@ -239,6 +239,9 @@ pub fn blocking_function_in(call: &syn::ExprCall, imports: Option<&Imports>) -> 
     BLOCKING_FUNCTIONS.iter().find(|(b, l, _)| *b == before && *l == last).map(|(_, _, shown)| shown.to_string())
 }
 
+/// What a thread's join is called when it blocks.
+pub const JOIN_CALL: &str = "JoinHandle::join";
+
 /// [`blocking_call`] for a method call (`Command::new(..).output()`), or a blocking
 /// function given by its path to a combinator that calls it now
 /// (`handle.map(JoinHandle::join)`, `paths.iter().map(fs::read)`).
@@ -254,7 +257,7 @@ pub fn blocking_method(m: &syn::ExprMethodCall) -> Option<String> {
     match (method.as_str(), m.args.len()) {
         ("recv", 0) => return Some("Receiver::recv".into()),
         ("recv_timeout" | "recv_deadline", 1) => return Some(format!("Receiver::{method}")),
-        ("join", 0) => return Some("JoinHandle::join".into()),
+        ("join", 0) => return Some(JOIN_CALL.into()),
         ("recv" | "recv_timeout" | "recv_deadline" | "join", _) => return None,
         _ => {}
     }
@@ -296,7 +299,7 @@ fn blocking_function_value(arg: &syn::Expr) -> Option<String> {
     let mut rev = p.path.segments.iter().rev().map(|s| s.ident.to_string());
     let (last, before) = (rev.next()?, rev.next()?);
     match (before.as_str(), last.as_str()) {
-        ("JoinHandle" | "ScopedJoinHandle", "join") => Some("JoinHandle::join".into()),
+        ("JoinHandle" | "ScopedJoinHandle", "join") => Some(JOIN_CALL.into()),
         ("Child", "wait" | "wait_with_output") | ("Command", "output" | "status") => Some(format!("{before}::{last}")),
         _ => BLOCKING_FUNCTIONS
             .iter()

@@ -296,6 +296,29 @@ fn long_helper_chains_many_blocking_calls_and_wide_closures_are_judged_in_bounde
 }
 
 #[test]
+fn thousands_of_joins_under_a_guard_a_thread_needs_are_judged_once() {
+    let n = 20_000;
+    // The thread reaches the lock through a chain of n methods; the joiner joins n times
+    // under the guard. Whether the thread takes the lock is asked once per lock.
+    let mut src = String::from(
+        "use std::sync::{Arc, Mutex};\nuse std::thread::{self, JoinHandle};\npub struct S { handle: Option<JoinHandle<()>>, on: bool }\n#[derive(Clone)]\npub struct Svc(Arc<Mutex<S>>);\nimpl Svc {\n    pub fn start(&self) {\n        let me = self.clone();\n        let t = thread::spawn(move || while me.f0() {});\n        self.0.lock().unwrap().handle = Some(t);\n    }\n    pub fn stop(&self) {\n        let mut g = self.0.lock().unwrap();\n",
+    );
+    for _ in 0..n {
+        src.push_str("        if let Some(h) = g.handle.take() { h.join().ok(); }\n");
+    }
+    src.push_str("    }\n");
+    for i in 0..n {
+        let next = if i + 1 < n { format!("self.f{}()", i + 1) } else { "self.0.lock().unwrap().on".into() };
+        src.push_str(&format!("    fn f{i}(&self) -> bool {{ {next} }}\n"));
+    }
+    src.push_str("}\n");
+    let scratch = Scratch::new("joins", &[("lib.rs", &src)]);
+    let out = lockscope(&["lint", ".", "--rule", "lock_across_io", "--format", "json"], &scratch.0);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(json_findings(&out).len(), n, "{}", stderr(&out));
+}
+
+#[test]
 fn long_closure_and_builder_chains_under_a_guard_are_walked_in_bounded_depth() {
     // Closures a combinator runs are walked in line: 700 nested (deeper is refused as too
     // deeply nested), and a guard handed down 2,900 links of a chain to the one that sleeps.

@@ -15,6 +15,7 @@
 
 pub mod guarded_work;
 pub mod guards;
+pub mod joined;
 pub mod one_thread;
 pub mod phases;
 pub mod sharing;
@@ -75,12 +76,25 @@ pub enum EventKind {
     /// `.await`, with the tracked values alive across it.
     Await(Vec<ValueId>),
     /// A call a tracker asked to watch (`std::fs::read`), with the values alive during it.
-    Watched(String, Vec<ValueId>),
+    Watched(Box<Watch>),
     Dropped(ValueId, DropWhy),
     /// Work shared places with other threads (see [`sharing`]).
     Shared(ValueId),
     /// A followed place was used.
     Used(Box<Use>),
+}
+
+/// A watched call and the values alive during it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watch {
+    /// What the tracker called it (`std::fs::read`).
+    pub call: String,
+    /// Values alive during the call that it does not work on.
+    pub live: Vec<ValueId>,
+    /// Values alive during the call that it works on: a handle joined after being taken
+    /// out of a guard (`g.handle.take().map(JoinHandle::join)`), a guarded channel's
+    /// `recv()`. Their locks exist to order that work, unless the work waits for them.
+    pub worked_on: Vec<ValueId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -487,7 +501,7 @@ impl<'t> Walker<'t> {
                 }
                 // What watched calls made, by the names it is bound to (see `Assign`).
                 let watched: Vec<usize> = (first_event..self.flow.events.len())
-                    .filter(|&i| matches!(self.flow.events[i].kind, EventKind::Watched(..)))
+                    .filter(|&i| matches!(self.flow.events[i].kind, EventKind::Watched(_)))
                     .collect();
                 if !watched.is_empty() {
                     let mut names = Vec::new();
@@ -1043,8 +1057,8 @@ impl<'t> Walker<'t> {
             .flat_map(|(_, events)| events.iter().copied())
             .collect();
         for i in events {
-            if let Some(Event { kind: EventKind::Watched(_, live), .. }) = self.flow.events.get_mut(i) {
-                live.retain(|&id| id != guard);
+            if let Some(Event { kind: EventKind::Watched(watch), .. }) = self.flow.events.get_mut(i) {
+                watch.live.retain(|&id| id != guard);
             }
         }
     }
@@ -1175,9 +1189,10 @@ impl<'t> Walker<'t> {
     fn watch_except(&mut self, expr: &syn::Expr, except: &[ValueId]) {
         if let Some(what) = self.tracker.watches(expr) {
             let through = self.reached_through(except);
-            let mut live = self.live_ids();
-            live.retain(|id| !except.contains(id) && !through.contains(id) && Some(*id) != self.storing_into);
-            self.event(leftmost(expr), EventKind::Watched(what, live));
+            let (worked_on, mut live): (Vec<ValueId>, Vec<ValueId>) =
+                self.live_ids().into_iter().partition(|id| except.contains(id) || through.contains(id));
+            live.retain(|id| Some(*id) != self.storing_into);
+            self.event(leftmost(expr), EventKind::Watched(Box::new(Watch { call: what, live, worked_on })));
         }
     }
 

@@ -13,6 +13,9 @@ impl Tracker for Guards {
     }
 
     fn watches(&self, expr: &syn::Expr) -> Option<String> {
+        if let syn::Expr::MethodCall(m) = expr {
+            return (m.method == "join" && m.args.is_empty()).then(|| "JoinHandle::join".into());
+        }
         let syn::Expr::Call(c) = expr else { return None };
         let syn::Expr::Path(p) = &*c.func else { return None };
         (p.path.segments.last()?.ident == "read_to_string").then(|| "std::fs::read_to_string".into())
@@ -83,9 +86,15 @@ fn render(flows: &[Flow], roots: &[String]) -> String {
                     let live: Vec<String> = live.iter().map(|id| describe(flow, *id)).collect();
                     format!("{at} await, alive: [{}]", live.join(", "))
                 }
-                EventKind::Watched(what, live) => {
-                    let live: Vec<String> = live.iter().map(|id| describe(flow, *id)).collect();
-                    format!("{at} {what}, alive: [{}]", live.join(", "))
+                EventKind::Watched(watch) => {
+                    let live: Vec<String> = watch.live.iter().map(|id| describe(flow, *id)).collect();
+                    let worked_on: Vec<String> = watch.worked_on.iter().map(|id| describe(flow, *id)).collect();
+                    let worked_on = if worked_on.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", worked on: [{}]", worked_on.join(", "))
+                    };
+                    format!("{at} {}, alive: [{}]{worked_on}", watch.call, live.join(", "))
                 }
                 EventKind::Dropped(id, why) => format!("{at} dropped {} ({why:?})", describe(flow, *id)),
                 EventKind::Shared(id) => {
@@ -178,6 +187,14 @@ fn async_blocks_and_closures_are_bodies_of_their_own() {
 fn watched_calls_see_the_live_guards() {
     insta::assert_snapshot!(events(
         "let g = cache.lock().unwrap();\nlet text = std::fs::read_to_string(path)?;\ndrop(g);\nlet again = std::fs::read_to_string(path)?;",
+        Edition::E2021
+    ));
+}
+
+#[test]
+fn a_watched_call_on_a_part_of_the_guarded_value_works_on_its_guard() {
+    insta::assert_snapshot!(events(
+        "let g = workers.lock().unwrap();\nif let Some(h) = g.take() {\n    h.join();\n}\nother.join();",
         Edition::E2021
     ));
 }

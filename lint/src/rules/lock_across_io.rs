@@ -91,7 +91,8 @@
 //!   `Mutex<u8>` held by `let _lock = LOCK.lock()`), or around an I/O handle
 //!   (`Mutex<File>`, `Mutex<BufWriter<File>>`, a socket, a child, a writer, a package
 //!   type holding one: `enum Output { Memory(Vec<u8>), File(File) }`); I/O on the
-//!   guarded value itself (`file.lock().write_all(..)`, or a channel reached through it
+//!   guarded value itself (`file.lock().write_all(..)`, a thread handle taken out of it
+//!   and joined, or a channel reached through it
 //!   or through a guard taken from it: `vmm.vcpus().handle(i).replies.recv()`; a future
 //!   run to completion that works on it: `rt.block_on(sink.lock().send(m))`; reads of
 //!   a guarded `Read + Seek` value are `mutex_read_seek`'s); the whole guarded value written to the file the
@@ -106,11 +107,22 @@
 //!   write-through store), so disk and memory change together, in the lock's order.
 //!   Reads are never the lock's own: a cache filled from the disk under its lock is
 //!   flagged.
+//!
 //! - Printing and logging (macros), work after the guard is dropped, work in a
 //!   function that never returns (`-> !`: on its way to a panic or an exit), and work
 //!   where the acquisition failed: a lost `try_lock`, or a poisoned lock's `Err` arm
 //!   (`match m.lock() { Ok(g) => .., Err(_) => handle.join() }`), which runs only after a
 //!   panic under the lock.
+//!
+//! A thread handle taken out of the guarded value and joined is reported after all when
+//! the joined thread takes that same lock: the thread waits for the guard and the join
+//! waits for the thread, a deadlock, constructors and `Drop` included. The message says
+//! so: "`JoinHandle::join` waits for a thread that takes `self.0`, while the guard of
+//! `self.0` (taken at line 92) is alive: each waits for the other". A thread counts when
+//! a function of the file (of the same type's impls, for a field of `self`) spawns it
+//! with a closure that takes the lock, on any clone of the value (`sp.0.read()`), or
+//! calls a function of those that does (`sp.active()`), and keeps its handle under that
+//! lock (`self.0.write().unwrap().handle = Some(thread)`) (`lint/src/flow/joined.rs`).
 //!
 //! ## Known limits
 //!
@@ -141,6 +153,10 @@
 //!   clone of it) is taken as alone. A helper's callers are matched by name, so a
 //!   method of another type with the same name counts as a caller.
 //! - A static is recognised by its `SHOUTING_CASE` name.
+//! - A joined thread is known to take the lock only from the file that starts it and
+//!   keeps its handle, by name: a thread that takes the lock through a function of
+//!   another file, or another type, or whose handle is kept elsewhere, is not seen, and
+//!   its join under the guard stays the lock's own work.
 //!
 //! Silence one finding with `// lockscope: allow(lock_across_io) reason` on the line or
 //! the line above.
@@ -149,6 +165,7 @@ use super::{PackageContext, Rule};
 use crate::diagnostic::{Finding, Related, Severity};
 use crate::flow::guarded_work::GuardedWork;
 use crate::flow::guards::{self, BodyWords, Guards};
+use crate::flow::joined::{JoinedThreads, LockKey};
 use crate::flow::{self, EventKind};
 use crate::prefilter::Prefilter;
 use crate::source::Region;
@@ -218,6 +235,7 @@ impl Rule for LockAcrossIo {
         for file in cx.files.iter().filter(|f| f.source.report && !test_target(f)) {
             let edition = cx.symbols.edition_of(&file.source.module);
             let imports = cx.symbols.imports_of(&file.source.module);
+            let joined = std::cell::OnceCell::new();
             for (sig, body) in guards::bodies(&file.ast, false) {
                 let words = BodyWords::of_in(body, imports);
                 let file_param =
@@ -255,7 +273,23 @@ impl Rule for LockAcrossIo {
                 let guarded_work = std::cell::OnceCell::new();
                 for flow in flow::analyze(body, &tracker, edition) {
                     for event in &flow.events {
-                        let EventKind::Watched(call, live) = &event.kind else { continue };
+                        let EventKind::Watched(watch) = &event.kind else { continue };
+                        let (call, live) = (&watch.call, &watch.live);
+                        // A thread joined with a handle taken out of the guarded value is
+                        // the lock's own work, unless that thread takes the lock too: then
+                        // each waits for the other. Not asked of constructors or `Drop`:
+                        // the joined thread is the one waiting.
+                        if call == vocab::JOIN_CALL {
+                            let threads = joined.get_or_init(|| JoinedThreads::of(&file.ast));
+                            let waits_for_us =
+                                |g: &&flow::Value| LockKey::of(&g.what).is_some_and(|lock| threads.take(sig, lock));
+                            let deadlocked: Vec<&flow::Value> =
+                                watch.worked_on.iter().map(|&id| &flow.values[id]).filter(waits_for_us).collect();
+                            if let Some(finding) = deadlock(file, event.at, &deadlocked) {
+                                out.push(finding);
+                                continue;
+                            }
+                        }
                         let contended = |g: &&flow::Value| {
                             let own = g.names.last().and_then(|name| {
                                 guarded_work.get_or_init(|| GuardedWork::of(body)).own_work(event.at, call, name)
@@ -277,6 +311,38 @@ impl Rule for LockAcrossIo {
     }
 }
 
+/// A join that waits for a thread which takes the lock of a guard alive at the join.
+fn deadlock(file: &crate::parse::ParsedFile, at: crate::source::Position, guards: &[&flow::Value]) -> Option<Finding> {
+    let first = guards.first()?;
+    let lock = first.what.strip_prefix("guard of ").unwrap_or(&first.what);
+    let region = Region { start: at, end: crate::source::Position { line: at.line, column: at.column + 1 } };
+    Some(Finding {
+        rule: NAME,
+        severity: Severity::Warning,
+        file: file.source.clone(),
+        region,
+        message: format!(
+            "`{}` waits for a thread that takes {lock}, while {} is alive: each waits for the other",
+            vocab::JOIN_CALL,
+            held(first)
+        ),
+        label: "the joined thread waits for this guard, and this join for the thread".into(),
+        help: Some("take the handle out of the guard and drop the guard before joining (`let handle = guard.handle.take(); drop(guard);`)".into()),
+        related: guards
+            .iter()
+            .map(|g| Related { file: file.source.clone(), region: g.made, message: "the guard is taken here".into() })
+            .collect(),
+    })
+}
+
+/// How a finding names a guard: its lock, its binding and where it was taken.
+fn held(g: &flow::Value) -> String {
+    match g.names.last() {
+        Some(name) => format!("the {} (`{name}`, taken at line {})", g.what, g.made.start.line),
+        None => format!("the {} (taken at line {})", g.what, g.made.start.line),
+    }
+}
+
 fn finding(
     file: &crate::parse::ParsedFile,
     at: crate::source::Position,
@@ -284,10 +350,6 @@ fn finding(
     guards: &[&flow::Value],
 ) -> Option<Finding> {
     let first = guards.first()?;
-    let held = |g: &flow::Value| match g.names.last() {
-        Some(name) => format!("the {} (`{name}`, taken at line {})", g.what, g.made.start.line),
-        None => format!("the {} (taken at line {})", g.what, g.made.start.line),
-    };
     let region = Region { start: at, end: crate::source::Position { line: at.line, column: at.column + 1 } };
     Some(Finding {
         rule: NAME,

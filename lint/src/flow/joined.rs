@@ -26,6 +26,9 @@ pub enum LockKey<'w> {
     Field(&'w str),
     /// A static (`SERVICE`).
     Static(&'w str),
+    /// A local of the joining function (`let connections = self.connections.clone()`),
+    /// and its clones there.
+    Local(&'w str),
 }
 
 impl<'w> LockKey<'w> {
@@ -34,7 +37,12 @@ impl<'w> LockKey<'w> {
         if let Some(field) = super::guards::self_field(what) {
             return Some(LockKey::Field(field));
         }
-        super::guards::on_static(what).then(|| LockKey::Static(super::guards::lock_root(what)))
+        if super::guards::on_static(what) {
+            return Some(LockKey::Static(super::guards::lock_root(what)));
+        }
+        let receiver = what.split('`').nth(1)?;
+        let plain = !receiver.is_empty() && receiver.chars().all(|c| c.is_alphanumeric() || c == '_');
+        plain.then_some(LockKey::Local(receiver))
     }
 
     /// Is `receiver` this lock (`x.0` or `x.inner` for a field, on any value; `SERVICE`
@@ -46,6 +54,7 @@ impl<'w> LockKey<'w> {
                 syn::Member::Unnamed(i) => i.index.to_string() == *name,
             },
             (LockKey::Static(name), syn::Expr::Path(p)) => p.path.segments.last().is_some_and(|s| s.ident == name),
+            (LockKey::Local(name), syn::Expr::Path(p)) => p.path.get_ident().is_some_and(|i| i == name),
             _ => false,
         }
     }
@@ -57,8 +66,19 @@ pub struct JoinedThreads<'f> {
     file: &'f syn::File,
     /// The type of the impl around each method, by where its name is.
     impl_of: HashMap<Position, String>,
-    /// Answers so far, by the impl's type (none for a static) and the lock.
-    answers: RefCell<HashMap<(Option<String>, String), bool>>,
+    /// Answers so far, by where the lock's takers are looked for and the lock.
+    answers: RefCell<HashMap<(Scope, String), bool>>,
+}
+
+/// Where the functions that may take a lock are.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Scope {
+    /// The impls of this type, for a field of `self`.
+    Impl(String),
+    /// The whole file, for a static.
+    File,
+    /// The joining function, at this position, for one of its locals.
+    Function(Position),
 }
 
 impl<'f> JoinedThreads<'f> {
@@ -86,23 +106,26 @@ impl<'f> JoinedThreads<'f> {
     }
 
     /// Does a thread started in the file take `lock`, with its handle kept under `lock`?
-    /// `joiner` is the signature of the function that joins, whose impl a field's lock
-    /// belongs to.
-    pub fn take(&self, joiner: &syn::Signature, lock: LockKey<'_>) -> bool {
-        let ty = match lock {
-            LockKey::Field(_) => match self.impl_of.get(&super::phases::position_of(joiner)) {
-                Some(ty) => Some(ty.clone()),
+    /// `joiner` and `body` are the function that joins (its closures included): its impl
+    /// holds a field's lock, and it holds a local one.
+    pub fn take(&self, joiner: &syn::Signature, body: &syn::Block, lock: LockKey<'_>) -> bool {
+        let joiner_at = super::phases::position_of(joiner);
+        let scope = match lock {
+            LockKey::Field(_) => match self.impl_of.get(&joiner_at) {
+                Some(ty) => Scope::Impl(ty.clone()),
                 None => return false,
             },
-            LockKey::Static(_) => None,
+            LockKey::Static(_) => Scope::File,
+            LockKey::Local(_) => Scope::Function(joiner_at),
         };
-        let key = (ty, format!("{lock:?}"));
+        let key = (scope, format!("{lock:?}"));
         if let Some(&known) = self.answers.borrow().get(&key) {
             return known;
         }
         let functions = match &key.0 {
-            Some(ty) => impl_functions(self.file, ty),
-            None => all_functions(self.file),
+            Scope::Impl(ty) => impl_functions(self.file, ty),
+            Scope::File => all_functions(self.file),
+            Scope::Function(_) => vec![(joiner.ident.to_string(), body)],
         };
         let answer = thread_takes(&functions, lock);
         self.answers.borrow_mut().insert(key, answer);
@@ -199,13 +222,22 @@ struct Scan<'t, 'w> {
     takers: Option<&'t HashSet<String>>,
     takes: bool,
     called: HashSet<String>,
-    /// Leave closures out.
-    outside_closures: bool,
+    reach: Reach,
+}
+
+/// How far a scan reads into closures.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// Closures that run on this thread, not those handed to a spawn (another thread's
+    /// work).
+    ThisThread,
+    /// No closure: a statement's own acquisitions.
+    NoClosures,
 }
 
 impl<'t, 'w> Scan<'t, 'w> {
     fn new(lock: LockKey<'w>, aliases: Option<&'t HashSet<String>>, takers: Option<&'t HashSet<String>>) -> Self {
-        Scan { lock, aliases, takers, takes: false, called: HashSet::new(), outside_closures: false }
+        Scan { lock, aliases, takers, takes: false, called: HashSet::new(), reach: Reach::ThisThread }
     }
 
     fn is_alias(&self, receiver: &syn::Expr) -> bool {
@@ -224,6 +256,11 @@ impl Visit<'_> for Scan<'_, '_> {
         if self.takers.is_some_and(|t| t.contains(&method)) {
             self.takes = true;
         }
+        // A thread started here runs its closure elsewhere.
+        if vocab::SPAWNS.contains(&method.as_str()) {
+            self.called.insert(method);
+            return self.visit_expr(&m.receiver);
+        }
         self.called.insert(method);
         syn::visit::visit_expr_method_call(self, m);
     }
@@ -232,12 +269,15 @@ impl Visit<'_> for Scan<'_, '_> {
             if self.takers.is_some_and(|t| t.contains(&name)) {
                 self.takes = true;
             }
+            if vocab::SPAWNS.contains(&name.as_str()) {
+                return;
+            }
             self.called.insert(name);
         }
         syn::visit::visit_expr_call(self, c);
     }
     fn visit_expr_closure(&mut self, c: &syn::ExprClosure) {
-        if !self.outside_closures {
+        if self.reach == Reach::ThisThread {
             syn::visit::visit_expr_closure(self, c);
         }
     }
@@ -286,7 +326,7 @@ impl Spawns<'_, '_> {
         if found > 0 {
             // The spawned closure's own acquisitions do not keep its handle.
             let mut scan = Scan::new(self.lock, Some(&self.aliases), None);
-            scan.outside_closures = true;
+            scan.reach = Reach::NoClosures;
             scan.visit_expr(expr);
             self.kept.extend(std::iter::repeat(scan.takes).take(found));
             self.taking = true;
@@ -302,9 +342,11 @@ impl Visit<'_> for Spawns<'_, '_> {
                 syn::Pat::Ident(p) => Some(p.ident.to_string()),
                 _ => None,
             };
-            let mut scan = Scan::new(self.lock, None, None);
+            let mut scan = Scan::new(self.lock, Some(&self.aliases), None);
+            scan.reach = Reach::NoClosures;
             scan.visit_expr(&init.expr);
-            if scan.takes || is_clone_of(&init.expr, self.lock) {
+            let alias = scan.takes || is_clone_of(&init.expr, self.lock, &self.aliases);
+            if alias {
                 self.aliases.extend(name.clone());
             }
             self.statement(name, &init.expr);
@@ -348,13 +390,18 @@ impl Visit<'_> for FindSpawns<'_, '_, '_> {
     }
 }
 
-/// Is `expr` a clone of the lock (`self.inner.clone()`, `Arc::clone(&self.inner)`)?
-fn is_clone_of(expr: &syn::Expr, lock: LockKey<'_>) -> bool {
+/// Is `expr` a clone of the lock or of one of its `aliases` (`self.inner.clone()`,
+/// `Arc::clone(&inner)`)?
+fn is_clone_of(expr: &syn::Expr, lock: LockKey<'_>, aliases: &HashSet<String>) -> bool {
+    let is_lock = |e: &syn::Expr| {
+        lock.is(e)
+            || matches!(e, syn::Expr::Path(p) if p.path.get_ident().is_some_and(|i| aliases.contains(&i.to_string())))
+    };
     match expr {
-        syn::Expr::MethodCall(m) => m.method == "clone" && m.args.is_empty() && lock.is(&m.receiver),
+        syn::Expr::MethodCall(m) => m.method == "clone" && m.args.is_empty() && is_lock(&m.receiver),
         syn::Expr::Call(c) => {
             super::sharing::last_segment(&c.func).as_deref() == Some("clone")
-                && matches!(c.args.first(), Some(syn::Expr::Reference(r)) if lock.is(&r.expr))
+                && matches!(c.args.first(), Some(syn::Expr::Reference(r)) if is_lock(&r.expr))
         }
         _ => false,
     }
@@ -387,15 +434,32 @@ fn keeps_under(body: &syn::Block, lock: LockKey<'_>, guards: &HashSet<String>, h
     keeps.found
 }
 
-/// Does `expr` name the local `name`?
+/// Does `expr` use the local `name` as a value (not a field of that name, nor a closure
+/// parameter that shadows it)?
 fn mentions(expr: &syn::Expr, name: &str) -> bool {
     struct Mentions<'n> {
         name: &'n str,
         found: bool,
     }
     impl Visit<'_> for Mentions<'_> {
-        fn visit_ident(&mut self, i: &proc_macro2::Ident) {
-            self.found |= i == self.name;
+        fn visit_expr_path(&mut self, p: &syn::ExprPath) {
+            self.found |= p.path.get_ident().is_some_and(|i| i == self.name);
+        }
+        fn visit_expr_closure(&mut self, c: &syn::ExprClosure) {
+            let shadows = c.inputs.iter().any(|input| {
+                let mut names = Vec::new();
+                super::collect_names(input, &mut names);
+                names.iter().any(|n| n == self.name)
+            });
+            if !shadows {
+                syn::visit::visit_expr_closure(self, c);
+            }
+        }
+        // `format!("{}", h)`, `vec![h]`: macro arguments are expressions too.
+        fn visit_macro(&mut self, mac: &syn::Macro) {
+            for arg in &crate::parse::macro_args(mac) {
+                self.visit_expr(arg);
+            }
         }
     }
     let mut m = Mentions { name, found: false };
@@ -413,9 +477,9 @@ mod tests {
         let stop = super::super::guards::bodies(&file, false)
             .into_iter()
             .find(|(sig, _)| sig.ident == "stop")
-            .map(|(sig, _)| sig.clone())
+            .map(|(sig, body)| (sig.clone(), body))
             .expect("a fn stop");
-        JoinedThreads::of(&file).take(&stop, lock)
+        JoinedThreads::of(&file).take(&stop.0, stop.1, lock)
     }
 
     const THROUGH_A_METHOD: &str = "
@@ -465,9 +529,34 @@ mod tests {
     }
 
     #[test]
+    fn a_local_lock_is_followed_through_its_clones_not_into_a_nested_threads_work() {
+        let src = "
+            fn stop(shared: Arc<Mutex<Map>>) {
+                let conns = shared.clone();
+                let child = conns.clone();
+                let handler = std::thread::spawn(move || { child.lock().unwrap().remove(&1); });
+                conns.lock().unwrap().insert(1, Conn { handler: Some(handler) });
+            }";
+        assert!(takes(src, LockKey::Local("conns")));
+        // The outer thread only starts one that takes the lock; `handler` elsewhere is a
+        // field and a closure's own parameter, not the outer thread's handle.
+        let src = "
+            fn stop(shared: Arc<Mutex<Map>>) {
+                let reaped = shared.clone();
+                let handler = std::thread::spawn(move || {
+                    let again = reaped.clone();
+                    std::thread::spawn(move || again.lock().unwrap().clear());
+                });
+                reaped.lock().unwrap().remove(&1).map(|cn| cn.handler.take().map(|handler| handler.join()));
+            }";
+        assert!(!takes(src, LockKey::Local("reaped")));
+    }
+
+    #[test]
     fn the_lock_of_a_guard_description() {
         assert_eq!(LockKey::of("guard of `self.0`"), Some(LockKey::Field("0")));
         assert_eq!(LockKey::of("guard of `crate::SERVICE`"), Some(LockKey::Static("SERVICE")));
-        assert_eq!(LockKey::of("guard of `state`"), None);
+        assert_eq!(LockKey::of("guard of `state`"), Some(LockKey::Local("state")));
+        assert_eq!(LockKey::of("guard of `self.shared.inner`"), None);
     }
 }

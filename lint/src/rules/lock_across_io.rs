@@ -281,8 +281,9 @@ impl Rule for LockAcrossIo {
                         // the joined thread is the one waiting.
                         if call == vocab::JOIN_CALL {
                             let threads = joined.get_or_init(|| JoinedThreads::of(&file.ast));
-                            let waits_for_us =
-                                |g: &&flow::Value| LockKey::of(&g.what).is_some_and(|lock| threads.take(sig, lock));
+                            let waits_for_us = |g: &&flow::Value| {
+                                LockKey::of(&g.what).is_some_and(|lock| threads.take(sig, body, lock))
+                            };
                             let deadlocked: Vec<&flow::Value> =
                                 watch.worked_on.iter().map(|&id| &flow.values[id]).filter(waits_for_us).collect();
                             if let Some(finding) = deadlock(file, event.at, &deadlocked) {

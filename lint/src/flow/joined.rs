@@ -3,13 +3,14 @@
 //! goes on.
 //!
 //! Read from one file's syntax. For a lock that is a field of `self`, the file's impls of
-//! the joining method's type are read; for a static, all of the file's functions. The
-//! functions that take the lock are those that acquire it directly, or that call
-//! another function that does (matched by name, within those functions). A thread
-//! counts when three things hold:
+//! the joining method's type are read; for a static, all of the file's functions; for a
+//! local, the joining function, where its clones (`let child = conns.clone()`) are the
+//! lock too. The functions that take the lock are those that acquire it directly, or
+//! that call another function that does (matched by name, within those functions). A
+//! thread counts when three things hold:
 //! - it is started by one of those functions (`thread::spawn`, a `Builder`'s `spawn`);
 //! - its closure takes the lock, on any clone of the value (`sp.0.read()`,
-//!   `sp.active()`);
+//!   `sp.active()`), not only in a thread it starts in turn;
 //! - its handle is kept under that same lock (`self.0.write().unwrap().handle = Some(t)`),
 //!   so a join of a handle taken out of the guarded value may be a join of that thread.
 
@@ -32,7 +33,8 @@ pub enum LockKey<'w> {
 }
 
 impl<'w> LockKey<'w> {
-    /// The lock of a guard described as `guard of \`self.0\`` or `guard of \`SERVICE\``.
+    /// The lock of a guard described as `guard of \`self.0\``, `guard of \`SERVICE\`` or
+    /// `guard of \`conns\``; none for a lock reached through a path (`self.a.b`).
     pub fn of(what: &'w str) -> Option<Self> {
         if let Some(field) = super::guards::self_field(what) {
             return Some(LockKey::Field(field));
@@ -46,7 +48,7 @@ impl<'w> LockKey<'w> {
     }
 
     /// Is `receiver` this lock (`x.0` or `x.inner` for a field, on any value; `SERVICE`
-    /// or `crate::SERVICE` for a static)?
+    /// or `crate::SERVICE` for a static; the local's name)?
     fn is(&self, receiver: &syn::Expr) -> bool {
         match (self, receiver) {
             (LockKey::Field(name), syn::Expr::Field(f)) => match &f.member {

@@ -68,27 +68,34 @@ impl BodyWords {
     }
 }
 
-/// Does `body` call one of the package's functions that hand out a guard
-/// ([`LockPlaces::guard_helpers`]): a lock taken with no acquisition in sight?
+/// Does `body` call one of the package's functions that take a guard for it: hand one
+/// out ([`LockPlaces::guard_helpers`]) or run a closure under one
+/// ([`LockPlaces::scoped_helpers`])? A lock taken with no acquisition in sight.
 pub fn calls_guard_helper(body: &syn::Block, places: &LockPlaces) -> bool {
-    struct Scan<'p>(&'p HashMap<String, GuardHelper>, bool);
+    struct Scan<'p>(&'p LockPlaces, bool);
+    impl Scan<'_> {
+        fn helper(&self, name: &str, args: usize, by_method: bool) -> bool {
+            self.0.guard_helpers.get(name).is_some_and(|h| h.args == args && !(by_method && h.by_path))
+                || self.0.scoped_helpers.get(name).is_some_and(|h| h.args == args && h.method == by_method)
+        }
+    }
     impl Visit<'_> for Scan<'_> {
         fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
-            self.1 |= self.0.get(&m.method.to_string()).is_some_and(|h| h.args == m.args.len() && !h.by_path);
+            self.1 |= self.helper(&m.method.to_string(), m.args.len(), true);
             syn::visit::visit_expr_method_call(self, m);
         }
         fn visit_expr_call(&mut self, c: &syn::ExprCall) {
             if let syn::Expr::Path(p) = &*c.func {
                 let name = p.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
-                self.1 |= self.0.get(&name).is_some_and(|h| h.args == c.args.len());
+                self.1 |= self.helper(&name, c.args.len(), false);
             }
             syn::visit::visit_expr_call(self, c);
         }
     }
-    if places.guard_helpers.is_empty() {
+    if places.guard_helpers.is_empty() && places.scoped_helpers.is_empty() {
         return false;
     }
-    let mut scan = Scan(&places.guard_helpers, false);
+    let mut scan = Scan(places, false);
     scan.visit_block(body);
     scan.1
 }
@@ -235,6 +242,9 @@ pub struct LockPlaces {
     /// The package's functions and methods that hand out a blocking lock's guard
     /// (`fn state(&self) -> MutexGuard<'_, State>`), by name, with their arguments.
     guard_helpers: HashMap<String, GuardHelper>,
+    /// The package's functions that run a closure argument under a guard they take
+    /// (`fn with_peers<F: FnOnce(&Peers) -> T>(&self, f: F) -> T { f(&self.peers.read()) }`).
+    scoped_helpers: HashMap<String, ScopedHelper>,
     /// Per file (by its shown path), the lock names it declares itself and how: a field
     /// named `task` is more likely the one declared beside its use.
     in_file: HashMap<String, HashMap<String, FileLock>>,
@@ -249,6 +259,24 @@ pub struct GuardHelper {
     /// Named like an acquisition (`fn read() -> RwLockReadGuard<'static, Data>`): only a
     /// call by its path (`data::read()`) is this function; `x.read()` is an acquisition.
     by_path: bool,
+}
+
+/// A function that runs a closure under a guard it takes: how many arguments it takes
+/// (besides `self`), and the lock (a field of `self`, or a static).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScopedHelper {
+    args: usize,
+    /// A method (`x.with_peers(..)`), or a function called by its path.
+    method: bool,
+    lock: ScopedLock,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ScopedLock {
+    /// `self.peers`: shown on the receiver of each call.
+    Field(String),
+    /// `PEERS`.
+    Static(String),
 }
 
 /// How one file declares a lock name (every declaration of it there).
@@ -305,6 +333,7 @@ impl LockPlaces {
             own_guard_types: declared.own_guard_types,
             own_acquire_methods: declared.own_acquire_methods,
             guard_helpers: declared.guard_helpers.into_iter().filter_map(|(n, h)| Some((n, h?))).collect(),
+            scoped_helpers: declared.scoped_helpers.into_iter().filter_map(|(n, h)| Some((n, h?))).collect(),
             lock_names,
             in_file: declared.in_file,
         }
@@ -326,6 +355,9 @@ struct Declared<'s, 'a> {
     /// Functions and methods returning a blocking lock's guard, by name: `None` where a
     /// function of that name returns something else too.
     guard_helpers: HashMap<String, Option<GuardHelper>>,
+    /// Functions and methods running a closure under a guard they take, by name: `None`
+    /// where a function of that name does something else too.
+    scoped_helpers: HashMap<String, Option<ScopedHelper>>,
     /// Package types whose own acquisition is async-aware (`async fn lock`, or one that
     /// returns a `tokio` guard): a wrapper around an async lock.
     async_guard_types: HashSet<String>,
@@ -350,6 +382,7 @@ impl<'s, 'a> Declared<'s, 'a> {
             own_guard_types: HashSet::new(),
             own_acquire_methods: HashSet::new(),
             guard_helpers: HashMap::new(),
+            scoped_helpers: HashMap::new(),
             async_guard_types: HashSet::new(),
             file: String::new(),
             in_file: HashMap::new(),
@@ -449,6 +482,17 @@ impl Declared<'_, '_> {
         }
         .map(|ordering| GuardHelper { args, ordering, by_path });
         let entry = self.guard_helpers.entry(name).or_insert(helper);
+        if *entry != helper {
+            *entry = None;
+        }
+    }
+
+    /// `fn with_peers<F: FnOnce(&Peers) -> T>(&self, f: F) -> T { f(&self.peers.read()) }`,
+    /// or with the guard bound first (`let mut g = self.peers.write(); f(&mut g)`): each
+    /// call runs its closure under that lock.
+    fn note_scoped_helper(&mut self, sig: &syn::Signature, body: &syn::Block) {
+        let helper = if sig.asyncness.is_none() { scoped_helper(sig, body) } else { None };
+        let entry = self.scoped_helpers.entry(sig.ident.to_string()).or_insert(helper.clone());
         if *entry != helper {
             *entry = None;
         }
@@ -697,10 +741,12 @@ impl<'ast> Visit<'ast> for Declared<'_, '_> {
     }
     fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
         self.note_guard_helper(&item.sig);
+        self.note_scoped_helper(&item.sig, &item.block);
         syn::visit::visit_item_fn(self, item);
     }
     fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
         self.note_guard_helper(&item.sig);
+        self.note_scoped_helper(&item.sig, &item.block);
         syn::visit::visit_impl_item_fn(self, item);
     }
     // `impl Rcu { fn read(&self) -> RcuReadGuard }`: a package type's own acquisition.
@@ -1071,6 +1117,38 @@ impl Visit<'_> for Locals<'_> {
 }
 
 impl Tracker for Guards<'_> {
+    fn guards_closures(&self, expr: &syn::Expr) -> Option<String> {
+        if self.places.scoped_helpers.is_empty() {
+            return None;
+        }
+        let (name, args, receiver) = match expr {
+            syn::Expr::MethodCall(m) => (m.method.to_string(), &m.args, Some(&*m.receiver)),
+            syn::Expr::Call(c) => (crate::flow::sharing::last_segment(&c.func)?, &c.args, None),
+            _ => return None,
+        };
+        // Only a closure written at the call runs under the guard here; and a method is
+        // called as one (`with(file)` may be a local closure of that name).
+        let helper = self.places.scoped_helpers.get(&name).filter(|h| {
+            h.args == args.len()
+                && h.method == receiver.is_some()
+                && args.iter().any(|a| matches!(a, syn::Expr::Closure(_)))
+        })?;
+        let shown = match (&helper.lock, receiver) {
+            (ScopedLock::Field(field), Some(receiver)) => {
+                let is = |set: &HashSet<String>| set.contains(field);
+                let ordering = is(&self.places.ordering_names) && !self.ordering_locks;
+                if is(&self.places.async_names) || is(&self.places.not_locks) || ordering {
+                    return None;
+                }
+                let receiver = display_type(receiver).replace(" . ", ".").replace(". ", ".").replace(" (", "(");
+                format!("{receiver}.{field}")
+            }
+            (ScopedLock::Static(name), _) => name.clone(),
+            (ScopedLock::Field(_), None) => return None,
+        };
+        Some(format!("guard of `{shown}`"))
+    }
+
     fn makes(&self, expr: &syn::Expr) -> Option<String> {
         if let Some(helper) = self.helper_guard(expr) {
             return helper;
@@ -1330,6 +1408,145 @@ pub fn unshared_local_locks(body: &syn::Block) -> HashSet<String> {
 
 /// The name a lock is reached by: `state` in `self.state.lock()`, `m` in `m.lock()`,
 /// `STORE` in `STORE.get_or_init(..)`.
+/// [`ScopedHelper`] of a function, if it is one: a parameter that is a closure (`f: F`
+/// with `F: FnOnce(..)`, `impl FnMut(..)`, `&dyn Fn(..)`, `Box<dyn Fn(..)>`), called in
+/// the body with a guard of `self.<field>` or of a static.
+fn scoped_helper(sig: &syn::Signature, body: &syn::Block) -> Option<ScopedHelper> {
+    let closure_generics: HashSet<String> = sig
+        .generics
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            syn::GenericParam::Type(t) if t.bounds.iter().any(is_fn_bound) => Some(t.ident.to_string()),
+            _ => None,
+        })
+        .chain(sig.generics.where_clause.iter().flat_map(|w| &w.predicates).filter_map(|p| match p {
+            syn::WherePredicate::Type(t) if t.bounds.iter().any(is_fn_bound) => {
+                quote::ToTokens::to_token_stream(&t.bounded_ty).to_string().into()
+            }
+            _ => None,
+        }))
+        .collect();
+    let typed: Vec<&syn::PatType> = sig
+        .inputs
+        .iter()
+        .filter_map(|i| match i {
+            syn::FnArg::Typed(t) => Some(t),
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let name = typed.iter().find_map(|t| {
+        let syn::Pat::Ident(name) = &*t.pat else { return None };
+        is_closure_type(&t.ty, &closure_generics).then(|| name.ident.to_string())
+    })?;
+    let lock = closure_called_under_guard(body, &name)?;
+    Some(ScopedHelper { args: typed.len(), method: sig.receiver().is_some(), lock })
+}
+
+fn is_fn_bound(bound: &syn::TypeParamBound) -> bool {
+    matches!(bound, syn::TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| ["Fn", "FnMut", "FnOnce"].iter().any(|f| s.ident == f)))
+}
+
+fn is_closure_type(ty: &syn::Type, closure_generics: &HashSet<String>) -> bool {
+    match ty {
+        syn::Type::ImplTrait(t) => t.bounds.iter().any(is_fn_bound),
+        syn::Type::TraitObject(t) => t.bounds.iter().any(is_fn_bound),
+        syn::Type::Reference(r) => is_closure_type(&r.elem, closure_generics),
+        syn::Type::Paren(p) => is_closure_type(&p.elem, closure_generics),
+        syn::Type::Path(p) => {
+            let Some(last) = p.path.segments.last() else { return false };
+            if p.path.segments.len() == 1 && last.arguments.is_empty() {
+                return closure_generics.contains(&last.ident.to_string());
+            }
+            // `Box<dyn FnOnce(..)>`
+            let syn::PathArguments::AngleBracketed(a) = &last.arguments else { return false };
+            last.ident == "Box"
+                && a.args
+                    .iter()
+                    .any(|g| matches!(g, syn::GenericArgument::Type(t) if is_closure_type(t, closure_generics)))
+        }
+        _ => false,
+    }
+}
+
+/// The lock whose guard `body` hands to a call of the closure `name`
+/// (`name(&self.peers.read())`, or `let g = PEERS.lock().unwrap(); name(&mut g)`).
+fn closure_called_under_guard(body: &syn::Block, name: &str) -> Option<ScopedLock> {
+    struct Find<'n> {
+        name: &'n str,
+        /// Locals bound to a guard, and its lock.
+        guards: HashMap<String, ScopedLock>,
+        found: Option<ScopedLock>,
+    }
+    impl Visit<'_> for Find<'_> {
+        fn visit_local(&mut self, local: &syn::Local) {
+            if let (syn::Pat::Ident(p), Some(init)) = (strip_type_pat(&local.pat), &local.init) {
+                if let Some(lock) = guard_of(&init.expr) {
+                    self.guards.insert(p.ident.to_string(), lock);
+                }
+            }
+            syn::visit::visit_local(self, local);
+        }
+        fn visit_expr_call(&mut self, c: &syn::ExprCall) {
+            let called = matches!(&*c.func, syn::Expr::Path(p) if p.path.is_ident(self.name));
+            if called && self.found.is_none() {
+                self.found = c.args.iter().find_map(|a| {
+                    let inner = strip_borrows(a);
+                    guard_of(inner).or_else(|| match inner {
+                        syn::Expr::Path(p) => p.path.get_ident().and_then(|i| self.guards.get(&i.to_string()).cloned()),
+                        _ => None,
+                    })
+                });
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_closure(&mut self, _: &syn::ExprClosure) {}
+    }
+    let mut find = Find { name, guards: HashMap::new(), found: None };
+    find.visit_block(body);
+    find.found
+}
+
+fn strip_type_pat(pat: &syn::Pat) -> &syn::Pat {
+    match pat {
+        syn::Pat::Type(t) => strip_type_pat(&t.pat),
+        _ => pat,
+    }
+}
+
+/// `&mut *g`, `&g`, `(g)`: the expression under borrows and derefs.
+fn strip_borrows(mut expr: &syn::Expr) -> &syn::Expr {
+    loop {
+        expr = match expr {
+            syn::Expr::Reference(r) => &r.expr,
+            syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => &u.expr,
+            syn::Expr::Paren(p) => &p.expr,
+            _ => return expr,
+        };
+    }
+}
+
+/// The lock `expr` takes a guard of: `self.peers.read()`, `PEERS.lock().unwrap()`.
+fn guard_of(expr: &syn::Expr) -> Option<ScopedLock> {
+    let syn::Expr::MethodCall(m) = expr else { return None };
+    let method = m.method.to_string();
+    if matches!(method.as_str(), "unwrap" | "expect") {
+        return guard_of(&m.receiver);
+    }
+    vocab::acquire(&method, m.args.len())?;
+    match &*m.receiver {
+        syn::Expr::Field(f) if matches!(&*f.base, syn::Expr::Path(p) if p.path.is_ident("self")) => match &f.member {
+            syn::Member::Named(n) => Some(ScopedLock::Field(n.to_string())),
+            syn::Member::Unnamed(i) => Some(ScopedLock::Field(i.index.to_string())),
+        },
+        syn::Expr::Path(p) => {
+            let last = p.path.segments.last()?.ident.to_string();
+            on_static(&format!("guard of `{last}`")).then_some(ScopedLock::Static(last))
+        }
+        _ => None,
+    }
+}
+
 pub fn receiver_name(expr: &syn::Expr) -> Option<String> {
     match expr {
         syn::Expr::Field(f) => match &f.member {

@@ -63,6 +63,8 @@ pub enum DropWhy {
     Overwritten,
     /// Spawned work was joined (`join()`, `.await`, a receive on its channel).
     Joined,
+    /// The call that took it for its closure returned.
+    CallEnd,
     /// A branch shows the work did not share anything (`Err` of a spawn).
     Refuted,
 }
@@ -110,6 +112,12 @@ pub trait Tracker {
     fn makes(&self, expr: &syn::Expr) -> Option<String>;
     /// Is `expr` a call whose live values matter (blocking I/O)? Its description if so.
     fn watches(&self, _expr: &syn::Expr) -> Option<String> {
+        None
+    }
+    /// Does the call `expr` run its closure arguments under a guard it takes itself (a
+    /// package function `with_peers(|p| ..)` that locks and calls the closure)? That
+    /// guard's description if so: it is alive while the call runs.
+    fn guards_closures(&self, _expr: &syn::Expr) -> Option<String> {
         None
     }
 }
@@ -632,11 +640,15 @@ impl<'t> Walker<'t> {
                 }
                 // Closures given to `map`, `for_each`, … run once per item.
                 let iterating = std::mem::replace(&mut self.iterating, vocab::iterates(&method));
-                let runs_now = self.runs_closures_now(&method);
+                // `self.with_peers(|p| ..)`: the closure runs under the guard the call takes.
+                let scoped = self.tracker.guards_closures(expr).map(|what| self.make(expr, what));
+                let runs_now = scoped.is_some() || self.runs_closures_now(&method);
                 let inline = std::mem::replace(&mut self.inline_closures, runs_now);
                 let input = if runs_now && !sharing {
-                    match receiver {
-                        Some(id) if vocab::moves_into_closure(&method) => Some((id, ClosureInput::Moved)),
+                    match (scoped, receiver) {
+                        // The closure is handed the guarded value itself, as `map` on a guard is.
+                        (Some(id), _) => Some((id, ClosureInput::Moved)),
+                        (None, Some(id)) if vocab::moves_into_closure(&method) => Some((id, ClosureInput::Moved)),
                         _ => own.first().map(|&id| (id, ClosureInput::Part)),
                     }
                 } else {
@@ -665,6 +677,9 @@ impl<'t> Walker<'t> {
                 self.iterating = iterating;
                 self.inline_closures = inline;
                 self.closure_input = outer_input;
+                if let Some(id) = scoped {
+                    self.drop_value(id, end(m.paren_token.span.close()), DropWhy::CallEnd);
+                }
                 if vocab::runs_argument(&method) {
                     own.extend(self.worked_on_by(args_start, m.args.iter()));
                 }
@@ -750,8 +765,11 @@ impl<'t> Walker<'t> {
                 let args_start = self.flow.events.len();
                 let mut moved_in = None;
                 let mut work_args = Vec::new();
-                let runs_now = self.runs_closures_now(&callee);
+                let scoped = self.tracker.guards_closures(expr).map(|what| self.make(expr, what));
+                let runs_now = scoped.is_some() || self.runs_closures_now(&callee);
                 let inline = std::mem::replace(&mut self.inline_closures, runs_now);
+                let outer_input =
+                    std::mem::replace(&mut self.closure_input, scoped.map(|id| (id, ClosureInput::Moved)));
                 let context = self.sharing().then(|| Context::Argument(callee.as_str().into()));
                 for arg in &call.args {
                     if let Some(id) = self.argument_in(arg, context.as_ref()) {
@@ -763,6 +781,10 @@ impl<'t> Walker<'t> {
                 }
                 let body = std::mem::replace(&mut self.spawning, saved).flatten();
                 self.inline_closures = inline;
+                self.closure_input = outer_input;
+                if let Some(id) = scoped {
+                    self.drop_value(id, end(call.paren_token.span.close()), DropWhy::CallEnd);
+                }
                 let own = if vocab::runs_argument(&callee) {
                     self.worked_on_by(args_start, call.args.iter())
                 } else {

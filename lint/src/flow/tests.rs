@@ -12,6 +12,11 @@ impl Tracker for Guards {
         crate::vocab::acquire(&m.method.to_string(), m.args.len()).map(|_| format!("guard `{}`", m.method))
     }
 
+    fn guards_closures(&self, expr: &syn::Expr) -> Option<String> {
+        let syn::Expr::MethodCall(m) = expr else { return None };
+        (m.method == "with_lock").then(|| "guard `with_lock`".into())
+    }
+
     fn watches(&self, expr: &syn::Expr) -> Option<String> {
         if let syn::Expr::MethodCall(m) = expr {
             return (m.method == "join" && m.args.is_empty()).then(|| "JoinHandle::join".into());
@@ -195,6 +200,14 @@ fn watched_calls_see_the_live_guards() {
 fn a_watched_call_on_a_part_of_the_guarded_value_works_on_its_guard() {
     insta::assert_snapshot!(events(
         "let g = workers.lock().unwrap();\nif let Some(h) = g.take() {\n    h.join();\n}\nother.join();",
+        Edition::E2021
+    ));
+}
+
+#[test]
+fn a_call_running_its_closure_under_a_guard_holds_it_until_it_returns() {
+    insta::assert_snapshot!(events(
+        "let n = m.with_lock(|v| v.len());\nlet a = read_to_string(p);\nm.with_lock(|v| read_to_string(p));",
         Edition::E2021
     ));
 }

@@ -57,8 +57,12 @@
 //! is not blocking, nor is binding a `UdpSocket` (a local call that waits on no network).
 //! Work in a closure counts where a standard combinator runs it before returning
 //! (`entry(k).or_insert_with(|| fs::read(k))`, `opt.map(..)`, `v.retain(..)`), and so does
-//! a blocking function given to one by its path (`h.map(JoinHandle::join)`); a closure
-//! handed to anything else (a callback kept for later, a pool's job) is not followed. The
+//! a blocking function given to one by its path (`h.map(JoinHandle::join)`), and a closure
+//! given to a function of the package that runs it under a lock it takes
+//! (`self.with_peers(|p| fs::read(&p[&id]))` with `fn with_peers<F: FnOnce(&Peers) -> T>(&self,
+//! f: F) -> T { f(&self.peers.read()) }`: the guard of `self.peers` is alive in the
+//! closure); a closure handed to anything else (a callback kept for later, a pool's job)
+//! is not followed. The
 //! guard's liveness comes from the flow engine (`lint/src/flow`): a statement temporary
 //! (`m.lock().unwrap().len()`) is gone by the next statement, `drop(guard)` ends it.
 //!
@@ -153,9 +157,11 @@
 //!   clone of it) is taken as alone. A helper's callers are matched by name, so a
 //!   method of another type with the same name counts as a caller.
 //! - A static is recognised by its `SHOUTING_CASE` name.
-//! - A lock taken inside a function of the package that runs a closure under it
-//!   (`handles.access(|h| h.join())`, with `fn access(&self, f: impl FnOnce(&mut T))`
-//!   locking and calling `f`) is not seen: the closure is another function's argument.
+//! - A function of the package that runs a closure under a lock it takes is recognised
+//!   when it hands the closure parameter a guard of a field of `self` or of a static
+//!   (`f(&self.peers.read())`, or `let mut g = STATE.lock()?; f(&mut g)`), and only for
+//!   a closure written at the call; one that locks through another wrapper
+//!   (`self.0.access(f)`) or stores the closure for later is not.
 //! - On real code, about 4 in 10 findings are locks that another thread does want at that
 //!   moment (BENCHMARKS.md, session 12); most of the rest are locks only one thread takes
 //!   then, which depends on who runs the code. `--profile` ranks findings by the wait

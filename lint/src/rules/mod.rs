@@ -27,8 +27,9 @@ pub struct PackageContext<'p, 'a> {
     pub phases: std::cell::OnceCell<crate::flow::phases::Phases>,
     /// The package's types kept on the thread that makes them; built on first use, once.
     one_thread: std::cell::OnceCell<crate::flow::one_thread::OneThread>,
-    /// Whether some file of the package writes a guard type (`MutexGuard<`); built once.
-    writes_guard_types: std::cell::OnceCell<bool>,
+    /// Whether some file of the package writes a guard type (`MutexGuard<`) or a closure
+    /// type (`FnOnce(`); built once.
+    names_helper_types: std::cell::OnceCell<bool>,
     /// The folders from the workspace root down to the package ([`crate::discover::PackageInput::folders`]).
     pub folders: Vec<String>,
     /// The package's library is a procedural macro: its code runs inside the compiler.
@@ -45,7 +46,7 @@ impl<'p, 'a> PackageContext<'p, 'a> {
             unparsed: Vec::new(),
             phases: std::cell::OnceCell::new(),
             one_thread: std::cell::OnceCell::new(),
-            writes_guard_types: std::cell::OnceCell::new(),
+            names_helper_types: std::cell::OnceCell::new(),
             folders: Vec::new(),
             proc_macro: false,
         }
@@ -90,12 +91,14 @@ impl<'p, 'a> PackageContext<'p, 'a> {
     }
 
     /// Does `body` take a lock by calling a function of the package that hands out its
-    /// guard (`self.state()`)? Asked only where a guard rule could fire; the package's
-    /// lock places are built for it only if some file writes a guard type (`…Guard<`).
+    /// guard (`self.state()`) or runs a closure under one (`self.with_peers(|p| ..)`)?
+    /// Asked only where a guard rule could fire; the package's lock places are built for
+    /// it only if some file writes a guard type (`…Guard<`) or a closure type (`FnOnce(`).
     pub fn calls_guard_helper(&self, body: &syn::Block) -> bool {
-        let writes_guard_types =
-            *self.writes_guard_types.get_or_init(|| self.files.iter().any(|f| f.source.text.contains("Guard<")));
-        writes_guard_types && crate::flow::guards::calls_guard_helper(body, self.lock_places())
+        let names_helper_types = *self.names_helper_types.get_or_init(|| {
+            self.files.iter().any(|f| ["Guard<", "Fn(", "FnMut(", "FnOnce("].iter().any(|w| f.source.text.contains(w)))
+        });
+        names_helper_types && crate::flow::guards::calls_guard_helper(body, self.lock_places())
     }
 
     pub fn lock_places(&self) -> &LockPlaces {

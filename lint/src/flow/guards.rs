@@ -1408,6 +1408,34 @@ pub fn unshared_local_locks(body: &syn::Block) -> HashSet<String> {
 
 /// The name a lock is reached by: `state` in `self.state.lock()`, `m` in `m.lock()`,
 /// `STORE` in `STORE.get_or_init(..)`.
+/// Where `body` installs a panic hook (`std::panic::set_hook(Box::new(|info| ..))`): the
+/// closures there run only while a thread panics, on its way down.
+pub fn panic_hooks(body: &syn::Block) -> Vec<crate::source::Region> {
+    struct Hooks(Vec<crate::source::Region>, bool);
+    impl Visit<'_> for Hooks {
+        fn visit_expr_call(&mut self, c: &syn::ExprCall) {
+            let hook = matches!(&*c.func, syn::Expr::Path(p) if {
+                let mut rev = p.path.segments.iter().rev();
+                matches!((rev.next(), rev.next()), (Some(f), Some(m)) if f.ident == "set_hook" && m.ident == "panic")
+            });
+            let inside = self.1 || hook;
+            let outer = std::mem::replace(&mut self.1, inside);
+            syn::visit::visit_expr_call(self, c);
+            self.1 = outer;
+        }
+        fn visit_expr_closure(&mut self, c: &syn::ExprClosure) {
+            if self.1 {
+                self.0.push(crate::source::Region::of(syn::spanned::Spanned::span(c)));
+                return;
+            }
+            syn::visit::visit_expr_closure(self, c);
+        }
+    }
+    let mut hooks = Hooks(Vec::new(), false);
+    hooks.visit_block(body);
+    hooks.0
+}
+
 /// [`ScopedHelper`] of a function, if it is one: a parameter that is a closure (`f: F`
 /// with `F: FnOnce(..)`, `impl FnMut(..)`, `&dyn Fn(..)`, `Box<dyn Fn(..)>`), called in
 /// the body with a guard of `self.<field>` or of a static.

@@ -113,7 +113,8 @@
 //!   flagged.
 //!
 //! - Printing and logging (macros), work after the guard is dropped, work in a
-//!   function that never returns (`-> !`: on its way to a panic or an exit), and work
+//!   function that never returns (`-> !`: on its way to a panic or an exit) or in a panic
+//!   hook (`std::panic::set_hook(Box::new(|info| ..))`: it runs while a thread panics), and work
 //!   where the acquisition failed: a lost `try_lock`, or a poisoned lock's `Err` arm
 //!   (`match m.lock() { Ok(g) => .., Err(_) => handle.join() }`), which runs only after a
 //!   panic under the lock.
@@ -284,9 +285,20 @@ impl Rule for LockAcrossIo {
                     .with_imports(imports)
                     .watching_blocking_calls(sig, body);
                 let guarded_work = std::cell::OnceCell::new();
+                // A panic hook runs only while a thread panics, like a `-> !` function.
+                let hooks = std::cell::OnceCell::new();
+                let in_panic_hook = |at: crate::source::Position| {
+                    hooks
+                        .get_or_init(|| guards::panic_hooks(body))
+                        .iter()
+                        .any(|r: &Region| r.start <= at && at <= r.end)
+                };
                 for flow in flow::analyze(body, &tracker, edition) {
                     for event in &flow.events {
                         let EventKind::Watched(watch) = &event.kind else { continue };
+                        if in_panic_hook(event.at) {
+                            continue;
+                        }
                         let (call, live) = (&watch.call, &watch.live);
                         // A thread joined with a handle taken out of the guarded value is
                         // the lock's own work, unless that thread takes the lock too: then

@@ -667,7 +667,7 @@ fn holds_guard(kind: &crate::symbols::DefKind<'_>) -> bool {
 }
 
 /// The last segment of a type's path, under references (`Rcu` in `&Rcu<u32>`).
-fn outer_type_name(ty: &syn::Type) -> Option<String> {
+pub(crate) fn outer_type_name(ty: &syn::Type) -> Option<String> {
     match ty {
         syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
         syn::Type::Reference(r) => outer_type_name(&r.elem),
@@ -1508,7 +1508,7 @@ fn closure_called_under_guard(body: &syn::Block, name: &str) -> Option<ScopedLoc
     }
     impl Visit<'_> for Find<'_> {
         fn visit_local(&mut self, local: &syn::Local) {
-            if let (syn::Pat::Ident(p), Some(init)) = (strip_type_pat(&local.pat), &local.init) {
+            if let (syn::Pat::Ident(p), Some(init)) = (crate::flow::strip_type(&local.pat), &local.init) {
                 if let Some(lock) = guard_of(&init.expr) {
                     self.guards.insert(p.ident.to_string(), lock);
                 }
@@ -1533,13 +1533,6 @@ fn closure_called_under_guard(body: &syn::Block, name: &str) -> Option<ScopedLoc
     let mut find = Find { name, guards: HashMap::new(), found: None };
     find.visit_block(body);
     find.found
-}
-
-fn strip_type_pat(pat: &syn::Pat) -> &syn::Pat {
-    match pat {
-        syn::Pat::Type(t) => strip_type_pat(&t.pat),
-        _ => pat,
-    }
 }
 
 /// `&mut *g`, `&g`, `(g)`: the expression under borrows and derefs.

@@ -91,7 +91,7 @@ impl<'f> JoinedThreads<'f> {
         }
         impl Visit<'_> for Find {
             fn visit_item_impl(&mut self, item: &syn::ItemImpl) {
-                let outer = std::mem::replace(&mut self.current, type_name(&item.self_ty));
+                let outer = std::mem::replace(&mut self.current, super::guards::outer_type_name(&item.self_ty));
                 syn::visit::visit_item_impl(self, item);
                 self.current = outer;
             }
@@ -154,13 +154,6 @@ fn thread_takes(functions: &[(String, &syn::Block)], lock: LockKey<'_>) -> bool 
     })
 }
 
-fn type_name(ty: &syn::Type) -> Option<String> {
-    match ty {
-        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
-        _ => None,
-    }
-}
-
 /// The methods of every impl of `ty` in the file, by name.
 fn impl_functions<'f>(file: &'f syn::File, ty: &str) -> Vec<(String, &'f syn::Block)> {
     struct Collect<'f, 't> {
@@ -169,7 +162,7 @@ fn impl_functions<'f>(file: &'f syn::File, ty: &str) -> Vec<(String, &'f syn::Bl
     }
     impl<'f> Visit<'f> for Collect<'f, '_> {
         fn visit_item_impl(&mut self, item: &'f syn::ItemImpl) {
-            if type_name(&item.self_ty).as_deref() == Some(self.ty) {
+            if super::guards::outer_type_name(&item.self_ty).as_deref() == Some(self.ty) {
                 for inner in &item.items {
                     if let syn::ImplItem::Fn(f) = inner {
                         self.found.push((f.sig.ident.to_string(), &f.block));

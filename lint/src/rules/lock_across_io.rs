@@ -111,7 +111,6 @@
 //!   write-through store), so disk and memory change together, in the lock's order.
 //!   Reads are never the lock's own: a cache filled from the disk under its lock is
 //!   flagged.
-//!
 //! - Printing and logging (macros), work after the guard is dropped, work in a
 //!   function that never returns (`-> !`: on its way to a panic or an exit) or in a panic
 //!   hook (`std::panic::set_hook(Box::new(|info| ..))`: it runs while a thread panics), and work
@@ -124,10 +123,11 @@
 //! waits for the thread, a deadlock, constructors and `Drop` included. The message says
 //! so: "`JoinHandle::join` waits for a thread that takes `self.0`, while the guard of
 //! `self.0` (taken at line 92) is alive: each waits for the other". A thread counts when
-//! a function of the file (of the same type's impls, for a field of `self`) spawns it
-//! with a closure that takes the lock, on any clone of the value (`sp.0.read()`), or
-//! calls a function of those that does (`sp.active()`), and keeps its handle under that
-//! lock (`self.0.write().unwrap().handle = Some(thread)`) (`lint/src/flow/joined.rs`).
+//! a function of the file (of the same type's impls, for a field of `self`; any, for a
+//! static; the joining function, for a local and its clones) spawns it with a closure
+//! that takes the lock, on any clone of the value (`sp.0.read()`), or calls a function of
+//! those that does (`sp.active()`), and keeps its handle under that lock
+//! (`self.0.write().unwrap().handle = Some(thread)`) (`lint/src/flow/joined.rs`).
 //!
 //! ## Known limits
 //!

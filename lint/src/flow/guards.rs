@@ -1582,3 +1582,51 @@ pub fn receiver_name(expr: &syn::Expr) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{panic_hooks, scoped_helper, ScopedHelper, ScopedLock};
+
+    fn helper(src: &str) -> Option<ScopedHelper> {
+        let item: syn::ImplItemFn = syn::parse_str(src).expect("test function parses");
+        scoped_helper(&item.sig, &item.block)
+    }
+
+    #[test]
+    fn a_closure_parameter_called_with_a_guard_makes_a_scoped_helper() {
+        let field = |args| Some(ScopedHelper { args, method: true, lock: ScopedLock::Field("peers".into()) });
+        assert_eq!(helper("fn with<F: FnOnce(&P) -> T, T>(&self, f: F) -> T { f(&self.peers.read()) }"), field(1));
+        assert_eq!(
+            helper("fn with<F, T>(&self, f: F) -> T where F: FnMut(&P) -> T { f(&*self.peers.lock().unwrap()) }"),
+            field(1)
+        );
+        assert_eq!(
+            helper("fn with(&self, k: u8, f: &mut dyn FnMut(&mut P)) { let mut g = self.peers.write(); f(&mut g) }"),
+            field(2)
+        );
+        assert_eq!(helper("fn with(&self, f: Box<dyn FnOnce(&P)>) { f(&self.peers.read()) }"), field(1));
+        assert_eq!(
+            helper("fn with(f: impl FnOnce(&mut P)) { let mut g = STATE.lock().unwrap(); f(&mut g) }"),
+            Some(ScopedHelper { args: 1, method: false, lock: ScopedLock::Static("STATE".into()) })
+        );
+    }
+
+    #[test]
+    fn a_closure_called_without_a_guard_or_a_guard_without_a_closure_is_not_one() {
+        assert_eq!(helper("fn with<F: FnOnce(&P)>(&self, f: F) { let p = self.peers.read().clone(); f(&p) }"), None);
+        assert_eq!(helper("fn with(&self, p: P) { consume(&self.peers.read(), p) }"), None);
+        // A guard of something other than a field of `self` or a static is not named.
+        assert_eq!(helper("fn with<F: FnOnce(&P)>(&self, m: &Mutex<P>, f: F) { f(&m.lock().unwrap()) }"), None);
+    }
+
+    #[test]
+    fn a_panic_hooks_closure_is_found_and_no_other() {
+        let body: syn::Block = syn::parse_str(
+            "{\n    std::panic::set_hook(Box::new(|info| {\n        flush();\n    }));\n    other(|x| x);\n}",
+        )
+        .expect("test body parses");
+        let hooks = panic_hooks(&body);
+        assert_eq!(hooks.len(), 1);
+        assert_eq!((hooks[0].start.line, hooks[0].end.line), (2, 4));
+    }
+}

@@ -327,7 +327,7 @@ impl Rule for LockAcrossIo {
                         };
                         let guards: Vec<&flow::Value> =
                             live.iter().map(|&id| &flow.values[id]).filter(contended).collect();
-                        if let Some(finding) = finding(file, event.at, call, &guards) {
+                        if let Some(finding) = blocking(file, event.at, call, &guards) {
                             out.push(finding);
                         }
                     }
@@ -339,26 +339,39 @@ impl Rule for LockAcrossIo {
 
 /// A join that waits for a thread which takes the lock of a guard alive at the join.
 fn deadlock(file: &crate::parse::ParsedFile, at: crate::source::Position, guards: &[&flow::Value]) -> Option<Finding> {
-    let first = guards.first()?;
-    let lock = first.what.strip_prefix("guard of ").unwrap_or(&first.what);
-    let region = Region { start: at, end: crate::source::Position { line: at.line, column: at.column + 1 } };
-    Some(Finding {
-        rule: NAME,
-        severity: Severity::Warning,
-        file: file.source.clone(),
-        region,
-        message: format!(
+    let message = |first: &flow::Value| {
+        let lock = first.what.strip_prefix("guard of ").unwrap_or(&first.what);
+        format!(
             "`{}` waits for a thread that takes {lock}, while {} is alive: each waits for the other",
             vocab::JOIN_CALL,
             held(first)
-        ),
-        label: "the joined thread waits for this guard, and this join for the thread".into(),
-        help: Some("take the handle out of the guard and drop the guard before joining (`let handle = guard.handle.take(); drop(guard);`)".into()),
-        related: guards
-            .iter()
-            .map(|g| Related { file: file.source.clone(), region: g.made, message: "the guard is taken here".into() })
-            .collect(),
-    })
+        )
+    };
+    let said = Said {
+        label: "the joined thread waits for this guard, and this join for the thread",
+        help: "take the handle out of the guard and drop the guard before joining (`let handle = guard.handle.take(); drop(guard);`)",
+    };
+    finding(file, at, guards, message, said)
+}
+
+/// A blocking call while guards of locks others may want are alive.
+fn blocking(
+    file: &crate::parse::ParsedFile,
+    at: crate::source::Position,
+    call: &str,
+    guards: &[&flow::Value],
+) -> Option<Finding> {
+    let said = Said {
+        label: "every thread that wants this lock waits for this call",
+        help: "copy what you need out of the guard and drop it before the blocking call, or fill the cache in two steps (look up under the lock, do the work unlocked, insert under the lock)",
+    };
+    finding(file, at, guards, |first| format!("`{call}` runs while {} is alive", held(first)), said)
+}
+
+/// What a kind of finding says under its message.
+struct Said {
+    label: &'static str,
+    help: &'static str,
 }
 
 /// How a finding names a guard: its lock, its binding and where it was taken.
@@ -369,11 +382,14 @@ fn held(g: &flow::Value) -> String {
     }
 }
 
+/// A finding at the call starting at `at`, its message about the first of `guards`, with
+/// a note where each was taken; none without guards.
 fn finding(
     file: &crate::parse::ParsedFile,
     at: crate::source::Position,
-    call: &str,
     guards: &[&flow::Value],
+    message: impl FnOnce(&flow::Value) -> String,
+    said: Said,
 ) -> Option<Finding> {
     let first = guards.first()?;
     let region = Region { start: at, end: crate::source::Position { line: at.line, column: at.column + 1 } };
@@ -382,11 +398,9 @@ fn finding(
         severity: Severity::Warning,
         file: file.source.clone(),
         region,
-        message: format!("`{call}` runs while {} is alive", held(first)),
-        label: "every thread that wants this lock waits for this call".into(),
-        help: Some(
-            "copy what you need out of the guard and drop it before the blocking call, or fill the cache in two steps (look up under the lock, do the work unlocked, insert under the lock)".into(),
-        ),
+        message: message(first),
+        label: said.label.into(),
+        help: Some(said.help.into()),
         related: guards
             .iter()
             .map(|g| Related { file: file.source.clone(), region: g.made, message: "the guard is taken here".into() })

@@ -319,6 +319,32 @@ fn thousands_of_joins_under_a_guard_a_thread_needs_are_judged_once() {
 }
 
 #[test]
+fn nested_closure_running_wrappers_and_deep_closure_types_are_read_in_bounded_depth() {
+    // 600 calls of a wrapper that runs its closure under a lock, each inside the last's
+    // closure, around one read: every guard is alive at the read.
+    let mut nested = String::from("std::fs::read(p).ok()");
+    for i in 0..600 {
+        nested = format!("s.with_peers(|_x{i}| {nested})");
+    }
+    let nested = format!(
+        "use std::sync::RwLock;\npub struct S {{ peers: RwLock<Vec<u8>> }}\nimpl S {{\n    pub fn with_peers<T>(&self, f: impl FnOnce(&Vec<u8>) -> T) -> T {{ f(&self.peers.read().unwrap()) }}\n}}\npub fn go(s: &S, p: &str) {{ let _ = {nested}; }}\n"
+    );
+    // Closure parameters behind 2,900 references and 1,400 boxes: read, never a helper
+    // that blocks.
+    let types = format!(
+        "use std::sync::Mutex;\npub struct T {{ m: Mutex<u8> }}\nimpl T {{\n    pub fn a(&self, f: {}dyn Fn(&u8)) {{ f(&self.m.lock().unwrap()) }}\n    pub fn b(&self, f: {}dyn Fn(){}) {{ f() }}\n}}\n",
+        "&".repeat(2_900),
+        "Box<".repeat(1_400),
+        ">".repeat(1_400)
+    );
+    let scratch = Scratch::new("wrappers", &[("nested.rs", &nested), ("types.rs", &types)]);
+    let out = lockscope(&["lint", ".", "--rule", "lock_across_io", "--format", "json"], &scratch.0);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let found: Vec<String> = json_findings(&out).into_iter().map(|(path, _)| path).collect();
+    assert_eq!(found, ["./nested.rs"], "{}", stderr(&out));
+}
+
+#[test]
 fn long_closure_and_builder_chains_under_a_guard_are_walked_in_bounded_depth() {
     // Closures a combinator runs are walked in line: 700 nested (deeper is refused as too
     // deeply nested), and a guard handed down 2,900 links of a chain to the one that sleeps.

@@ -641,7 +641,7 @@ impl<'t> Walker<'t> {
                 // Closures given to `map`, `for_each`, … run once per item.
                 let iterating = std::mem::replace(&mut self.iterating, vocab::iterates(&method));
                 // `self.with_peers(|p| ..)`: the closure runs under the guard the call takes.
-                let scoped = self.tracker.guards_closures(expr).map(|what| self.make(expr, what));
+                let scoped = self.tracker.guards_closures(expr).map(|what| self.make_for_closures(expr, what));
                 let runs_now = scoped.is_some() || self.runs_closures_now(&method);
                 let inline = std::mem::replace(&mut self.inline_closures, runs_now);
                 let input = if runs_now && !sharing {
@@ -765,7 +765,7 @@ impl<'t> Walker<'t> {
                 let args_start = self.flow.events.len();
                 let mut moved_in = None;
                 let mut work_args = Vec::new();
-                let scoped = self.tracker.guards_closures(expr).map(|what| self.make(expr, what));
+                let scoped = self.tracker.guards_closures(expr).map(|what| self.make_for_closures(expr, what));
                 let runs_now = scoped.is_some() || self.runs_closures_now(&callee);
                 let inline = std::mem::replace(&mut self.inline_closures, runs_now);
                 let outer_input =
@@ -1184,9 +1184,27 @@ impl<'t> Walker<'t> {
     }
 
     fn make(&mut self, expr: &syn::Expr, what: String) -> ValueId {
-        let id = self.flow.values.len();
         // A guard is made by a short call (`m.lock()`); its span is cheap.
-        let made = Region::of(expr.span());
+        self.make_in(Region::of(expr.span()), what)
+    }
+
+    /// A guard a call takes for the closures it runs (`s.with_peers(|p| ..)`): made where
+    /// the call is named, not over the whole call, whose span would cost its closures'
+    /// size at every level of a nest of them.
+    fn make_for_closures(&mut self, expr: &syn::Expr, what: String) -> ValueId {
+        let named = match expr {
+            syn::Expr::MethodCall(m) => end(m.method.span()),
+            syn::Expr::Call(c) => match &*c.func {
+                syn::Expr::Path(p) => p.path.segments.last().map_or_else(|| leftmost(expr), |s| end(s.ident.span())),
+                _ => leftmost(expr),
+            },
+            _ => leftmost(expr),
+        };
+        self.make_in(Region { start: leftmost(expr), end: named }, what)
+    }
+
+    fn make_in(&mut self, made: Region, what: String) -> ValueId {
+        let id = self.flow.values.len();
         self.flow.values.push(Value { made, what, names: Vec::new(), work: None });
         self.state.live.push((id, Owner::Statement));
         self.event(made.start, EventKind::Made(id));

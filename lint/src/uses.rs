@@ -305,6 +305,11 @@ impl<'s> Scanner<'s> {
             return;
         }
         let name = callee.name.as_str();
+        // A condition variable's `wait(guard)` releases the lock while it waits and hands
+        // the guard back: nothing is read.
+        if callee.method && index == 0 && root.field.is_none() && vocab::hands_guard_back(name) {
+            return;
+        }
         let known = if callee.method { None } else { vocab::function_reads_argument(name, index) };
         let what = match (known, self.summaries) {
             (Some(true), _) => IoUse::Read,

@@ -227,6 +227,8 @@ fn offset_bodies(flow: &mut Flow, offset: usize) {
 /// A walked `if`/`while` condition.
 struct Condition<'c> {
     scrutinee: Option<&'c syn::ExprLet>,
+    /// A let chain (`if let Some(x) = a && b`), walked and bound by [`Walker::condition`].
+    chained: bool,
     made: Option<ValueId>,
     /// The values alive before it.
     before: Vec<ValueId>,
@@ -560,6 +562,22 @@ impl<'t> Walker<'t> {
         }
     }
 
+    /// An operand of `&&`/`||`, a temporary scope of its own: the temporaries it makes
+    /// (`!m.lock().unwrap().is_empty() || ..`) drop at its end, before the other operand
+    /// runs.
+    fn lazy_operand(&mut self, operand: &syn::Expr) {
+        let before: HashSet<ValueId> = self.state.live.iter().map(|(id, _)| *id).collect();
+        self.expr(operand);
+        let at = end(operand.span());
+        let made: Vec<ValueId> = (self.state.live.iter())
+            .filter(|(id, o)| matches!(o, Owner::Statement | Owner::Scrutinee(_)) && !before.contains(id))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in made.into_iter().rev() {
+            self.drop_value(id, at, DropWhy::StatementEnd);
+        }
+    }
+
     fn bind_pattern(&mut self, pat: &syn::Pat, made: Option<ValueId>) {
         if self.sharing() {
             // A pattern's names hide outer places of the same names.
@@ -735,12 +753,15 @@ impl<'t> Walker<'t> {
             }
             syn::Expr::Call(call) => {
                 let drop_call = matches!(&*call.func, syn::Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "drop"));
-                if drop_call {
-                    if let Some(syn::Expr::Path(p)) = call.args.first() {
-                        if let Some(id) = p.path.get_ident().and_then(|i| self.lookup(&i.to_string())) {
+                // `drop(guard)`, or `drop((data, guard))`: each named value drops.
+                let dropped = call.args.first().filter(|_| drop_call && call.args.len() == 1).and_then(dropped_names);
+                if let Some(names) = dropped {
+                    let ids: Vec<ValueId> = names.iter().filter_map(|n| self.lookup(n)).collect();
+                    if !ids.is_empty() {
+                        for id in ids {
                             self.drop_value(id, leftmost(&call.func), DropWhy::Dropped);
-                            return None;
                         }
+                        return None;
                     }
                 }
                 self.expr(&call.func);
@@ -894,6 +915,11 @@ impl<'t> Walker<'t> {
                 if is_compound_assignment(&b.op) {
                     self.expr_in(&b.right, Context::Counted);
                     self.expr_in(&b.left, Context::Assigned { overwrite: false });
+                    return None;
+                }
+                if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) && !is_let_chain(expr) {
+                    self.lazy_operand(&b.left);
+                    self.lazy_operand(&b.right);
                     return None;
                 }
                 self.expr(&b.left);
@@ -1275,13 +1301,17 @@ impl<'t> Walker<'t> {
         } else {
             (Vec::new(), Vec::new())
         };
-        let before = self.state.clone();
+        let mut before = self.state.clone();
+        if cond.chained {
+            // The `else` runs with nothing the chain bound.
+            before.names.retain(|(_, _, d)| *d < depth);
+            before.live.retain(|(_, o)| !matches!(o, Owner::Scope(d) if *d >= depth));
+        }
         self.refute(&refuted_then, start(i.then_branch.brace_token.span.open()));
         self.bind_condition(&cond);
         let mut then_tail = None;
         self.block(&i.then_branch, Some(&mut then_tail));
-        let mut before = before;
-        if scrutinee.is_some() && self.edition >= Edition::E2024 {
+        if (scrutinee.is_some() || cond.chained) && self.edition >= Edition::E2024 {
             // 2024: the scrutinee's temporaries drop before the `else` runs.
             let scrutinee_owned = |o: &Owner| matches!(o, Owner::Scrutinee(d) if *d >= depth);
             self.drop_where(end(i.then_branch.brace_token.span.close()), DropWhy::ScrutineeEnd, scrutinee_owned);
@@ -1328,12 +1358,39 @@ impl<'t> Walker<'t> {
             _ => None,
         };
         let before = self.live_ids();
+        if scrutinee.is_none() && is_let_chain(cond) {
+            self.let_chain(cond, depth);
+            return Condition { scrutinee: None, chained: true, made: None, before };
+        }
         let made = self.expr_in(scrutinee.map_or(cond, |l| &*l.expr), Context::Condition);
         match scrutinee {
             Some(_) => self.own_statement_values_by(Owner::Scrutinee(depth)),
             None => self.drop_made_since(&before, body, None),
         }
-        Condition { scrutinee, made, before }
+        Condition { scrutinee, chained: false, made, before }
+    }
+
+    /// The operands of a let chain, in order: each `let`'s scrutinee temporaries live
+    /// through the body, as an `if let`'s do, and its pattern binds for the operands
+    /// after it; the other operands are temporary scopes of their own.
+    fn let_chain(&mut self, expr: &syn::Expr, depth: usize) {
+        match expr {
+            syn::Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
+                self.let_chain(&b.left, depth);
+                self.let_chain(&b.right, depth);
+            }
+            syn::Expr::Paren(p) => self.let_chain(&p.expr, depth),
+            syn::Expr::Let(l) => {
+                let before = self.live_ids();
+                let made = self.expr_in(&l.expr, Context::Condition);
+                self.own_statement_values_by(Owner::Scrutinee(depth));
+                if made.is_none() {
+                    self.derive(&l.pat, &l.expr, &before);
+                }
+                self.bind_pattern(&l.pat, made);
+            }
+            other => self.lazy_operand(other),
+        }
     }
 
     /// Bind an `if let`/`while let` pattern to what its scrutinee made.
@@ -1669,6 +1726,33 @@ fn is_compound_assignment(op: &syn::BinOp) -> bool {
 }
 
 /// Where a closure body ends: its block's `}`, or (a short expression) its span.
+/// The names `drop(..)` is given: `guard`, or each of `(data, guard)`.
+fn dropped_names(arg: &syn::Expr) -> Option<Vec<String>> {
+    match arg {
+        syn::Expr::Path(p) => Some(vec![p.path.get_ident()?.to_string()]),
+        syn::Expr::Paren(p) => dropped_names(&p.expr),
+        syn::Expr::Tuple(t) => {
+            let mut names = Vec::new();
+            for elem in &t.elems {
+                names.extend(dropped_names(elem)?);
+            }
+            Some(names)
+        }
+        _ => None,
+    }
+}
+
+/// Is this `&&` chain a let chain (`if let Some(x) = a && b`)? Its `let`'s temporaries
+/// live through the body, as an `if let`'s do.
+fn is_let_chain(expr: &syn::Expr) -> bool {
+    match expr {
+        syn::Expr::Let(_) => true,
+        syn::Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => is_let_chain(&b.left) || is_let_chain(&b.right),
+        syn::Expr::Paren(p) => is_let_chain(&p.expr),
+        _ => false,
+    }
+}
+
 fn end_of_body(body: &syn::Expr) -> Position {
     match body {
         syn::Expr::Block(b) => end(b.block.brace_token.span.close()),

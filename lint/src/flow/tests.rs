@@ -149,6 +149,22 @@ fn a_statement_temporary_dies_at_its_semicolon() {
 }
 
 #[test]
+fn a_tuple_dropped_drops_each_of_its_names() {
+    insta::assert_snapshot!(events(
+        "let g = m.lock().unwrap();\nlet h = n.lock().unwrap();\ndrop((g, h));\nwork().await;\nlet k = m.lock().unwrap();\ndrop((x, y));\nwork().await;",
+        Edition::E2021
+    ));
+}
+
+#[test]
+fn each_operand_of_a_lazy_boolean_drops_its_temporaries() {
+    insta::assert_snapshot!(events(
+        "let a = !m.lock().unwrap().is_empty() || ready().await;\nlet b = ok && m.lock().unwrap().len() == count().await;\nif let Some(x) = m.lock().unwrap().first() && ok {\n    x.go().await;\n}",
+        Edition::E2024
+    ));
+}
+
+#[test]
 fn scrutinee_temporaries_live_through_the_arms() {
     insta::assert_snapshot!(events(
         "match m.lock().unwrap().pop() {\n    Some(x) => x.finish().await,\n    None => {}\n}\nif let Some(x) = m.lock().unwrap().first() {\n    x.go().await;\n} else {\n    other().await;\n}",

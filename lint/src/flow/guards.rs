@@ -248,6 +248,10 @@ pub struct LockPlaces {
     /// Per file (by its shown path), the lock names it declares itself and how: a field
     /// named `task` is more likely the one declared beside its use.
     in_file: HashMap<String, HashMap<String, FileLock>>,
+    /// The package's functions and methods whose declared return type holds locks, all
+    /// async-aware (`async fn remove(..) -> Option<Arc<async_lock::RwLock<()>>>`): what a
+    /// local is bound from a call of one is such a lock.
+    async_lock_makers: HashSet<String>,
 }
 
 /// A function that hands out a guard: how many arguments it takes (besides `self`), and
@@ -336,6 +340,9 @@ impl LockPlaces {
             scoped_helpers: declared.scoped_helpers.into_iter().filter_map(|(n, h)| Some((n, h?))).collect(),
             lock_names,
             in_file: declared.in_file,
+            async_lock_makers: (declared.lock_makers.into_iter())
+                .filter_map(|(name, asynchronous)| (asynchronous == Some(true)).then_some(name))
+                .collect(),
         }
     }
 }
@@ -361,6 +368,9 @@ struct Declared<'s, 'a> {
     /// Package types whose own acquisition is async-aware (`async fn lock`, or one that
     /// returns a `tokio` guard): a wrapper around an async lock.
     async_guard_types: HashSet<String>,
+    /// Functions and methods returning locks, by name: whether all of those locks are
+    /// async-aware (`None` where functions of that name disagree).
+    lock_makers: HashMap<String, Option<bool>>,
     /// Every declaration of another crate's lock: its file, name and full path.
     lock_paths: Vec<(String, String, Vec<String>)>,
     /// The file being read, and the lock names each file declares (async-aware or not).
@@ -384,6 +394,7 @@ impl<'s, 'a> Declared<'s, 'a> {
             guard_helpers: HashMap::new(),
             scoped_helpers: HashMap::new(),
             async_guard_types: HashSet::new(),
+            lock_makers: HashMap::new(),
             file: String::new(),
             in_file: HashMap::new(),
             lock_paths: Vec::new(),
@@ -476,6 +487,9 @@ impl Declared<'_, '_> {
         if by_path && sig.receiver().is_some() {
             return;
         }
+        if let syn::ReturnType::Type(_, ty) = &sig.output {
+            self.note_lock_maker(&name, ty);
+        }
         let helper = match &sig.output {
             syn::ReturnType::Type(_, ty) if sig.asyncness.is_none() => self.blocking_guard(ty),
             _ => None,
@@ -483,6 +497,26 @@ impl Declared<'_, '_> {
         .map(|ordering| GuardHelper { args, ordering, by_path });
         let entry = self.guard_helpers.entry(name).or_insert(helper);
         if *entry != helper {
+            *entry = None;
+        }
+    }
+
+    /// A function named `name` returning `ty`: which kinds of lock it hands out
+    /// (`Option<(Arc<async_lock::RwLock<()>>, Arc<async_lock::RwLock<()>>)>`).
+    fn note_lock_maker(&mut self, name: &str, ty: &syn::Type) {
+        let kinds: HashSet<bool> = (type_paths(ty).into_iter())
+            .filter_map(|p| match self.symbols.resolve_path(&self.module, p) {
+                Resolved::External(full) if known::is_lock(&full) => Some(known::is_async_lock(&full)),
+                Resolved::Def(id) if self.symbols.lock_wrapper(id).is_some() => Some(false),
+                _ => None,
+            })
+            .collect();
+        if kinds.is_empty() {
+            return;
+        }
+        let asynchronous = (kinds.len() == 1).then(|| kinds.contains(&true));
+        let entry = self.lock_makers.entry(name.to_string()).or_insert(asynchronous);
+        if *entry != asynchronous {
             *entry = None;
         }
     }
@@ -1051,6 +1085,28 @@ struct Locals<'p> {
     initializing: Vec<String>,
 }
 
+impl Locals<'_> {
+    /// Is `expr` a call (awaited, `?`-ed or not) of a package function declared to
+    /// return only async-aware locks?
+    fn made_by_async_lock_maker(&self, expr: &syn::Expr) -> bool {
+        if self.places.async_lock_makers.is_empty() {
+            return false;
+        }
+        let name = match expr {
+            syn::Expr::Await(a) => return self.made_by_async_lock_maker(&a.base),
+            syn::Expr::Try(t) => return self.made_by_async_lock_maker(&t.expr),
+            syn::Expr::Paren(p) => return self.made_by_async_lock_maker(&p.expr),
+            syn::Expr::MethodCall(m) => m.method.to_string(),
+            syn::Expr::Call(c) => match crate::flow::sharing::last_segment(&c.func) {
+                Some(name) => name,
+                None => return false,
+            },
+            _ => return false,
+        };
+        self.places.async_lock_makers.contains(&name)
+    }
+}
+
 /// Is `c` a call making a lock around `()` (`Mutex::new(())`)?
 fn makes_unit_lock(c: &syn::ExprCall) -> bool {
     let unit_arg = c.args.len() == 1 && matches!(c.args.first(), Some(syn::Expr::Tuple(t)) if t.elems.is_empty());
@@ -1084,13 +1140,21 @@ impl Visit<'_> for Locals<'_> {
             matches!(&*i.expr, syn::Expr::Call(_) | syn::Expr::MethodCall(_) | syn::Expr::Try(_))
                 && !names_lock(&i.expr, &self.places.lock_names)
         });
+        let from_async = from.as_ref().is_some_and(|n| self.places.async_names.contains(n) || self.found.contains(n));
+        // `let lock = infos.remove(&path).await;` then `let Some(lock) = lock else { .. }`:
+        // what a package function declared to return async-aware locks made, whatever
+        // the pattern takes out of it.
+        let made_async = local.init.as_ref().is_some_and(|i| self.made_by_async_lock_maker(block_value(&i.expr)));
+        if made_async || (from_async && !matches!(&local.pat, syn::Pat::Ident(_))) {
+            let mut names = Vec::new();
+            crate::flow::collect_names(&local.pat, &mut names);
+            self.found.extend(names);
+        }
         if let syn::Pat::Ident(p) = &local.pat {
             let name = p.ident.to_string();
             if opaque {
                 self.opaque.insert(name.clone());
             }
-            let from_async =
-                from.as_ref().is_some_and(|n| self.places.async_names.contains(n) || self.found.contains(n));
             if from_async || built_own {
                 self.found.insert(name);
             } else if from.as_ref().is_some_and(|n| self.places.lock_names.contains(n) || self.locks.contains(n)) {

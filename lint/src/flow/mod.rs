@@ -1914,7 +1914,7 @@ fn captured_names(tokens: &str) -> Vec<String> {
     used
 }
 
-fn collect_names(pat: &syn::Pat, out: &mut Vec<String>) {
+pub(crate) fn collect_names(pat: &syn::Pat, out: &mut Vec<String>) {
     use syn::visit::Visit;
     struct Names<'o>(&'o mut Vec<String>);
     impl Visit<'_> for Names<'_> {

@@ -37,10 +37,13 @@
 //! ## What counts
 //!
 //! Liveness follows Rust's drop rules (the flow engine, `lint/src/flow`): a guard bound
-//! by `let` lives to the end of its block, or until `drop(guard)`, or until it is moved
-//! away; a temporary (`m.lock().unwrap().len()`) dies at the end of its statement; the
-//! temporaries of an `if let`/`match`/`while let` scrutinee live through the arm (for
-//! `if let`, through the `else` too before edition 2024); a guard kept in a tuple or
+//! by `let` lives to the end of its block, or until `drop(guard)` (or `drop((data,
+//! guard))`), or until it is moved away; a temporary (`m.lock().unwrap().len()`) dies at
+//! the end of its statement, or of its operand of `&&`/`||`, each a temporary scope of its
+//! own; the temporaries of an `if let`/`match`/`while let` scrutinee live through the arm
+//! (for `if let`, through the `else` too before edition 2024), and so do those of each
+//! `let` of a let chain (`if let Some(x) = m.lock().unwrap().first() && ok`), through the
+//! operands after it too; a guard kept in a tuple or
 //! struct, or shadowed by a borrow of itself, is still alive. A guard moved into an
 //! `async move` block is alive across that block's awaits. The finding is at the first
 //! `.await` reached with the guard alive, with a note where the guard was taken. A
@@ -59,7 +62,10 @@
 //! (`m.lock().await`), or the lock is declared with one of those types. A lock reached
 //! through a local the lint cannot trace to a declaration (`Arc::get_mut(&mut self.0)`
 //! bound to `mutex`) is async-aware when every lock type the file declares or imports
-//! (`use tokio::sync::Mutex;`) is.
+//! (`use tokio::sync::Mutex;`) is. So is a local bound from a call of a package function
+//! whose declared return type holds only async-aware locks (`async fn remove(..) ->
+//! Option<Arc<async_lock::RwLock<()>>>`, then `let Some(lock) = lock else { .. }`), where
+//! every package function of that name that returns a lock agrees.
 //!
 //! ## Known limits
 //!

@@ -164,9 +164,10 @@
 //!   a closure written at the call; one that locks through another wrapper
 //!   (`self.0.access(f)`) or stores the closure for later is not.
 //! - On real code, about 4 in 10 findings are locks that another thread does want at that
-//!   moment (BENCHMARKS.md, session 12); most of the rest are locks only one thread takes
-//!   then, which depends on who runs the code. `--profile` ranks findings by the wait
-//!   measured on their lock.
+//!   moment (BENCHMARKS.md, sessions 12 and 13, on repositories new to the lint too); most
+//!   of the rest are locks only one thread takes then, or locks that exist to order that
+//!   very work, which depends on who runs the code. `--profile` ranks findings by the
+//!   wait measured on their lock.
 //! - A joined thread is known to take the lock only from the file that starts it and
 //!   keeps its handle, by name: a thread that takes the lock through a function of
 //!   another file, or another type, or whose handle is kept elsewhere, is not seen, and

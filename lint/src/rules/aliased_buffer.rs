@@ -79,7 +79,9 @@
 //!   `spawn_local`, before the next `.await`; spawned on a current-thread runtime the
 //!   function drives with `block_on`); branches where nothing was shared (the `Err` of
 //!   a spawn, `!Arc::ptr_eq(&stored, &buf)`); fresh copies; `Arc::strong_count`; files
-//!   under a model checker (`use loom…`, `use shuttle…`), which race threads on purpose.
+//!   under a model checker (`use loom…`, `use shuttle…`), which race threads on purpose,
+//!   or a deterministic simulator (`turmoil`, in a `use` or a path), which steps its hosts
+//!   on the test's thread.
 //! - Tests are linted like the rest: an order-dependent read in a test is a flaky test.
 //!
 //! ## Known limits
@@ -211,20 +213,40 @@ impl Rule for AliasedBuffer {
     }
 
     fn check(&self, cx: &PackageContext<'_, '_>, out: &mut Vec<Finding>) {
-        // Under a model checker (loom, shuttle) every interleaving is explored on purpose.
-        let model_checked = |f: &&ParsedFile| {
-            f.ast.items.iter().any(|item| {
-                matches!(item, syn::Item::Use(u) if {
-                    let text = u.tree.to_token_stream().to_string();
-                    text.starts_with("loom") || text.starts_with("shuttle")
-                })
-            })
-        };
-        for file in cx.files.iter().filter(|f| f.source.report && !model_checked(f)) {
+        for file in cx.files.iter().filter(|f| f.source.report && !controlled_schedule(f)) {
             let mut items = Items { cx, file, modules: vec![file.source.module.clone()], out };
             items.visit_file(&file.ast);
         }
     }
+}
+
+/// Does the file use a crate that schedules its threads or hosts itself (loom, shuttle,
+/// turmoil; [`vocab::CONTROLLED_SCHEDULERS`]), in a `use` or a path
+/// (`turmoil::Builder::new()`)? Every interleaving there is explored on purpose, or none
+/// happens but the one the test steps.
+fn controlled_schedule(file: &ParsedFile) -> bool {
+    struct Names(bool);
+    impl Visit<'_> for Names {
+        fn visit_path(&mut self, path: &syn::Path) {
+            let first = path.segments.first().map(|s| s.ident.to_string());
+            self.0 |= first.is_some_and(|f| vocab::CONTROLLED_SCHEDULERS.contains(&f.as_str()));
+            if !self.0 {
+                syn::visit::visit_path(self, path);
+            }
+        }
+        fn visit_item_use(&mut self, u: &syn::ItemUse) {
+            let text = u.tree.to_token_stream().to_string();
+            let first = text.split(|c: char| !(c.is_alphanumeric() || c == '_')).next().unwrap_or_default();
+            self.0 |= vocab::CONTROLLED_SCHEDULERS.contains(&first);
+        }
+    }
+    // Most files name none of them: the text says so without walking the tree.
+    if !vocab::CONTROLLED_SCHEDULERS.iter().any(|c| file.source.text.contains(c)) {
+        return false;
+    }
+    let mut names = Names(false);
+    names.visit_file(&file.ast);
+    names.0
 }
 
 /// The identifiers given to the calls of a body that can share (a spawn, an insertion,

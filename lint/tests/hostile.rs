@@ -402,3 +402,25 @@ fn a_type_named_deep_inside_another_in_an_unparsed_file_is_read_in_bounded_depth
         assert_eq!(found, expected, "depth {depth}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn lazy_booleans_nested_around_a_large_operand_are_walked_once() {
+    // Each `&&` operand is a temporary scope; where it ends is found by walking down its
+    // rightmost operand, not from its whole span, which would read the innermost closure
+    // once per enclosing `&&` (400 times here).
+    let statements: String = (0..20_000).map(|i| format!("let v{i} = {i}; ")).collect();
+    let mut expr = format!("(|| {{ {statements} true }})()");
+    for i in 0..400 {
+        expr = format!("(m.lock().unwrap().len() == {i} && {expr})");
+    }
+    let src = format!(
+        "use std::sync::Mutex;\npub async fn f(m: &Mutex<Vec<u8>>) -> bool {{\n    let held = m.lock().unwrap();\n    let x = {expr};\n    tick().await;\n    drop(held);\n    x\n}}\nasync fn tick() {{}}\n"
+    );
+    let scratch = Scratch::new("lazy-nest", &[("lib.rs", &src)]);
+    let out = lockscope(&["lint", ".", "--rule", "guard_across_await", "--format", "json"], &scratch.0);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // Only the bound guard is alive at the await: every operand's temporary is gone.
+    let found = json_findings(&out);
+    assert_eq!(found.len(), 1, "{}", stdout(&out));
+    assert!(stdout(&out).contains("`held`"), "{}", stdout(&out));
+}

@@ -568,7 +568,7 @@ impl<'t> Walker<'t> {
     fn lazy_operand(&mut self, operand: &syn::Expr) {
         let before: HashSet<ValueId> = self.state.live.iter().map(|(id, _)| *id).collect();
         self.expr(operand);
-        let at = end(operand.span());
+        let at = rightmost(operand);
         let made: Vec<ValueId> = (self.state.live.iter())
             .filter(|(id, o)| matches!(o, Owner::Statement | Owner::Scrutinee(_)) && !before.contains(id))
             .map(|(id, _)| *id)
@@ -1812,6 +1812,39 @@ pub fn leftmost(expr: &syn::Expr) -> Position {
             syn::Expr::Reference(r) => return start(r.and_token.span),
             syn::Expr::Block(b) => return start(b.block.brace_token.span.open()),
             other => return start(other.span()),
+        };
+    }
+}
+
+/// Where an expression ends, found by walking down its rightmost operands, as
+/// [`leftmost`] does: in nested `&&`s, a whole operand's span would cost its size at each
+/// level.
+fn rightmost(expr: &syn::Expr) -> Position {
+    let mut current = expr;
+    loop {
+        current = match current {
+            syn::Expr::MethodCall(m) => return end(m.paren_token.span.close()),
+            syn::Expr::Call(c) => return end(c.paren_token.span.close()),
+            syn::Expr::Paren(p) => return end(p.paren_token.span.close()),
+            syn::Expr::Tuple(t) => return end(t.paren_token.span.close()),
+            syn::Expr::Index(i) => return end(i.bracket_token.span.close()),
+            syn::Expr::Array(a) => return end(a.bracket_token.span.close()),
+            syn::Expr::Block(b) => return end(b.block.brace_token.span.close()),
+            syn::Expr::Unsafe(u) => return end(u.block.brace_token.span.close()),
+            syn::Expr::Async(a) => return end(a.block.brace_token.span.close()),
+            syn::Expr::Match(m) => return end(m.brace_token.span.close()),
+            syn::Expr::Struct(s) => return end(s.brace_token.span.close()),
+            syn::Expr::If(i) => return end_of_if(i),
+            syn::Expr::Macro(m) => return end(m.mac.delimiter.span().close()),
+            syn::Expr::Await(a) => return end(a.await_token.span),
+            syn::Expr::Try(t) => return end(t.question_token.span),
+            syn::Expr::Field(f) => return end(f.member.span()),
+            syn::Expr::Path(p) => return p.path.segments.last().map_or_else(|| end(p.span()), |s| end(s.ident.span())),
+            syn::Expr::Binary(b) => &b.right,
+            syn::Expr::Unary(u) => &u.expr,
+            syn::Expr::Reference(r) => &r.expr,
+            syn::Expr::Closure(c) => &c.body,
+            other => return end(other.span()),
         };
     }
 }

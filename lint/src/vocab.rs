@@ -742,12 +742,12 @@ pub fn macro_writes_first(name: &str) -> bool {
 
 // --- Sharing work with other threads, and waiting for it ------------------------------
 
-/// Calls and methods that hand their closure or future to other threads.
 /// Crates that run threads or simulated hosts under their own control (model checkers
 /// explore every interleaving on purpose; a deterministic simulator steps its hosts on
 /// the test's thread): code written against them races nothing by accident.
 pub const CONTROLLED_SCHEDULERS: &[&str] = &["loom", "shuttle", "turmoil"];
 
+/// Calls and methods that hand their closure or future to other threads.
 pub const SPAWNS: &[&str] = &["spawn", "spawn_blocking", "spawn_local", "spawn_fifo", "spawn_scoped"];
 /// Methods that put their argument into the structure they are called on.
 pub const INSERTS: &[&str] = &[

@@ -487,9 +487,6 @@ impl Declared<'_, '_> {
         if by_path && sig.receiver().is_some() {
             return;
         }
-        if let syn::ReturnType::Type(_, ty) = &sig.output {
-            self.note_lock_maker(&name, ty);
-        }
         let helper = match &sig.output {
             syn::ReturnType::Type(_, ty) if sig.asyncness.is_none() => self.blocking_guard(ty),
             _ => None,
@@ -501,9 +498,11 @@ impl Declared<'_, '_> {
         }
     }
 
-    /// A function named `name` returning `ty`: which kinds of lock it hands out
+    /// Which kinds of lock a function hands out, by its return type
     /// (`Option<(Arc<async_lock::RwLock<()>>, Arc<async_lock::RwLock<()>>)>`).
-    fn note_lock_maker(&mut self, name: &str, ty: &syn::Type) {
+    fn note_lock_maker(&mut self, sig: &syn::Signature) {
+        let syn::ReturnType::Type(_, ty) = &sig.output else { return };
+        let name = sig.ident.to_string();
         let kinds: HashSet<bool> = (type_paths(ty).into_iter())
             .filter_map(|p| match self.symbols.resolve_path(&self.module, p) {
                 Resolved::External(full) if known::is_lock(&full) => Some(known::is_async_lock(&full)),
@@ -515,7 +514,7 @@ impl Declared<'_, '_> {
             return;
         }
         let asynchronous = (kinds.len() == 1).then(|| kinds.contains(&true));
-        let entry = self.lock_makers.entry(name.to_string()).or_insert(asynchronous);
+        let entry = self.lock_makers.entry(name).or_insert(asynchronous);
         if *entry != asynchronous {
             *entry = None;
         }
@@ -775,11 +774,13 @@ impl<'ast> Visit<'ast> for Declared<'_, '_> {
     }
     fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
         self.note_guard_helper(&item.sig);
+        self.note_lock_maker(&item.sig);
         self.note_scoped_helper(&item.sig, &item.block);
         syn::visit::visit_item_fn(self, item);
     }
     fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
         self.note_guard_helper(&item.sig);
+        self.note_lock_maker(&item.sig);
         self.note_scoped_helper(&item.sig, &item.block);
         syn::visit::visit_impl_item_fn(self, item);
     }

@@ -159,7 +159,7 @@ fn a_tuple_dropped_drops_each_of_its_names() {
 #[test]
 fn each_operand_of_a_lazy_boolean_drops_its_temporaries() {
     insta::assert_snapshot!(events(
-        "let a = !m.lock().unwrap().is_empty() || ready().await;\nlet b = ok && m.lock().unwrap().len() == count().await;\nif let Some(x) = m.lock().unwrap().first() && ok {\n    x.go().await;\n}",
+        "let a = !m.lock().unwrap().is_empty() || ready().await;\nlet b = ok && m.lock().unwrap().len() == count().await;\nif let Some(x) = m.lock().unwrap().first() && ok {\n    x.go().await;\n}\nwhile let Some(y) = q.lock().unwrap().pop() && ready {\n    y.run().await;\n}\nafter().await;",
         Edition::E2024
     ));
 }

@@ -562,6 +562,25 @@ impl Declared<'_, '_> {
 }
 
 impl Declared<'_, '_> {
+    /// Can a value of this package type be a lock's guard: a lock wrapper, a type holding
+    /// a guard, or an alias of one (`type Result<T> = std::result::Result<T, Error>` of a
+    /// workspace crate is not, whatever `T`)?
+    fn def_gives_guard(&self, id: crate::symbols::DefId, depth: usize) -> bool {
+        if self.symbols.lock_wrapper(id).is_some() {
+            return true;
+        }
+        let def = self.symbols.def(id);
+        match &def.kind {
+            crate::symbols::DefKind::Alias(alias) if depth < MAX_ALIAS_DEPTH => {
+                type_paths(&alias.ty).iter().any(|p| match self.symbols.resolve_path(&def.module, p) {
+                    Resolved::Def(inner) => self.def_gives_guard(inner, depth + 1),
+                    _ => p.segments.last().is_some_and(|s| vocab::names_guard_type(&s.ident.to_string())),
+                })
+            }
+            kind => holds_guard(kind),
+        }
+    }
+
     /// An I/O handle (`File`, `BufWriter<File>`), or a package type with one in a field or
     /// variant (`enum Output { Memory(Vec<u8>), File(File) }`): a log sink, a writer.
     fn holds_io_handle(&self, ty: &syn::Type, module: &ModulePath) -> bool {
@@ -799,9 +818,7 @@ impl<'ast> Visit<'ast> for Declared<'_, '_> {
                 let paths = type_paths(returned);
                 let resolved: Vec<Resolved> = paths.iter().map(|p| self.symbols.resolve_path(&module, p)).collect();
                 let gives_guard = paths.iter().zip(&resolved).any(|(p, r)| match r {
-                    Resolved::Def(id) => {
-                        self.symbols.lock_wrapper(*id).is_some() || holds_guard(&self.symbols.def(*id).kind)
-                    }
+                    Resolved::Def(id) => self.def_gives_guard(*id, 0),
                     _ => p.segments.last().is_some_and(|s| vocab::names_guard_type(&s.ident.to_string())),
                 });
                 let async_guard = f.sig.asyncness.is_some()

@@ -440,9 +440,19 @@ impl<'a> Symbols<'a> {
                 // Look the name up in the globbed module itself, never by rewriting the
                 // path: that would apply the globs again to the new first segment.
                 // What the module defines, or imports (`use super::*` sees the parent's
-                // `use std::sync::Mutex`).
-                if let found @ (Resolved::Def(_) | Resolved::External(_)) = self.resolve_in(&target, segs, depth + 1) {
-                    return Some(found);
+                // `use std::sync::Mutex`). A longer path goes through it only when its
+                // first segment is a module or import there: `async_lock::RwLock` is not
+                // the package's only `RwLock` because some globbed module lacks
+                // `async_lock`.
+                let provides_first = segs.len() == 1
+                    || self.modules.contains(&target.child(&segs[0]))
+                    || self.scopes.get(&target).is_some_and(|s| s.uses.contains_key(&segs[0]));
+                if provides_first {
+                    if let found @ (Resolved::Def(_) | Resolved::External(_)) =
+                        self.resolve_in(&target, segs, depth + 1)
+                    {
+                        return Some(found);
+                    }
                 }
                 continue;
             }

@@ -14,3 +14,19 @@ mod child {
     type ProbeGlobOfModule = File; // => crate::File
     type ProbeGlobOfAnImport = Mutex<u8>; // => extern parking_lot::Mutex
 }
+
+// A path through an extern crate is not found in a globbed package module that lacks
+// its first segment, even when the package has one item of its last name.
+mod platform {
+    pub struct RwLock<T>(T);
+}
+
+mod prelude {
+    pub use crate::platform::*;
+}
+
+mod processor {
+    use crate::prelude::*;
+    type ProbeExternThroughGlob = async_lock::RwLock<()>; // => extern async_lock::RwLock
+    type ProbeGlobbedItem = RwLock<()>; // => crate::platform::RwLock
+}

@@ -487,11 +487,22 @@ fn configuration_allows_rules_and_adds_read_seek_types() {
 }
 
 #[test]
+fn manifests_in_toml_1_1_are_read() {
+    // Cargo reads TOML 1.1: an inline table may span lines (biome's manifests do).
+    let manifest = "[package]\nname = \"p\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ntokio = {\n  version = \"1\",\n  features = [\"sync\"],\n}\n";
+    let lib = "use std::sync::Mutex;\npub async fn f(m: &Mutex<u8>) {\n    let g = m.lock().unwrap();\n    tick().await;\n    drop(g);\n}\nasync fn tick() {}\n";
+    let scratch = Scratch::new("toml-1-1", &[("Cargo.toml", manifest), ("src/lib.rs", lib)]);
+    let out = lockscope(&["lint", "--format", "json"], &scratch.0);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stdout(&out).contains("\"rule\":\"guard_across_await\""), "{}", stdout(&out));
+}
+
+#[test]
 fn bad_configuration_names_the_file_and_key() {
     let cases = [
         ("lockscope.toml", "allow = [\"mutex_read_seek\"]\ncolour = true\n", "lockscope.toml: unknown field `colour`"),
         ("lockscope.toml", "allow = [\"no_such_rule\"]\n", "`allow` names unknown rule `no_such_rule`"),
-        ("lockscope.toml", "allow = [\n", "lockscope.toml:2:1: "),
+        ("lockscope.toml", "allow = [\n", "lockscope.toml:1:10: unclosed array"),
         (
             "Cargo.toml",
             "[package]\nname = \"p\"\nversion = \"0.1.0\"\n[package.metadata.lockscope]\nread_seek_types = [\"a::\"]\n",

@@ -587,10 +587,12 @@ pub fn impl_type_name(item: &syn::ItemImpl) -> Option<String> {
     }
 }
 
-/// Evidence for each named lock place, from every parsed file.
+/// Evidence for each named lock place, from every file of the package. A workspace
+/// library it depends on is read for its names and summaries, not for uses: it cannot
+/// name this package's locks, and a field of the same name there is another lock.
 pub fn lock_uses(files: &[ParsedFile], keys: &[Key], summaries: &Summaries) -> Vec<Evidence> {
     let mut scanner = Scanner::new(keys, Level::Lock, Some(summaries), false);
-    for file in files {
+    for file in files.iter().filter(|f| !f.source.module.is_dependency()) {
         scanner.visit_file(&file.ast);
     }
     scanner.evidence

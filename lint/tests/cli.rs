@@ -607,6 +607,33 @@ fn names_a_workspace_dependency_re_exports_resolve_through_its_sources() {
 }
 
 #[test]
+fn a_workspace_dependency_reading_a_field_of_the_same_name_is_no_read_of_this_packages_lock() {
+    // `util` reads its own `state` file; `app`'s `state` is a log it only writes. A
+    // dependency cannot name `app`'s lock, so its reads are no evidence for it.
+    let util = "use std::io::Read;\npub struct Replay {\n    state: std::sync::Mutex<std::fs::File>,\n}\nimpl Replay {\n    pub fn next(&self, out: &mut [u8]) {\n        self.state.lock().unwrap().read_exact(out).ok();\n    }\n}\n";
+    let app = "use std::io::Write;\npub struct Log {\n    state: std::sync::Mutex<Option<std::fs::File>>,\n}\nimpl Log {\n    pub fn line(&self, text: &str) {\n        if let Some(f) = self.state.lock().unwrap().as_mut() {\n            f.write_all(text.as_bytes()).ok();\n        }\n    }\n}\npub fn replay(r: &util::Replay) {\n    r.next(&mut [0; 4]);\n}\n";
+    let dir = Scratch::new(
+        "workspace-dep-evidence",
+        &[
+            ("Cargo.toml", "[workspace]\nmembers = [\"app\", \"util\"]\n"),
+            (
+                "app/Cargo.toml",
+                "[package]\nname = \"app\"\nedition = \"2021\"\n[dependencies]\nutil = { path = \"../util\" }\n",
+            ),
+            ("app/src/lib.rs", app),
+            ("util/Cargo.toml", "[package]\nname = \"util\"\nedition = \"2021\"\n"),
+            ("util/src/lib.rs", util),
+        ],
+    );
+    let out = lockscope(&["lint", "--format", "json", "--rule", "mutex_read_seek"], &dir.0);
+    let findings = stdout(&out);
+    let paths: Vec<String> = (findings.lines())
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json line")["path"].to_string())
+        .collect();
+    assert_eq!(paths, ["\"util/src/lib.rs\""], "{findings}{}", stderr(&out));
+}
+
+#[test]
 fn a_field_declared_by_a_workspace_dependencys_type_is_read_from_its_declaration() {
     // `shared.buffer` is declared by `util::SharedBuffer` as an async-aware lock: its
     // guard may be held across an `.await`; a blocking one of the same shape may not.

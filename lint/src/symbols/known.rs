@@ -113,11 +113,13 @@ pub fn classify(path: &[String]) -> External {
 
 /// Does a field's name say its `File` is a stream, not a file on disk (a pipe, a tap
 /// device, a terminal, a socket, an event descriptor)? Such a `File` cannot seek, so no
-/// positional read or clone per reader applies: `tap_file`, `resize_pipe`, `evt_fd`.
+/// positional read or clone per reader applies: `tap_file`, `resize_pipe`, `evt_fd`,
+/// `hybrid_stream`.
 pub fn names_a_stream(field: &str) -> bool {
     const STREAM_WORDS: &[&str] = &[
-        "pipe", "tap", "tun", "tty", "pty", "sock", "socket", "fifo", "serial", "uart", "console", "stdin", "stdout",
-        "stderr", "evt", "event", "eventfd", "irq", "uffd", "vhost", "kvm", "hidraw", "epoll", "signal", "fd",
+        "pipe", "tap", "tun", "tty", "pty", "sock", "socket", "stream", "fifo", "serial", "uart", "console", "stdin",
+        "stdout", "stderr", "evt", "event", "eventfd", "irq", "uffd", "vhost", "kvm", "hidraw", "epoll", "signal",
+        "fd",
     ];
     field.to_ascii_lowercase().split('_').any(|word| STREAM_WORDS.contains(&word))
 }

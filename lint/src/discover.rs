@@ -86,6 +86,7 @@ fn discover_workspace(manifest_path: Option<&Path>) -> Result<Discovered, RunErr
         })
         .collect();
     let mut packages = Vec::new();
+    let mut dependency_sources = HashMap::new();
     for package in &workspace.packages {
         let config = Config::for_package(&package.root)?;
         let roots: Vec<(PathBuf, ModulePath)> =
@@ -100,11 +101,14 @@ fn discover_workspace(manifest_path: Option<&Path>) -> Result<Discovered, RunErr
             let tree = ModulePath::dependency(&lib.name);
             let target = tree.target.to_string();
             if !dependencies.iter().any(|d: &Dependency| d.target == target) {
-                let root = [(lib.root.clone(), tree)];
-                files.extend(target_sources(&root, config.max_file_size).into_iter().map(|(path, module)| FileInput {
-                    module,
-                    display: display(&path),
-                    path,
+                // Many packages share a dependency: its module tree is read once.
+                let sources = dependency_sources
+                    .entry((lib.root.clone(), config.max_file_size))
+                    .or_insert_with(|| target_sources(&[(lib.root.clone(), tree)], config.max_file_size));
+                files.extend(sources.iter().map(|(path, module)| FileInput {
+                    module: module.clone(),
+                    display: display(path),
+                    path: path.clone(),
                     report: false,
                 }));
             }
@@ -322,6 +326,9 @@ fn target_sources(roots: &[(PathBuf, ModulePath)], max_bytes: u64) -> Vec<(PathB
             if file.owns_dir { parent.clone() } else { parent.join(file.path.file_stem().unwrap_or_default()) };
         let mut found = Vec::new();
         collect_mod_files(tokens, &module_dir, &parent, &file.module, &mut found);
+        // Its tokens are gone: forget the copy of its text proc-macro2 keeps for span
+        // locations, or the thread holds every file discovery ever read (biome: 342 MB).
+        crate::parse::release_thread_spans();
         found.reverse();
         work.extend(found);
     }

@@ -14,6 +14,7 @@ pub mod manifest;
 pub mod parse;
 pub mod prefilter;
 pub mod profile;
+pub mod prune;
 pub mod render;
 pub mod report;
 pub mod rules;
@@ -30,7 +31,7 @@ use prefilter::WordFilter;
 use rayon::prelude::*;
 use rules::{PackageContext, Rule};
 use source::{Position, Region, SourceFile};
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -226,6 +227,7 @@ fn lint_package(rules: &[&'static dyn Rule], prefilter: &WordFilter, package: Pa
     let mut parsed: Vec<Option<Parsed>> = sources.iter().map(|_| None).collect();
     let mut attempted = vec![false; sources.len()];
     let mut searched = HashSet::new();
+    let mut wanted_in_dependencies = HashSet::new();
     let dependency_names: HashSet<&str> = package.dependencies.iter().map(|d| d.name.as_str()).collect();
     for _round in 0..MAX_PARSE_ROUNDS {
         if to_parse.is_empty() {
@@ -236,7 +238,7 @@ fn lint_package(rules: &[&'static dyn Rule], prefilter: &WordFilter, package: Pa
             attempted[i] = true;
             stats.parsed_files += 1;
             stats.parsed_bytes += sources[i].text.len() as u64;
-            match parse_one(rules, &sources[i], package.edition) {
+            match parse_one(rules, &wanted_in_dependencies, &sources[i], package.edition) {
                 Ok(p) => {
                     stats.deepest_nesting = stats.deepest_nesting.max(p.file.nesting);
                     parsed[i] = Some(p);
@@ -247,7 +249,14 @@ fn lint_package(rules: &[&'static dyn Rule], prefilter: &WordFilter, package: Pa
         }
         stats.parse += round.elapsed();
         let search = Instant::now();
-        to_parse = files_defining_needed_names(&sources, &parsed, &attempted, &mut searched, &dependency_names);
+        to_parse = files_defining_needed_names(
+            &sources,
+            &parsed,
+            &attempted,
+            &mut searched,
+            &mut wanted_in_dependencies,
+            &dependency_names,
+        );
         to_parse.extend(files_using_followed_names(prefilter, &sources, &parsed, &attempted, &to_parse, &mut searched));
         stats.scan += search.elapsed();
     }
@@ -295,10 +304,27 @@ fn unreadable(input: discover::FileInput, limit: u64, err: input::ReadError) -> 
 
 fn parse_one(
     rules: &[&'static dyn Rule],
+    wanted_in_dependencies: &HashSet<String>,
     source: &Arc<SourceFile>,
     edition: manifest::Edition,
 ) -> Result<Parsed, Box<Finding>> {
-    let file = parse::parse(source, edition)?;
+    let mut file = parse::parse(source, edition)?;
+    if source.module.is_dependency() {
+        // What the wanted items name from this same file is kept at once: a chain of
+        // definitions in one file would otherwise take a parse round per step.
+        let whole = NameGraph::of(&file.ast);
+        let mut kept: HashSet<&str> = HashSet::new();
+        let mut work: Vec<&str> = wanted_in_dependencies.iter().map(String::as_str).collect();
+        while let Some(name) = work.pop() {
+            let implementors = whole.implementors.get(name).filter(|_| whole.traits.contains(name));
+            for next in whole.edges.get(name).into_iter().chain(implementors).flatten() {
+                if !wanted_in_dependencies.contains(next) && kept.insert(next) {
+                    work.push(next);
+                }
+            }
+        }
+        prune::prune(&mut file.ast, |name| wanted_in_dependencies.contains(name) || kept.contains(name));
+    }
     let graph = NameGraph::of(&file.ast);
     let (mut needed, mut needed_shallow, mut followed) = (Vec::new(), Vec::new(), Vec::new());
     for rule in rules {
@@ -319,6 +345,7 @@ fn files_defining_needed_names(
     parsed: &[Option<Parsed>],
     attempted: &[bool],
     searched: &mut HashSet<String>,
+    wanted_in_dependencies: &mut HashSet<String>,
     dependencies: &HashSet<&str>,
 ) -> Vec<usize> {
     let (own, deps): (Vec<&Parsed>, Vec<&Parsed>) =
@@ -351,7 +378,8 @@ fn files_defining_needed_names(
             .filter(|(first, name, _)| dependencies.contains(first.as_str()) && is_type_name(name));
         seeds.extend(types.map(|(_, name, _)| name.as_str()));
     }
-    let mut needed_in_deps = closure_within(seeds.into_iter(), &deps, MAX_DEPENDENCY_DEPTH);
+    let mut needed_in_deps =
+        closure_within(seeds.into_iter(), &deps, MAX_DEPENDENCY_DEPTH, Implementors::OfDefinedTraits);
     let reexported: Vec<&str> = deps
         .iter()
         .flat_map(|p| &p.graph.imports)
@@ -369,7 +397,8 @@ fn files_defining_needed_names(
         }
     }
     let dep_words: Vec<String> =
-        needed_in_deps.into_iter().filter(|n| searched.insert(format!("dependency {n}"))).map(str::to_string).collect();
+        needed_in_deps.into_iter().filter(|n| !wanted_in_dependencies.contains(*n)).map(str::to_string).collect();
+    wanted_in_dependencies.extend(dep_words.iter().cloned());
     // A type is needed for its definition and impls, found where it is defined; a
     // field, function or static for its uses, found wherever it is mentioned. (Every
     // file mentioning a common type name would otherwise be parsed: most of a package.)
@@ -378,12 +407,17 @@ fn files_defining_needed_names(
     let use_matcher = prefilter::word_matcher(&use_words);
     let dep_matcher = prefilter::word_matcher(&dep_words);
     (0..sources.len())
-        .filter(|&i| !attempted[i])
         .filter(|&i| {
             let text = sources[i].text.as_bytes();
             if sources[i].module.is_dependency() {
-                // Of a dependency, only what defines or re-exports a needed name matters.
-                return dep_matcher.as_ref().is_some_and(|m| prefilter::defines_word(m, text));
+                // Of a dependency, only what defines or re-exports a needed name matters;
+                // a file parsed before for other names is parsed again to keep this one.
+                let again = parsed[i].is_some();
+                return (!attempted[i] || again)
+                    && dep_matcher.as_ref().is_some_and(|m| prefilter::defines_word(m, text));
+            }
+            if attempted[i] {
+                return false;
             }
             type_matcher.as_ref().is_some_and(|m| prefilter::defines_word(m, text))
                 || use_matcher.as_ref().is_some_and(|m| mentions_word(m, text))
@@ -400,24 +434,46 @@ fn is_type_name(name: &str) -> bool {
 /// fields' types' fields, which is where a reader it wraps sits.
 const MAX_DEPENDENCY_DEPTH: usize = 3;
 
-/// `seeds` and every name the definitions of `files` reach from them.
+/// `seeds` and every name the definitions of `files` reach from them, through every
+/// implementor of a trait reached.
 fn closure<'p>(seeds: impl Iterator<Item = &'p str>, files: &[&'p Parsed]) -> HashSet<&'p str> {
-    closure_within(seeds, files, usize::MAX)
+    closure_within(seeds, files, usize::MAX, Implementors::All)
+}
+
+/// Which implementors of a reached trait a closure goes on to.
+#[derive(Clone, Copy, PartialEq)]
+enum Implementors {
+    All,
+    /// Only of traits a file of `files` defines. A workspace dependency implements
+    /// `Debug` or `From` for hundreds of types, and none of them is what a `dyn` of the
+    /// package stands for (biome: 1,600 names, 20 MB parsed for one package).
+    OfDefinedTraits,
 }
 
 /// `seeds` and the names the definitions of `files` reach from them in at most `depth`
-/// steps.
-fn closure_within<'p>(seeds: impl Iterator<Item = &'p str>, files: &[&'p Parsed], depth: usize) -> HashSet<&'p str> {
+/// steps, nearest first.
+fn closure_within<'p>(
+    seeds: impl Iterator<Item = &'p str>,
+    files: &[&'p Parsed],
+    depth: usize,
+    implementors: Implementors,
+) -> HashSet<&'p str> {
+    let defined_traits: HashSet<&str> = match implementors {
+        Implementors::All => HashSet::new(),
+        Implementors::OfDefinedTraits => files.iter().flat_map(|p| p.graph.traits.iter().map(String::as_str)).collect(),
+    };
     let mut needed: HashSet<&str> = seeds.collect();
-    let mut work: Vec<(&str, usize)> = needed.iter().map(|&n| (n, 0)).collect();
-    while let Some((name, steps)) = work.pop() {
+    let mut work: VecDeque<(&str, usize)> = needed.iter().map(|&n| (n, 0)).collect();
+    while let Some((name, steps)) = work.pop_front() {
         if steps >= depth {
             continue;
         }
+        let follow_implementors = implementors == Implementors::All || defined_traits.contains(name);
         for p in files {
-            for next in p.graph.edges.get(name).into_iter().flatten() {
+            let implementors = p.graph.implementors.get(name).filter(|_| follow_implementors);
+            for next in p.graph.edges.get(name).into_iter().chain(implementors).flatten() {
                 if needed.insert(next.as_str()) {
-                    work.push((next.as_str(), steps + 1));
+                    work.push_back((next.as_str(), steps + 1));
                 }
             }
         }

@@ -660,6 +660,71 @@ fn a_field_declared_by_a_workspace_dependencys_type_is_read_from_its_declaration
 }
 
 #[test]
+fn a_name_a_dependency_defines_beside_one_needed_earlier_is_still_read() {
+    // `util` is parsed for `Holder` first, and only the items defining it are kept; the
+    // types of its fields (`Blocking`, `Quiet`) and what they alias (`Inner`, `Calm`) are
+    // needed in later rounds, from the same file, which is then parsed again for them.
+    let app = "use util::Holder;\npub async fn flush(s: Holder) {\n    let g = s.a.try_lock().unwrap();\n    write(&g).await;\n    let h = s.b.try_lock().unwrap();\n    write(&h).await;\n}\nasync fn write(_: &[u8]) {}\n";
+    let util = "use std::sync::Arc;\npub struct Holder {\n    pub a: Blocking,\n    pub b: Quiet,\n}\npub struct Unused;\npub type Blocking = Arc<Inner>;\npub type Quiet = Arc<Calm>;\npub type Inner = std::sync::Mutex<Vec<u8>>;\npub type Calm = futures::lock::Mutex<Vec<u8>>;\n";
+    let dir = Scratch::new(
+        "workspace-dep-rounds",
+        &[
+            ("Cargo.toml", "[workspace]\nmembers = [\"app\", \"util\"]\n"),
+            (
+                "app/Cargo.toml",
+                "[package]\nname = \"app\"\nedition = \"2021\"\n[dependencies]\nutil = { path = \"../util\" }\n",
+            ),
+            ("app/src/lib.rs", app),
+            ("util/Cargo.toml", "[package]\nname = \"util\"\nedition = \"2021\"\n"),
+            ("util/src/lib.rs", util),
+        ],
+    );
+    let out = lockscope(&["lint", "--format", "json", "--rule", "guard_across_await"], &dir.0);
+    let findings = stdout(&out);
+    let lines: Vec<serde_json::Value> = findings.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    assert_eq!(lines.len(), 1, "{findings}{}", stderr(&out));
+    assert_eq!(lines[0]["line"], 4, "{findings}");
+}
+
+#[test]
+fn what_a_dependency_implements_a_standard_trait_for_is_not_followed() {
+    // `Handle<T: Debug>` names `Debug`, which `util` does not define. That `util` also
+    // implements it for `Noise` says nothing about `Handle`: `Noise`'s field type `Loud`
+    // is not looked for, and its file is not parsed (as if it did not exist).
+    let app = "use std::sync::Mutex;\nuse util::Handle;\npub struct S {\n    f: Mutex<Handle<u8>>,\n}\nimpl S {\n    pub fn get(&self) -> u8 {\n        self.f.lock().unwrap().get()\n    }\n}\n";
+    let handle = "use std::fmt::Debug;\npub struct Handle<T: Debug>(T);\nimpl<T: Debug + Copy> Handle<T> {\n    pub fn get(&self) -> T {\n        self.0\n    }\n}\n";
+    let parsed = |name: &str, loud: bool| {
+        let mut files = vec![
+            ("Cargo.toml", "[workspace]\nmembers = [\"app\", \"util\"]\n"),
+            (
+                "app/Cargo.toml",
+                "[package]\nname = \"app\"\nedition = \"2021\"\n[dependencies]\nutil = { path = \"../util\" }\n",
+            ),
+            ("app/src/lib.rs", app),
+            ("util/Cargo.toml", "[package]\nname = \"util\"\nedition = \"2021\"\n"),
+            ("util/src/handle.rs", handle),
+        ];
+        if loud {
+            files.push(("util/src/lib.rs", "mod handle;\nmod noise;\nmod loud;\npub use handle::Handle;\n"));
+            files.push((
+                "util/src/noise.rs",
+                "pub struct Noise(crate::loud::Loud);\nimpl std::fmt::Debug for Noise {}\n",
+            ));
+            files.push(("util/src/loud.rs", "pub struct Loud;\n"));
+        } else {
+            files.push(("util/src/lib.rs", "mod handle;\nmod noise;\npub use handle::Handle;\n"));
+            files.push(("util/src/noise.rs", "pub struct Noise(u8);\nimpl std::fmt::Debug for Noise {}\n"));
+        }
+        let dir = Scratch::new(name, &files);
+        let out = lockscope(&["lint", "--format", "json", "--stats"], &dir.0);
+        let stats = stderr(&out);
+        let count = stats.split_whitespace().find_map(|w| w.strip_prefix("parsed_files=")).map(str::to_string);
+        count.unwrap_or_else(|| panic!("no stats: {stats}"))
+    };
+    assert_eq!(parsed("workspace-dep-loud", true), parsed("workspace-dep-quiet", false));
+}
+
+#[test]
 fn one_lock_is_one_finding_with_its_other_places_as_notes_in_every_format() {
     let source = "use std::sync::Mutex;\nuse std::fs::File;\nuse std::io::Read;\npub struct S {\n    f: Mutex<File>,\n}\nimpl S {\n    pub fn new(f: Mutex<File>) -> Self {\n        S { f }\n    }\n    pub fn handle(&self) -> &Mutex<File> {\n        &self.f\n    }\n    pub fn first(&self) -> u8 {\n        let mut b = [0];\n        self.handle().lock().unwrap().read(&mut b).ok();\n        b[0]\n    }\n}\n";
     let dir = Scratch::new("related", &[("a.rs", source)]);

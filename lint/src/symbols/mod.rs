@@ -709,9 +709,12 @@ fn use_leaves(tree: &syn::UseTree, first: Option<&str>, out: &mut Vec<(String, S
 /// parsing a whole package.
 #[derive(Default, Debug)]
 pub struct NameGraph {
-    /// Item name -> the type and trait names its definition mentions. For
-    /// `impl Trait for X`, `Trait -> X` (implementors) and `X -> Trait`.
+    /// Item name -> the type and trait names its definition mentions.
     pub edges: HashMap<String, Vec<String>>,
+    /// Trait name -> its implementors in this file (`impl Trait for X`).
+    pub implementors: HashMap<String, Vec<String>>,
+    /// The traits this file defines.
+    pub traits: HashSet<String>,
     /// Names the file takes from other crates or modules: `(first segment, name there,
     /// name here)` for each `use` leaf (`use util::io::Reader as R` gives `(util, Reader,
     /// R)`; a glob gives `*`) and each path of two or more segments (`util::Reader`).
@@ -793,11 +796,12 @@ impl<'a> Visit<'a> for GraphBuilder {
         let mut names = PathNames::default();
         item.supertraits.iter().for_each(|b| names.visit_type_param_bound(b));
         self.add(&item.ident, names.into_names());
+        self.graph.traits.insert(item.ident.to_string());
     }
     fn visit_item_impl(&mut self, item: &'a syn::ItemImpl) {
         if let (Some((_, trait_path, _)), syn::Type::Path(self_ty)) = (&item.trait_, &*item.self_ty) {
             if let (Some(t), Some(s)) = (trait_path.segments.last(), self_ty.path.segments.last()) {
-                self.add(&t.ident, vec![s.ident.to_string()]);
+                self.graph.implementors.entry(t.ident.to_string()).or_default().push(s.ident.to_string());
             }
         }
         syn::visit::visit_item_impl(self, item);

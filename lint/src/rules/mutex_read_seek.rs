@@ -182,8 +182,9 @@ impl Rule for MutexReadSeek {
             }
             e
         };
+        let stored_locals = flows.stored_locals();
         let copies = flows.resolved();
-        for group in group(candidates, &copies) {
+        for group in group(candidates, &copies, &stored_locals) {
             let mut seen = Evidence::default();
             group.iter().for_each(|c| seen.merge(&evidence(c)));
             let exposed = group.iter().any(|c| c.exposed);
@@ -247,10 +248,29 @@ enum Verdict {
 /// One group per lock: a declaration with the other places that mention the same lock
 /// (its accessor, a constructor parameter, the `Mutex::new` in a constructor) as related
 /// notes; other candidates alone.
-fn group<'a>(candidates: Vec<Candidate<'a>>, copies: &[HandleCopy]) -> Vec<Vec<Candidate<'a>>> {
+fn group<'a>(
+    candidates: Vec<Candidate<'a>>,
+    copies: &[HandleCopy],
+    stored_locals: &[(String, &'a syn::Block, (String, String))],
+) -> Vec<Vec<Candidate<'a>>> {
     let (declarations, others): (Vec<_>, Vec<_>) = candidates.into_iter().partition(|c| c.role == Role::Declaration);
     let mut groups: Vec<Vec<Candidate<'_>>> = declarations.into_iter().map(|d| vec![d]).collect();
     for other in others {
+        // A lock built into a local that a constructor stores in a field is that field's.
+        let field_of_local = |g: &&mut Vec<Candidate<'_>>| {
+            let Place::InBody(local, body) = &other.place else { return false };
+            stored_locals.iter().any(|(name, b, (target, field))| {
+                name == local
+                    && std::ptr::eq(*b, *body)
+                    && g[0].role == Role::Declaration
+                    && g[0].owner.as_deref() == Some(target.as_str())
+                    && g[0].place.name() == Some(field.as_str())
+            })
+        };
+        if let Some(g) = groups.iter_mut().find(field_of_local) {
+            g.push(other);
+            continue;
+        }
         let same_owner = |g: &&mut Vec<Candidate<'_>>| other.owner.is_some() && g[0].owner == other.owner;
         let of_owner = groups.iter_mut().filter(same_owner).collect::<Vec<_>>();
         let target = match of_owner.len() {
@@ -310,12 +330,21 @@ struct HandleCopy {
 /// How handles travel through constructors: `Target::new(self.g.clone())` in an impl of
 /// `Owner`, and `fn new(h: …) -> Self { Self { field: h } }`.
 #[derive(Default)]
-struct HandleFlows {
+struct HandleFlows<'a> {
     copies: Vec<HandleCopy>,
     /// Handles passed as arguments: where to, and which field they clone.
     passed: Vec<(Parameter, SourceField)>,
+    /// Locals passed as arguments, or clones of them.
+    handed: Vec<HandedLocal<'a>>,
     /// Constructor parameters stored in a field of the struct they build.
     stored: Vec<(Parameter, (String, String))>,
+}
+
+/// A local of a body handed to `Target::function` (`Target::new(image.clone())`).
+struct HandedLocal<'a> {
+    to: Parameter,
+    local: String,
+    body: &'a syn::Block,
 }
 
 /// `(Target, function, index)`: a parameter of `Target::function`.
@@ -323,7 +352,18 @@ type Parameter = (String, String, usize);
 /// `(Owner, field)`; owner `None` when the field is another value's.
 type SourceField = (Option<String>, String);
 
-impl HandleFlows {
+impl<'a> HandleFlows<'a> {
+    /// The fields `(Target, field)` a local of `body` is stored in, through constructors.
+    fn stored_locals(&self) -> Vec<(String, &'a syn::Block, (String, String))> {
+        let mut out = Vec::new();
+        for handed in &self.handed {
+            for (_, to) in self.stored.iter().filter(|(param, _)| *param == handed.to) {
+                out.push((handed.local.clone(), handed.body, to.clone()));
+            }
+        }
+        out
+    }
+
     /// Every copy, with handles passed to constructors that store them.
     fn resolved(self) -> Vec<HandleCopy> {
         let mut copies = self.copies;
@@ -352,6 +392,25 @@ fn without_lifetimes(shown: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// The local an argument hands over, itself or a clone (`image`, `image.clone()`,
+/// `Arc::clone(&image)`).
+fn handed_local(expr: &syn::Expr) -> Option<String> {
+    let inner = match expr {
+        syn::Expr::MethodCall(m) if m.method == "clone" && m.args.is_empty() => &*m.receiver,
+        syn::Expr::Call(c) if c.args.len() == 1 => match (&*c.func, c.args.first()) {
+            (syn::Expr::Path(f), Some(arg)) if f.path.segments.last().is_some_and(|s| s.ident == "clone") => arg,
+            _ => return None,
+        },
+        other => other,
+    };
+    let inner = match inner {
+        syn::Expr::Reference(r) => &*r.expr,
+        other => other,
+    };
+    let syn::Expr::Path(p) = inner else { return None };
+    p.path.get_ident().map(ToString::to_string)
 }
 
 /// The field an expression clones a handle of (`self.g.clone()`, `Arc::clone(&x.g)`), and
@@ -607,7 +666,7 @@ struct Checker<'c, 'a> {
     modules: Vec<ModulePath>,
     envs: Vec<Rc<Env<'a>>>,
     candidates: &'c mut Vec<Candidate<'a>>,
-    flows: &'c mut HandleFlows,
+    flows: &'c mut HandleFlows<'a>,
     /// Aliases whose definition is already flagged: their uses are not flagged again.
     alias_flagged: &'c RefCell<HashMap<DefId, bool>>,
     /// Types of `let` bindings and parameters seen so far in the current function.
@@ -1057,6 +1116,10 @@ impl<'a> Visit<'a> for Checker<'_, 'a> {
             if let [.., ty, function] = segments.as_slice() {
                 let target = if ty == "Self" { self.owner.clone() } else { Some(ty.clone()) };
                 for (index, arg) in call.args.iter().enumerate() {
+                    if let (Some(target), Some(local), Some(body)) = (&target, handed_local(arg), self.body) {
+                        let to = (target.clone(), function.clone(), index);
+                        self.flows.handed.push(HandedLocal { to, local, body });
+                    }
                     let (Some(target), Some((of_self, source))) = (&target, cloned_field(arg)) else { continue };
                     let owner = if of_self { self.owner.clone() } else { None };
                     self.flows.passed.push(((target.clone(), function.clone(), index), (owner, source)));

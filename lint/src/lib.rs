@@ -308,8 +308,13 @@ fn parse_one(
     source: &Arc<SourceFile>,
     edition: manifest::Edition,
 ) -> Result<Parsed, Box<Finding>> {
-    let mut file = parse::parse(source, edition)?;
-    if source.module.is_dependency() {
+    let dependency = source.module.is_dependency();
+    let select = |items: &[Vec<proc_macro2::TokenTree>]| {
+        prune::select_items(items, |name| wanted_in_dependencies.contains(name))
+    };
+    let mut file =
+        if dependency { parse::parse_selected(source, edition, &select)? } else { parse::parse(source, edition)? };
+    if dependency {
         // What the wanted items name from this same file is kept at once: a chain of
         // definitions in one file would otherwise take a parse round per step.
         let whole = NameGraph::of(&file.ast);

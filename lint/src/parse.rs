@@ -30,6 +30,27 @@ pub use crate::diagnostic::SYNTAX_ERROR;
 
 /// Parse one file; a file that cannot be parsed becomes a `syntax_error` finding.
 pub fn parse(source: &Arc<SourceFile>, edition: Edition) -> Result<ParsedFile, Box<Finding>> {
+    parse_with(source, edition, None)
+}
+
+/// Which of a file's top-level items (each given as its tokens) to parse.
+pub type ItemSelector<'s> = &'s dyn Fn(&[Vec<TokenTree>]) -> Vec<bool>;
+
+/// Parse the top-level items of a file that `select` picks from their tokens, and none of
+/// the others. A file that does not parse item by item is parsed whole.
+pub fn parse_selected(
+    source: &Arc<SourceFile>,
+    edition: Edition,
+    select: ItemSelector<'_>,
+) -> Result<ParsedFile, Box<Finding>> {
+    parse_with(source, edition, Some(select))
+}
+
+fn parse_with(
+    source: &Arc<SourceFile>,
+    edition: Edition,
+    select: Option<ItemSelector<'_>>,
+) -> Result<ParsedFile, Box<Finding>> {
     let fail = |span: Span, message: String| {
         let region = Region::of(span);
         let region = if region.start.line == 0 { Region::whole_line(1) } else { region };
@@ -48,7 +69,11 @@ pub fn parse(source: &Arc<SourceFile>, edition: Edition) -> Result<ParsedFile, B
             ),
         ),
     };
-    if let Some(ast) = parse_item_by_item(tokens) {
+    let items = match select {
+        None => parse_item_by_item(tokens),
+        Some(select) => parse_selected_items(tokens, select),
+    };
+    if let Some(ast) = items {
         return Ok(ParsedFile { source: source.clone(), ast, nesting });
     }
     // Lexed before without error, so it lexes again; parse it whole for the real error.
@@ -73,39 +98,72 @@ pub fn parse(source: &Arc<SourceFile>, edition: Edition) -> Result<ParsedFile, B
 /// at once, 343 MB this way). `None` if any piece fails: the caller parses the file
 /// whole, for the right error.
 fn parse_item_by_item(tokens: TokenStream) -> Option<syn::File> {
-    let mut file: Option<syn::File> = None;
-    let mut item: Vec<TokenTree> = Vec::new();
-    let mut tokens = tokens.into_iter().peekable();
-    while let Some(token) = tokens.next() {
-        let may_end_item = match &token {
-            TokenTree::Punct(p) => p.as_char() == ';',
-            TokenTree::Group(g) => g.delimiter() == Delimiter::Brace,
-            _ => false,
-        };
-        item.push(token);
-        // An item ends with `;` or a block, when what follows starts another: an
-        // attribute, a keyword, a macro's name (`X { a: 1 };` goes on past the block).
-        let next_starts_item = match tokens.peek() {
-            None | Some(TokenTree::Ident(_)) => true,
-            Some(TokenTree::Punct(p)) => p.as_char() == '#',
-            _ => false,
-        };
-        if may_end_item && next_starts_item {
-            let part: syn::File = syn::parse2(std::mem::take(&mut item).into_iter().collect()).ok()?;
-            match &mut file {
-                None => file = Some(part),
-                Some(file) => file.items.extend(part.items),
+    let mut file = syn::File { shebang: None, attrs: Vec::new(), items: Vec::new() };
+    for item in ItemTokens::of(tokens) {
+        add_item(&mut file, item)?;
+    }
+    Some(file)
+}
+
+/// Parse one item's tokens onto `file`; the first also carries the file's inner attributes.
+fn add_item(file: &mut syn::File, item: Vec<TokenTree>) -> Option<()> {
+    let part = syn::parse2::<syn::File>(item.into_iter().collect()).ok()?;
+    file.attrs.extend(part.attrs);
+    file.items.extend(part.items);
+    Some(())
+}
+
+/// [`parse_item_by_item`], for the items `select` picks. Their tokens are all held until
+/// the choice is made, which costs far less than the trees of the items skipped.
+fn parse_selected_items(tokens: TokenStream, select: ItemSelector<'_>) -> Option<syn::File> {
+    let items: Vec<Vec<TokenTree>> = ItemTokens::of(tokens).collect();
+    let picked = select(&items);
+    let mut file = syn::File { shebang: None, attrs: Vec::new(), items: Vec::new() };
+    // The first item is always parsed: it carries the file's inner attributes.
+    for (index, (item, picked)) in items.into_iter().zip(picked).enumerate() {
+        if picked || index == 0 {
+            add_item(&mut file, item)?;
+        }
+    }
+    Some(file)
+}
+
+/// A file's tokens cut into top-level items. An item ends with `;` or a block, when what
+/// follows starts another: an attribute, a keyword, a macro's name (`X { a: 1 };` goes on
+/// past the block).
+struct ItemTokens {
+    tokens: std::iter::Peekable<proc_macro2::token_stream::IntoIter>,
+}
+
+impl ItemTokens {
+    fn of(tokens: TokenStream) -> Self {
+        ItemTokens { tokens: tokens.into_iter().peekable() }
+    }
+}
+
+impl Iterator for ItemTokens {
+    type Item = Vec<TokenTree>;
+
+    fn next(&mut self) -> Option<Vec<TokenTree>> {
+        let mut item = Vec::new();
+        while let Some(token) = self.tokens.next() {
+            let may_end_item = match &token {
+                TokenTree::Punct(p) => p.as_char() == ';',
+                TokenTree::Group(g) => g.delimiter() == Delimiter::Brace,
+                _ => false,
+            };
+            item.push(token);
+            let next_starts_item = match self.tokens.peek() {
+                None | Some(TokenTree::Ident(_)) => true,
+                Some(TokenTree::Punct(p)) => p.as_char() == '#',
+                _ => false,
+            };
+            if may_end_item && next_starts_item {
+                return Some(item);
             }
         }
+        (!item.is_empty()).then_some(item)
     }
-    if !item.is_empty() {
-        let part: syn::File = syn::parse2(item.into_iter().collect()).ok()?;
-        match &mut file {
-            None => file = Some(part),
-            Some(file) => file.items.extend(part.items),
-        }
-    }
-    Some(file.unwrap_or(syn::File { shebang: None, attrs: Vec::new(), items: Vec::new() }))
 }
 
 /// Forget the source text proc-macro2 keeps per parsed file for span locations. Call once

@@ -6,6 +6,9 @@
 //! Function bodies of kept items stay whole: they are where a dependency reads the field
 //! of a reader it wraps, which `mutex_read_seek` takes as evidence.
 
+use proc_macro2::{Delimiter, TokenTree};
+use std::collections::HashSet;
+
 /// Drop the items of `file` (in inline modules too) that do not define or implement a
 /// name `wanted` accepts.
 pub fn prune(ast: &mut syn::File, wanted: impl Fn(&str) -> bool) {
@@ -19,6 +22,115 @@ pub fn prune(ast: &mut syn::File, wanted: impl Fn(&str) -> bool) {
             }
         }
     }
+}
+
+/// Which top-level items of a dependency's file to parse, read from their tokens before
+/// `syn` builds any tree: those that may define or implement a name `wanted` accepts, what
+/// those definitions name from the same file, and the `use`s, modules and macros. The
+/// others cost only their lexing; [`prune`] then decides exactly. In doubt, an item is
+/// parsed.
+pub fn select_items(items: &[Vec<TokenTree>], wanted: impl Fn(&str) -> bool) -> Vec<bool> {
+    let heads: Vec<Head> = items.iter().map(|tokens| head(tokens)).collect();
+    let traits: HashSet<&str> =
+        heads.iter().filter(|h| h.keyword == "trait").filter_map(|h| h.name.as_deref()).collect();
+    let mut named: HashSet<String> = HashSet::new();
+    let mut selected = vec![false; items.len()];
+    // Each pass may name more of the file's items; a pass that adds none ends it.
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for (i, h) in heads.iter().enumerate() {
+            let wants = |n: &str| wanted(n) || named.contains(n);
+            let take = match h.keyword.as_str() {
+                "struct" | "enum" | "union" | "trait" | "type" | "fn" | "static" | "const" => {
+                    h.name.as_deref().map_or(true, |n| n == "_" || wants(n))
+                }
+                "impl" => h.trait_names.iter().chain(&h.self_names).any(|n| wants(n)),
+                _ => true,
+            };
+            if selected[i] || !take {
+                continue;
+            }
+            selected[i] = true;
+            changed = true;
+            match h.keyword.as_str() {
+                // What a definition names (its fields' and aliased types) is wanted too.
+                "struct" | "enum" | "union" | "trait" | "type" => named.extend(idents(&items[i])),
+                // So is what implements a trait this file defines.
+                "impl" if h.trait_names.iter().any(|t| traits.contains(t.as_str())) => {
+                    named.extend(h.self_names.iter().cloned())
+                }
+                _ => {}
+            }
+        }
+    }
+    selected
+}
+
+/// What the first tokens of an item say: its keyword and name, or for an `impl` the
+/// names before and after `for`.
+struct Head {
+    keyword: String,
+    name: Option<String>,
+    trait_names: Vec<String>,
+    self_names: Vec<String>,
+}
+
+fn head(tokens: &[TokenTree]) -> Head {
+    let mut rest = tokens.iter().peekable();
+    // Attributes, visibility and qualifiers come before the keyword.
+    while let Some(token) = rest.peek() {
+        match token {
+            TokenTree::Punct(p) if p.as_char() == '#' || p.as_char() == '!' => {}
+            TokenTree::Group(g) if g.delimiter() == Delimiter::Bracket || g.delimiter() == Delimiter::Parenthesis => {}
+            TokenTree::Literal(_) => {}
+            TokenTree::Ident(i)
+                if ["pub", "default", "unsafe", "async", "extern", "auto"].contains(&&*i.to_string()) => {}
+            _ => break,
+        }
+        rest.next();
+    }
+    let keyword = match rest.next() {
+        Some(TokenTree::Ident(i)) => i.to_string(),
+        _ => String::new(),
+    };
+    let mut head = Head { keyword, name: None, trait_names: Vec::new(), self_names: Vec::new() };
+    if head.keyword == "impl" {
+        let header: Vec<&TokenTree> =
+            rest.take_while(|t| !matches!(t, TokenTree::Group(g) if g.delimiter() == Delimiter::Brace)).collect();
+        let names = |part: &[&TokenTree]| part.iter().flat_map(|t| idents(std::slice::from_ref(*t))).collect();
+        match header.iter().position(|t| matches!(t, TokenTree::Ident(i) if i == "for")) {
+            Some(at) => {
+                head.trait_names = names(&header[..at]);
+                head.self_names = names(&header[at + 1..]);
+            }
+            None => head.self_names = names(&header),
+        }
+    } else {
+        // `const fn f`, `static mut X`: the name is the first other identifier.
+        head.name = rest.find_map(|t| match t {
+            TokenTree::Ident(i) if i != "mut" && i != "fn" => Some(i.to_string()),
+            TokenTree::Ident(_) => None,
+            // `const _: () = …`
+            TokenTree::Punct(p) if p.as_char() == '_' => Some("_".into()),
+            _ => None,
+        });
+    }
+    head
+}
+
+/// Every identifier in `tokens`, groups included.
+fn idents(tokens: &[TokenTree]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut work: Vec<TokenTree> = tokens.to_vec();
+    while let Some(token) = work.pop() {
+        match token {
+            TokenTree::Ident(i) => out.push(i.to_string()),
+            TokenTree::Group(g) => work.extend(g.stream()),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Is `item` worth keeping for the names `wanted` accepts?
@@ -81,6 +193,64 @@ mod tests {
         let mut file = crate::parse::parse_crate_root(code);
         prune(&mut file.ast, |name| wanted.contains(&name));
         file.ast.items.iter().map(|i| i.to_token_stream().to_string()).collect::<Vec<_>>().join("\n")
+    }
+
+    /// The items of `code` parsed for `wanted`, by name.
+    fn selected(code: &str, wanted: &[&str]) -> Vec<String> {
+        let module = crate::source::ModulePath::root("src");
+        let source = std::sync::Arc::new(crate::source::SourceFile::new(
+            "lib.rs".into(),
+            "lib.rs".into(),
+            module,
+            false,
+            code.into(),
+        ));
+        let select = |items: &[Vec<TokenTree>]| select_items(items, |n| wanted.contains(&n));
+        let file = crate::parse::parse_selected(&source, crate::manifest::Edition::E2021, &select).expect("parses");
+        file.ast
+            .items
+            .iter()
+            .map(|i| {
+                let text = i.to_token_stream().to_string();
+                text.split(" {").next().unwrap_or_default().split(" ;").next().unwrap_or_default().to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn items_are_picked_from_their_tokens_with_what_they_name_from_the_same_file() {
+        let code = "#![allow(dead_code)]\nuse std::fs::File;\nmod io;\nmacro_rules! m { () => {} }\n\
+                    pub struct Holder { inner: Inner }\nstruct Inner { f: File }\nstruct Other;\n\
+                    pub trait Source {}\nimpl Source for Disk {}\npub struct Disk;\n\
+                    impl std::fmt::Debug for Noise {}\npub struct Noise;\nimpl Holder { fn get(&self) {} }\n\
+                    const LIMIT: usize = 3;\npub(crate) unsafe fn open() {}\n";
+        let picked = selected(code, &["Holder", "Source", "Debug"]);
+        for kept in ["use std :: fs :: File", "mod io", "struct Holder", "struct Inner", "trait Source"] {
+            assert!(picked.iter().any(|p| p.contains(kept)), "{kept} not parsed: {picked:#?}");
+        }
+        for kept in ["impl Source for Disk", "struct Disk", "impl Holder", "impl std :: fmt :: Debug for Noise"] {
+            assert!(picked.iter().any(|p| p.contains(kept)), "{kept} not parsed: {picked:#?}");
+        }
+        for skipped in ["struct Other", "struct Noise", "LIMIT", "fn open"] {
+            assert!(!picked.iter().any(|p| p.contains(skipped)), "{skipped} parsed: {picked:#?}");
+        }
+    }
+
+    #[test]
+    fn the_first_item_keeps_the_files_inner_attributes() {
+        let module = crate::source::ModulePath::root("src");
+        let code = "#![cfg(test)]\nstruct Skipped;\nstruct Kept;\n";
+        let source = std::sync::Arc::new(crate::source::SourceFile::new(
+            "a.rs".into(),
+            "a.rs".into(),
+            module,
+            false,
+            code.into(),
+        ));
+        let select = |items: &[Vec<TokenTree>]| select_items(items, |n| n == "Kept");
+        let file = crate::parse::parse_selected(&source, crate::manifest::Edition::E2021, &select).expect("parses");
+        assert_eq!(file.ast.attrs.len(), 1);
+        assert_eq!(file.ast.items.len(), 2);
     }
 
     #[test]

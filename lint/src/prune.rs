@@ -7,7 +7,7 @@
 //! of a reader it wraps, which `mutex_read_seek` takes as evidence.
 
 use proc_macro2::{Delimiter, TokenTree};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Drop the items of `file` (in inline modules too) that do not define or implement a
 /// name `wanted` accepts.
@@ -33,34 +33,46 @@ pub fn select_items(items: &[Vec<TokenTree>], wanted: impl Fn(&str) -> bool) -> 
     let heads: Vec<Head> = items.iter().map(|tokens| head(tokens)).collect();
     let traits: HashSet<&str> =
         heads.iter().filter(|h| h.keyword == "trait").filter_map(|h| h.name.as_deref()).collect();
+    // Which items a name, once wanted, brings in: a definition by its name, an `impl` by
+    // any name in its header.
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut work = Vec::new();
+    for (i, h) in heads.iter().enumerate() {
+        let names: Vec<&str> = match h.keyword.as_str() {
+            "struct" | "enum" | "union" | "trait" | "type" | "fn" | "static" | "const" => match h.name.as_deref() {
+                Some(name) if name != "_" => vec![name],
+                _ => Vec::new(),
+            },
+            "impl" => h.trait_names.iter().chain(&h.self_names).map(String::as_str).collect(),
+            _ => Vec::new(),
+        };
+        let always = names.is_empty() && h.keyword != "impl";
+        if always || names.iter().any(|n| wanted(n)) {
+            work.push(i);
+        }
+        for name in names {
+            by_name.entry(name).or_default().push(i);
+        }
+    }
     let mut named: HashSet<String> = HashSet::new();
     let mut selected = vec![false; items.len()];
-    // Each pass may name more of the file's items; a pass that adds none ends it.
-    let mut changed = true;
-    while changed {
-        changed = false;
-        for (i, h) in heads.iter().enumerate() {
-            let wants = |n: &str| wanted(n) || named.contains(n);
-            let take = match h.keyword.as_str() {
-                "struct" | "enum" | "union" | "trait" | "type" | "fn" | "static" | "const" => {
-                    h.name.as_deref().map_or(true, |n| n == "_" || wants(n))
+    while let Some(i) = work.pop() {
+        if std::mem::replace(&mut selected[i], true) {
+            continue;
+        }
+        let h = &heads[i];
+        let names_more = match h.keyword.as_str() {
+            // What a definition names (its fields' and aliased types) is wanted too.
+            "struct" | "enum" | "union" | "trait" | "type" => idents(&items[i]),
+            // So is what implements a trait this file defines.
+            "impl" if h.trait_names.iter().any(|t| traits.contains(t.as_str())) => h.self_names.clone(),
+            _ => Vec::new(),
+        };
+        for name in names_more {
+            if let Some(more) = by_name.get(name.as_str()) {
+                if named.insert(name) {
+                    work.extend(more.iter().copied().filter(|&j| !selected[j]));
                 }
-                "impl" => h.trait_names.iter().chain(&h.self_names).any(|n| wants(n)),
-                _ => true,
-            };
-            if selected[i] || !take {
-                continue;
-            }
-            selected[i] = true;
-            changed = true;
-            match h.keyword.as_str() {
-                // What a definition names (its fields' and aliased types) is wanted too.
-                "struct" | "enum" | "union" | "trait" | "type" => named.extend(idents(&items[i])),
-                // So is what implements a trait this file defines.
-                "impl" if h.trait_names.iter().any(|t| traits.contains(t.as_str())) => {
-                    named.extend(h.self_names.iter().cloned())
-                }
-                _ => {}
             }
         }
     }

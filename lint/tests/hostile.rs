@@ -424,3 +424,28 @@ fn lazy_booleans_nested_around_a_large_operand_are_walked_once() {
     assert_eq!(found.len(), 1, "{}", stdout(&out));
     assert!(stdout(&out).contains("`held`"), "{}", stdout(&out));
 }
+
+#[test]
+fn a_long_chain_of_definitions_in_a_dependencys_file_is_chosen_in_one_pass() {
+    // `S0` names `S1`, which names `S2`, …, listed last first: choosing the items to parse
+    // goes from each chosen definition to the ones it names, not over the file once per link.
+    let chain: String = (0..20_000).rev().map(|i| format!("pub struct S{i} {{ next: S{} }}\n", i + 1)).collect();
+    let util = format!("pub struct S20000 {{ file: std::fs::File }}\n{chain}");
+    let app = "use std::io::Read;\nuse util::S0;\npub struct App {\n    head: std::sync::Mutex<S0>,\n}\nimpl App {\n    pub fn touch(&self) -> usize {\n        let g = self.head.lock().unwrap();\n        std::mem::size_of_val(&*g)\n    }\n}\n";
+    let scratch = Scratch::new(
+        "dep-chain",
+        &[
+            ("Cargo.toml", "[workspace]\nmembers = [\"app\", \"util\"]\n"),
+            (
+                "app/Cargo.toml",
+                "[package]\nname = \"app\"\nedition = \"2021\"\n[dependencies]\nutil = { path = \"../util\" }\n",
+            ),
+            ("app/src/lib.rs", app),
+            ("util/Cargo.toml", "[package]\nname = \"util\"\nedition = \"2021\"\n"),
+            ("util/src/lib.rs", &util),
+        ],
+    );
+    let out = lockscope(&["lint", "--format", "json", "--stats"], &scratch.0);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(stderr(&out).contains("parsed_files="), "{}", stderr(&out));
+}

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{json_findings, lockscope, stderr, stdout, Scratch};
+use common::{app_using_util, json_findings, lockscope, stderr, stdout, Scratch};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -584,19 +584,10 @@ fn profile_joins_guard_findings_through_the_guards_acquire_site() {
 #[test]
 fn names_a_workspace_dependency_re_exports_resolve_through_its_sources() {
     let app = "use std::sync::Mutex;\nuse util::Handle;\npub struct S {\n    f: Mutex<Handle>,\n}\nimpl S {\n    pub fn first(&self) -> u8 {\n        let mut b = [0];\n        self.f.lock().unwrap().read(&mut b).ok();\n        b[0]\n    }\n}\n";
-    let dir = Scratch::new(
+    let dir = app_using_util(
         "workspace-deps",
-        &[
-            ("Cargo.toml", "[workspace]\nmembers = [\"app\", \"util\"]\n"),
-            (
-                "app/Cargo.toml",
-                "[package]\nname = \"app\"\nedition = \"2021\"\n[dependencies]\nutil = { path = \"../util\" }\n",
-            ),
-            ("app/src/lib.rs", app),
-            ("util/Cargo.toml", "[package]\nname = \"util\"\nedition = \"2021\"\n"),
-            ("util/src/lib.rs", "mod io;\npub use io::Handle;\n"),
-            ("util/src/io.rs", "pub use std::fs::File as Handle;\n"),
-        ],
+        app,
+        &[("lib.rs", "mod io;\npub use io::Handle;\n"), ("io.rs", "pub use std::fs::File as Handle;\n")],
     );
     let out = lockscope(&["lint", "--format", "json"], &dir.0);
     assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
@@ -612,19 +603,7 @@ fn a_workspace_dependency_reading_a_field_of_the_same_name_is_no_read_of_this_pa
     // dependency cannot name `app`'s lock, so its reads are no evidence for it.
     let util = "use std::io::Read;\npub struct Replay {\n    state: std::sync::Mutex<std::fs::File>,\n}\nimpl Replay {\n    pub fn next(&self, out: &mut [u8]) {\n        self.state.lock().unwrap().read_exact(out).ok();\n    }\n}\n";
     let app = "use std::io::Write;\npub struct Log {\n    state: std::sync::Mutex<Option<std::fs::File>>,\n}\nimpl Log {\n    pub fn line(&self, text: &str) {\n        if let Some(f) = self.state.lock().unwrap().as_mut() {\n            f.write_all(text.as_bytes()).ok();\n        }\n    }\n}\npub fn replay(r: &util::Replay) {\n    r.next(&mut [0; 4]);\n}\n";
-    let dir = Scratch::new(
-        "workspace-dep-evidence",
-        &[
-            ("Cargo.toml", "[workspace]\nmembers = [\"app\", \"util\"]\n"),
-            (
-                "app/Cargo.toml",
-                "[package]\nname = \"app\"\nedition = \"2021\"\n[dependencies]\nutil = { path = \"../util\" }\n",
-            ),
-            ("app/src/lib.rs", app),
-            ("util/Cargo.toml", "[package]\nname = \"util\"\nedition = \"2021\"\n"),
-            ("util/src/lib.rs", util),
-        ],
-    );
+    let dir = app_using_util("workspace-dep-evidence", app, &[("lib.rs", util)]);
     let out = lockscope(&["lint", "--format", "json", "--rule", "mutex_read_seek"], &dir.0);
     let findings = stdout(&out);
     let paths: Vec<String> = (findings.lines())
@@ -639,19 +618,7 @@ fn a_field_declared_by_a_workspace_dependencys_type_is_read_from_its_declaration
     // guard may be held across an `.await`; a blocking one of the same shape may not.
     let app = "use util::{Blocking, SharedBuffer};\npub async fn flush(shared: SharedBuffer, blocking: Blocking) {\n    let buf = shared.buffer.try_lock().unwrap();\n    write(&buf).await;\n    let other = blocking.bytes.try_lock().unwrap();\n    write(&other).await;\n}\nasync fn write(_: &[u8]) {}\n";
     let util = "use std::sync::Arc;\npub struct SharedBuffer {\n    pub buffer: Arc<futures::lock::Mutex<Vec<u8>>>,\n}\npub struct Blocking {\n    pub bytes: Arc<std::sync::Mutex<Vec<u8>>>,\n}\n";
-    let dir = Scratch::new(
-        "workspace-dep-field",
-        &[
-            ("Cargo.toml", "[workspace]\nmembers = [\"app\", \"util\"]\n"),
-            (
-                "app/Cargo.toml",
-                "[package]\nname = \"app\"\nedition = \"2021\"\n[dependencies]\nutil = { path = \"../util\" }\n",
-            ),
-            ("app/src/lib.rs", app),
-            ("util/Cargo.toml", "[package]\nname = \"util\"\nedition = \"2021\"\n"),
-            ("util/src/lib.rs", util),
-        ],
-    );
+    let dir = app_using_util("workspace-dep-field", app, &[("lib.rs", util)]);
     let out = lockscope(&["lint", "--format", "json", "--rule", "guard_across_await"], &dir.0);
     let findings = stdout(&out);
     let lines: Vec<serde_json::Value> = findings.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
@@ -666,19 +633,7 @@ fn a_name_a_dependency_defines_beside_one_needed_earlier_is_still_read() {
     // needed in later rounds, from the same file, which is then parsed again for them.
     let app = "use util::Holder;\npub async fn flush(s: Holder) {\n    let g = s.a.try_lock().unwrap();\n    write(&g).await;\n    let h = s.b.try_lock().unwrap();\n    write(&h).await;\n}\nasync fn write(_: &[u8]) {}\n";
     let util = "use std::sync::Arc;\npub struct Holder {\n    pub a: Blocking,\n    pub b: Quiet,\n}\npub struct Unused;\npub type Blocking = Arc<Inner>;\npub type Quiet = Arc<Calm>;\npub type Inner = std::sync::Mutex<Vec<u8>>;\npub type Calm = futures::lock::Mutex<Vec<u8>>;\n";
-    let dir = Scratch::new(
-        "workspace-dep-rounds",
-        &[
-            ("Cargo.toml", "[workspace]\nmembers = [\"app\", \"util\"]\n"),
-            (
-                "app/Cargo.toml",
-                "[package]\nname = \"app\"\nedition = \"2021\"\n[dependencies]\nutil = { path = \"../util\" }\n",
-            ),
-            ("app/src/lib.rs", app),
-            ("util/Cargo.toml", "[package]\nname = \"util\"\nedition = \"2021\"\n"),
-            ("util/src/lib.rs", util),
-        ],
-    );
+    let dir = app_using_util("workspace-dep-rounds", app, &[("lib.rs", util)]);
     let out = lockscope(&["lint", "--format", "json", "--rule", "guard_across_await"], &dir.0);
     let findings = stdout(&out);
     let lines: Vec<serde_json::Value> = findings.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
@@ -694,28 +649,28 @@ fn what_a_dependency_implements_a_standard_trait_for_is_not_followed() {
     let app = "use std::sync::Mutex;\nuse util::Handle;\npub struct S {\n    f: Mutex<Handle<u8>>,\n}\nimpl S {\n    pub fn get(&self) -> u8 {\n        self.f.lock().unwrap().get()\n    }\n}\n";
     let handle = "use std::fmt::Debug;\npub struct Handle<T: Debug>(T);\nimpl<T: Debug + Copy> Handle<T> {\n    pub fn get(&self) -> T {\n        self.0\n    }\n}\n";
     let parsed = |name: &str, loud: bool| {
-        let mut files = vec![
-            ("Cargo.toml", "[workspace]\nmembers = [\"app\", \"util\"]\n"),
-            (
-                "app/Cargo.toml",
-                "[package]\nname = \"app\"\nedition = \"2021\"\n[dependencies]\nutil = { path = \"../util\" }\n",
-            ),
-            ("app/src/lib.rs", app),
-            ("util/Cargo.toml", "[package]\nname = \"util\"\nedition = \"2021\"\n"),
-            ("util/src/handle.rs", handle),
-        ];
-        if loud {
-            files.push(("util/src/lib.rs", "mod handle;\nmod noise;\nmod loud;\npub use handle::Handle;\n"));
-            files.push((
-                "util/src/noise.rs",
-                "pub struct Noise(crate::loud::Loud);\nimpl std::fmt::Debug for Noise {}\n",
-            ));
-            files.push(("util/src/loud.rs", "pub struct Loud;\n"));
+        let dir = if loud {
+            app_using_util(
+                name,
+                app,
+                &[
+                    ("lib.rs", "mod handle;\nmod noise;\nmod loud;\npub use handle::Handle;\n"),
+                    ("handle.rs", handle),
+                    ("noise.rs", "pub struct Noise(crate::loud::Loud);\nimpl std::fmt::Debug for Noise {}\n"),
+                    ("loud.rs", "pub struct Loud;\n"),
+                ],
+            )
         } else {
-            files.push(("util/src/lib.rs", "mod handle;\nmod noise;\npub use handle::Handle;\n"));
-            files.push(("util/src/noise.rs", "pub struct Noise(u8);\nimpl std::fmt::Debug for Noise {}\n"));
-        }
-        let dir = Scratch::new(name, &files);
+            app_using_util(
+                name,
+                app,
+                &[
+                    ("lib.rs", "mod handle;\nmod noise;\npub use handle::Handle;\n"),
+                    ("handle.rs", handle),
+                    ("noise.rs", "pub struct Noise(u8);\nimpl std::fmt::Debug for Noise {}\n"),
+                ],
+            )
+        };
         let out = lockscope(&["lint", "--format", "json", "--stats"], &dir.0);
         let stats = stderr(&out);
         let count = stats.split_whitespace().find_map(|w| w.strip_prefix("parsed_files=")).map(str::to_string);

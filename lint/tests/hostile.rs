@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{json_findings, lockscope, stderr, stdout, Scratch};
+use common::{app_using_util, json_findings, lockscope, stderr, stdout, Scratch};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
@@ -432,19 +432,7 @@ fn a_long_chain_of_definitions_in_a_dependencys_file_is_chosen_in_one_pass() {
     let chain: String = (0..20_000).rev().map(|i| format!("pub struct S{i} {{ next: S{} }}\n", i + 1)).collect();
     let util = format!("pub struct S20000 {{ file: std::fs::File }}\n{chain}");
     let app = "use std::io::Read;\nuse util::S0;\npub struct App {\n    head: std::sync::Mutex<S0>,\n}\nimpl App {\n    pub fn touch(&self) -> usize {\n        let g = self.head.lock().unwrap();\n        std::mem::size_of_val(&*g)\n    }\n}\n";
-    let scratch = Scratch::new(
-        "dep-chain",
-        &[
-            ("Cargo.toml", "[workspace]\nmembers = [\"app\", \"util\"]\n"),
-            (
-                "app/Cargo.toml",
-                "[package]\nname = \"app\"\nedition = \"2021\"\n[dependencies]\nutil = { path = \"../util\" }\n",
-            ),
-            ("app/src/lib.rs", app),
-            ("util/Cargo.toml", "[package]\nname = \"util\"\nedition = \"2021\"\n"),
-            ("util/src/lib.rs", &util),
-        ],
-    );
+    let scratch = app_using_util("dep-chain", app, &[("lib.rs", &util)]);
     let out = lockscope(&["lint", "--format", "json", "--stats"], &scratch.0);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     assert!(stderr(&out).contains("parsed_files="), "{}", stderr(&out));

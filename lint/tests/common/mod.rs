@@ -47,3 +47,20 @@ pub fn json_findings(out: &Output) -> Vec<(String, String)> {
         .map(|v| (v["path"].as_str().unwrap_or("").to_string(), v["rule"].as_str().unwrap_or("").to_string()))
         .collect()
 }
+
+/// A workspace of two packages: `app` (its `src/lib.rs` is `app_lib`) depending by path on
+/// `util`, whose files are given under `util/src/`.
+pub fn app_using_util(name: &str, app_lib: &str, util_src: &[(&str, &str)]) -> Scratch {
+    let util: Vec<(String, &str)> = util_src.iter().map(|(path, text)| (format!("util/src/{path}"), *text)).collect();
+    let mut files: Vec<(&str, &str)> = vec![
+        ("Cargo.toml", "[workspace]\nmembers = [\"app\", \"util\"]\n"),
+        (
+            "app/Cargo.toml",
+            "[package]\nname = \"app\"\nedition = \"2021\"\n[dependencies]\nutil = { path = \"../util\" }\n",
+        ),
+        ("app/src/lib.rs", app_lib),
+        ("util/Cargo.toml", "[package]\nname = \"util\"\nedition = \"2021\"\n"),
+    ];
+    files.extend(util.iter().map(|(path, text)| (path.as_str(), *text)));
+    Scratch::new(name, &files)
+}

@@ -149,6 +149,9 @@ struct Parsed {
     needed_shallow: Vec<String>,
     /// Names this file defines that make other files worth parsing (see [`Rule::followed_names`]).
     followed: Vec<String>,
+    /// Of a dependency's file, the names its kept items define and the names its `use`s
+    /// bring in: a later round wanting only these needs no second reading.
+    holds: HashSet<String>,
 }
 
 /// Lint packages already discovered (the engine behind [`lint`], also used by the
@@ -236,6 +239,8 @@ fn lint_package(rules: &[&'static dyn Rule], prefilter: &WordFilter, package: Pa
         let round = Instant::now();
         for i in to_parse {
             attempted[i] = true;
+            // A dependency's file read again: its earlier tree goes first, not after.
+            parsed[i] = None;
             stats.parsed_files += 1;
             stats.parsed_bytes += sources[i].text.len() as u64;
             match parse_one(rules, &wanted_in_dependencies, &sources[i], package.edition) {
@@ -331,13 +336,20 @@ fn parse_one(
         prune::prune(&mut file.ast, |name| wanted_in_dependencies.contains(name) || kept.contains(name));
     }
     let graph = NameGraph::of(&file.ast);
+    let holds = if dependency {
+        let mut holds = prune::kept_names(&file.ast);
+        holds.extend(graph.imports.iter().map(|(_, _, local)| local.clone()));
+        holds
+    } else {
+        HashSet::new()
+    };
     let (mut needed, mut needed_shallow, mut followed) = (Vec::new(), Vec::new(), Vec::new());
     for rule in rules {
         rule.needed_names(&file.ast, &mut needed);
         rule.needed_names_shallow(&file.ast, &mut needed_shallow);
         rule.followed_names(&file.ast, &mut followed);
     }
-    Ok(Parsed { file, graph, needed, needed_shallow, followed })
+    Ok(Parsed { file, graph, needed, needed_shallow, followed, holds })
 }
 
 /// The unparsed files of a package that may define a name the parsed files need:
@@ -416,10 +428,13 @@ fn files_defining_needed_names(
             let text = sources[i].text.as_bytes();
             if sources[i].module.is_dependency() {
                 // Of a dependency, only what defines or re-exports a needed name matters;
-                // a file parsed before for other names is parsed again to keep this one.
-                let again = parsed[i].is_some();
-                return (!attempted[i] || again)
-                    && dep_matcher.as_ref().is_some_and(|m| prefilter::defines_word(m, text));
+                // a file parsed before for other names is parsed again for one it does
+                // not hold yet.
+                let Some(matcher) = &dep_matcher else { return false };
+                return match &parsed[i] {
+                    None => !attempted[i] && prefilter::defines_word(matcher, text),
+                    Some(p) => prefilter::defined_words(matcher, text).any(|w| !p.holds.contains(&dep_words[w])),
+                };
             }
             if attempted[i] {
                 return false;

@@ -92,15 +92,23 @@ pub fn whole_words<'m>(matcher: &'m AhoCorasick, bytes: &'m [u8]) -> impl Iterat
 /// line, or after `struct`/`enum`/`union`/`type`/`trait`/`impl` on its line? (A private
 /// `use` only imports it.)
 pub fn defines_word(matcher: &AhoCorasick, bytes: &[u8]) -> bool {
-    whole_words(matcher, bytes).any(|m| {
-        let line_start = bytes[..m.start()].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let before = String::from_utf8_lossy(&bytes[line_start..m.start()]);
-        let before = before.trim_start();
-        let words: Vec<&str> = before.split(|c: char| !c.is_alphanumeric() && c != '_').collect();
-        before.starts_with("pub use ")
-            || before.starts_with("pub(crate) use ")
-            || words.iter().any(|w| matches!(*w, "struct" | "enum" | "union" | "type" | "trait" | "impl"))
-    })
+    defined_words(matcher, bytes).next().is_some()
+}
+
+/// The matcher's words (by pattern index) that `bytes` defines, implements or re-exports,
+/// as [`defines_word`] tells them, once per place.
+pub fn defined_words<'m>(matcher: &'m AhoCorasick, bytes: &'m [u8]) -> impl Iterator<Item = usize> + 'm {
+    whole_words(matcher, bytes)
+        .filter(|m| {
+            let line_start = bytes[..m.start()].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            let before = String::from_utf8_lossy(&bytes[line_start..m.start()]);
+            let before = before.trim_start();
+            let words: Vec<&str> = before.split(|c: char| !c.is_alphanumeric() && c != '_').collect();
+            before.starts_with("pub use ")
+                || before.starts_with("pub(crate) use ")
+                || words.iter().any(|w| matches!(*w, "struct" | "enum" | "union" | "type" | "trait" | "impl"))
+        })
+        .map(|m| m.pattern().as_usize())
 }
 
 #[cfg(test)]

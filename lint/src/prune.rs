@@ -145,6 +145,35 @@ fn idents(tokens: &[TokenTree]) -> Vec<String> {
     out
 }
 
+/// The names the items of `ast` define (in inline modules too): what a pruned dependency
+/// file already holds. (An `impl` kept for its trait does not hold its type's definition.)
+pub fn kept_names(ast: &syn::File) -> HashSet<String> {
+    let mut names = HashSet::new();
+    let mut lists: Vec<&Vec<syn::Item>> = vec![&ast.items];
+    while let Some(items) = lists.pop() {
+        for item in items {
+            let ident = match item {
+                syn::Item::Struct(i) => Some(&i.ident),
+                syn::Item::Enum(i) => Some(&i.ident),
+                syn::Item::Union(i) => Some(&i.ident),
+                syn::Item::Type(i) => Some(&i.ident),
+                syn::Item::Trait(i) => Some(&i.ident),
+                syn::Item::TraitAlias(i) => Some(&i.ident),
+                syn::Item::Fn(i) => Some(&i.sig.ident),
+                syn::Item::Const(i) => Some(&i.ident),
+                syn::Item::Static(i) => Some(&i.ident),
+                syn::Item::Mod(m) => {
+                    lists.extend(m.content.as_ref().map(|(_, items)| items));
+                    None
+                }
+                _ => None,
+            };
+            names.extend(ident.map(ToString::to_string));
+        }
+    }
+    names
+}
+
 /// Is `item` worth keeping for the names `wanted` accepts?
 fn kept(item: &syn::Item, wanted: &impl Fn(&str) -> bool) -> bool {
     let named = |ident: &syn::Ident| wanted(&ident.to_string());

@@ -102,6 +102,9 @@ fn parse_item_by_item(tokens: TokenStream) -> Option<syn::File> {
     for item in ItemTokens::of(tokens) {
         add_item(&mut file, item)?;
     }
+    // The vector grew by doubling: up to half of it is empty slots of a large `syn::Item`
+    // each, held through the whole analysis unless given back.
+    file.items.shrink_to_fit();
     Some(file)
 }
 
@@ -118,7 +121,10 @@ fn add_item(file: &mut syn::File, item: Vec<TokenTree>) -> Option<()> {
 fn parse_selected_items(tokens: TokenStream, select: ItemSelector<'_>) -> Option<syn::File> {
     let items: Vec<Vec<TokenTree>> = ItemTokens::of(tokens).collect();
     let picked = select(&items);
-    let mut file = syn::File { shebang: None, attrs: Vec::new(), items: Vec::new() };
+    // Sized once: grown by doubling, up to half of it would be empty slots of a large
+    // `syn::Item` each (67,000 small items: 61 MB of vector where 31 MB is needed).
+    let count = picked.iter().enumerate().filter(|&(index, &picked)| picked || index == 0).count();
+    let mut file = syn::File { shebang: None, attrs: Vec::new(), items: Vec::with_capacity(count) };
     // The first item is always parsed: it carries the file's inner attributes.
     for (index, (item, picked)) in items.into_iter().zip(picked).enumerate() {
         if picked || index == 0 {

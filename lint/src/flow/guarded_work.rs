@@ -177,7 +177,7 @@ fn serialized_whole(expr: &syn::Expr) -> Option<String> {
 }
 
 /// `e?`, `e.unwrap()`, `e.context(..)`: the value `e` gives when it succeeds.
-fn strip_try(expr: &syn::Expr) -> &syn::Expr {
+pub(super) fn strip_try(expr: &syn::Expr) -> &syn::Expr {
     match expr {
         syn::Expr::Try(t) => strip_try(&t.expr),
         syn::Expr::MethodCall(m) if crate::vocab::hands_on_ownership(&m.method.to_string()) => strip_try(&m.receiver),

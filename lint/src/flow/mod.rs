@@ -279,6 +279,15 @@ enum Owner {
     Work,
 }
 
+/// A name bound to a part of a tracked value.
+#[derive(Debug, Clone)]
+struct Derived {
+    name: String,
+    value: ValueId,
+    /// Taken out of the guarded value (moved, not borrowed or copied): see [`Walker::derive`].
+    taken: bool,
+}
+
 #[derive(Debug, Clone, Default)]
 struct State {
     /// Live values and who owns them.
@@ -289,7 +298,7 @@ struct State {
     /// Nothing after a `return`/`break`/`continue` runs.
     diverged: bool,
     /// Names bound to parts of a tracked value (see [`Walker::derive`]).
-    derived: Vec<(String, ValueId)>,
+    derived: Vec<Derived>,
     /// Names bound to what watched calls made, with those calls' events.
     results: Vec<(String, Vec<usize>)>,
     /// Names and the places they reach (empty: hides an outer name), with scope depth.
@@ -1125,11 +1134,40 @@ impl<'t> Walker<'t> {
                 .map(|(id, _)| *id)
                 .find(|id| before.binary_search(id).is_err() && !self.is_work(*id))
         };
-        if let Some(root) = self.chain_root(from).or_else(made_here) {
+        // A part taken out (`guard.take()`, `mem::replace(&mut *guard, ..)`), work made of
+        // it (`col.full_upload(..)`), or a value it was moved into
+        // (`Abortable::new(upload, reg)`): the guarded value checked out, its slot empty
+        // until it is put back. A copy (`guard.path.clone()`) moved into a call is not.
+        let chain = self.chain_root(from);
+        let moved_in = if chain.is_none() { self.moved_in_taken_part(from) } else { None };
+        if let Some(root) = chain.or(moved_in).or_else(made_here) {
+            let taken = moved_in.is_some()
+                || takes_out(from)
+                || sharing::root_ident(from).is_some_and(|n| self.names_taken_part(&n));
             let mut names = Vec::new();
             collect_names(pat, &mut names);
-            self.state.derived.extend(names.into_iter().map(|n| (n, root)));
+            self.state.derived.extend(names.into_iter().map(|name| Derived { name, value: root, taken }));
         }
+    }
+
+    /// The live guarded value a part taken out of it was moved into this call from, or
+    /// work made of that part (`Abortable::new(upload, reg)`, `Box::pin(col.upload())`,
+    /// `client.send(col)`, with `col` from `guard.take()`).
+    fn moved_in_taken_part(&self, expr: &syn::Expr) -> Option<ValueId> {
+        let args = match guarded_work::strip_try(expr) {
+            syn::Expr::Call(c) => &c.args,
+            syn::Expr::MethodCall(m) => &m.args,
+            _ => return None,
+        };
+        args.iter().find_map(|arg| {
+            let name = sharing::root_ident(arg)?;
+            self.names_taken_part(&name).then(|| self.chain_root(arg)).flatten()
+        })
+    }
+
+    /// Is `name` bound to a part taken out of a guarded value?
+    fn names_taken_part(&self, name: &str) -> bool {
+        self.lookup(name).is_none() && self.state.derived.iter().rev().find(|d| d.name == name).is_some_and(|d| d.taken)
     }
 
     /// The live tracked value at the root of a place expression (`guard` in
@@ -1138,7 +1176,7 @@ impl<'t> Walker<'t> {
         match expr {
             syn::Expr::Path(p) => {
                 let name = p.path.get_ident()?.to_string();
-                let derived = || self.state.derived.iter().rev().find(|(n, _)| *n == name).map(|(_, id)| *id);
+                let derived = || self.state.derived.iter().rev().find(|d| d.name == name).map(|d| d.value);
                 self.lookup(&name).or_else(derived).filter(|&id| self.is_live(id))
             }
             syn::Expr::Field(f) => self.chain_root(&f.base),
@@ -1165,7 +1203,7 @@ impl<'t> Walker<'t> {
         for (a, b) in [(&call.args[0], &call.args[1]), (&call.args[1], &call.args[0])] {
             if let (Some(guard), Some(name)) = (self.chain_root(a), sharing::root_ident(b)) {
                 if self.lookup(&name) != Some(guard) {
-                    self.state.derived.push((name, guard));
+                    self.state.derived.push(Derived { name, value: guard, taken: true });
                 }
             }
         }
@@ -1567,7 +1605,7 @@ impl<'t> Walker<'t> {
                     self.bind_pattern(p, None);
                     let mut names = Vec::new();
                     collect_names(p, &mut names);
-                    self.state.derived.extend(names.into_iter().map(|n| (n, id)));
+                    self.state.derived.extend(names.into_iter().map(|name| Derived { name, value: id, taken: false }));
                 }
                 _ => self.bind_pattern(p, None),
             }
@@ -1773,6 +1811,20 @@ fn end_of_if(first: &syn::ExprIf) -> Position {
 }
 
 /// The pattern under a type ascription (`x` in `let x: File = …`).
+/// Does the chain take its value out of the place it starts from (`guard.take()`,
+/// `guard.handle.take().unwrap()`, `mem::replace(&mut *guard, None)`)?
+fn takes_out(expr: &syn::Expr) -> bool {
+    match expr {
+        syn::Expr::MethodCall(m) => {
+            matches!(m.method.to_string().as_str(), "take" | "replace") || takes_out(&m.receiver)
+        }
+        syn::Expr::Try(t) => takes_out(&t.expr),
+        syn::Expr::Paren(p) => takes_out(&p.expr),
+        syn::Expr::Call(c) => matches!(sharing::last_segment(&c.func).as_deref(), Some("take" | "replace")),
+        _ => false,
+    }
+}
+
 pub(crate) fn strip_type(pat: &syn::Pat) -> &syn::Pat {
     match pat {
         syn::Pat::Type(t) => &t.pat,

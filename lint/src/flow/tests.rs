@@ -221,6 +221,16 @@ fn a_watched_call_on_a_part_of_the_guarded_value_works_on_its_guard() {
 }
 
 #[test]
+fn a_part_taken_out_of_the_guarded_value_stays_its_own_when_moved_into_a_call() {
+    // `h` is taken out: what it is moved into (`w`) is still the guarded value's. `c` is
+    // a copy: what it is moved into (`v`) is not.
+    insta::assert_snapshot!(events(
+        "let mut g = slot.lock().unwrap();\nlet h = g.take().unwrap();\nlet w = Wrapper::new(h, 1);\nw.join();\nlet c = g.name.clone();\nlet v = Wrapper::new(c, 1);\nv.join();",
+        Edition::E2021
+    ));
+}
+
+#[test]
 fn a_call_running_its_closure_under_a_guard_holds_it_until_it_returns() {
     insta::assert_snapshot!(events(
         "let n = m.with_lock(|v| v.len());\nlet a = read_to_string(p);\nm.with_lock(|v| read_to_string(p));",

@@ -98,7 +98,11 @@
 //!   guarded value itself (`file.lock().write_all(..)`, a thread handle taken out of it
 //!   and joined, or a channel reached through it
 //!   or through a guard taken from it: `vmm.vcpus().handle(i).replies.recv()`; a future
-//!   run to completion that works on it: `rt.block_on(sink.lock().send(m))`; reads of
+//!   run to completion that works on it: `rt.block_on(sink.lock().send(m))`, or on a part
+//!   taken out of it and moved into the work (`let col = slot.take()?;
+//!   rt.block_on(Abortable::new(col.upload(), reg))`: the slot stays empty until the work
+//!   is done, so its other users wait for that work either way; a copy moved in,
+//!   `slot.path.clone()`, is not the guarded value); reads of
 //!   a guarded `Read + Seek` value are `mutex_read_seek`'s); the whole guarded value written to the file the
 //!   call makes (`serde_json::to_writer(File::create(p)?, &*map)`, or serialized first,
 //!   `let text = g.serialize(); fs::write(p, text)`: snapshots in order);

@@ -311,6 +311,8 @@ struct State {
     copies: Vec<(String, String)>,
     /// Loops around this point.
     loop_depth: usize,
+    /// Where each enclosing loop starts, innermost last.
+    loop_starts: Vec<Position>,
     /// Work that runs only when this task yields (spawned on a current-thread runtime)
     /// and has had an `.await` to run in since.
     resumed: Vec<ValueId>,
@@ -340,6 +342,8 @@ struct Walker<'t> {
     iterating: bool,
     /// While a loop's body is walked again for what the previous iteration shared.
     next_iteration: bool,
+    /// Walking a `while` loop's condition, which runs on every iteration.
+    loop_condition: bool,
     /// While the arguments of a call that runs its closures before returning are walked
     /// (places followed only).
     inline_closures: bool,
@@ -385,6 +389,7 @@ impl<'t> Walker<'t> {
             spawning: None,
             iterating: false,
             next_iteration: false,
+            loop_condition: false,
             repeats: false,
             inline_closures: false,
             closure_input: None,
@@ -527,7 +532,8 @@ impl<'t> Walker<'t> {
                     collect_names(&local.pat, &mut names);
                     self.state.results.extend(names.into_iter().map(|n| (n, watched.clone())));
                 }
-                self.bind_pattern(&local.pat, made);
+                // The places first: the initializer reads the names the pattern is about to
+                // hide (`let seen = seen.clone();` is a copy of the outer `seen`).
                 if self.sharing() {
                     let ty = match &local.pat {
                         syn::Pat::Type(t) => Some(&*t.ty),
@@ -535,6 +541,7 @@ impl<'t> Walker<'t> {
                     };
                     self.bind_local_places(&local.pat, local.init.as_ref().map(|i| &*i.expr), ty);
                 }
+                self.bind_names(&local.pat, made);
                 self.drop_temporaries_of_statement(stmt_end, None);
                 None
             }
@@ -596,6 +603,11 @@ impl<'t> Walker<'t> {
                 self.bind_places(n, Vec::new());
             }
         }
+        self.bind_names(pat, made);
+    }
+
+    /// Bind a pattern's names to `made` (or to nothing tracked), hiding outer names.
+    fn bind_names(&mut self, pat: &syn::Pat, made: Option<ValueId>) {
         let Some(id) = made else {
             // Names bound to untracked values hide outer ones (`let g = &*g;`): the outer
             // value lives on, unnamed, to the end of its scope.
@@ -873,10 +885,16 @@ impl<'t> Walker<'t> {
                     // Awaiting a task's handle waits for the task.
                     self.joined(id, at);
                 }
+                if let Some(semaphore) = sharing::awaits_all_permits(&a.base).filter(|_| self.sharing()) {
+                    // The work's permits are back: it released them, or it is done.
+                    self.received(&semaphore, at);
+                }
                 if let (true, syn::Expr::Path(p)) = (self.sharing(), &*a.base) {
-                    // `rx.await` of a oneshot the work sends on.
-                    if let Some(rx) = p.path.get_ident().map(ToString::to_string) {
-                        self.received(&rx, at);
+                    if let Some(name) = p.path.get_ident().map(ToString::to_string) {
+                        // `for h in handles { h.await }`: one of the tasks held.
+                        self.join_held(&name, at);
+                        // `rx.await` of a oneshot the work sends on.
+                        self.received(&name, at);
                     }
                 }
                 None
@@ -994,7 +1012,11 @@ impl<'t> Walker<'t> {
                 self.state.depth += 1;
                 // The condition runs on every iteration, as the body does.
                 self.state.loop_depth += 1;
+                self.state.loop_starts.push(start(w.while_token.span));
+                let outer = std::mem::replace(&mut self.loop_condition, true);
                 let cond = self.condition(&w.cond, depth, start(w.body.brace_token.span.open()));
+                self.loop_condition = outer;
+                self.state.loop_starts.pop();
                 self.state.loop_depth -= 1;
                 self.bind_condition(&cond);
                 let saved = self.state.diverged;
@@ -1017,10 +1039,20 @@ impl<'t> Walker<'t> {
                 self.bind_pattern(&f.pat, None);
                 // `for h in guard.drain(..)`: each item is a part of the guarded value.
                 self.derive(&f.pat, &f.expr, &before);
-                if let Some(holder) = sharing::root_ident(&f.expr) {
-                    // `for h in handles`: each `h` is one of the work handles held.
-                    let held: Vec<ValueId> =
-                        self.state.holders.iter().filter(|(h, _)| *h == holder).map(|(_, id)| *id).collect();
+                // `for h in handles`, `for h in [first, second]`: each `h` is one of the
+                // work handles held.
+                let held: Vec<ValueId> = match &*f.expr {
+                    syn::Expr::Array(a) => (a.elems.iter().filter_map(sharing::root_ident))
+                        .filter_map(|name| self.lookup(&name))
+                        .filter(|&id| self.is_work(id))
+                        .collect(),
+                    _ => sharing::root_ident(&f.expr)
+                        .map(|holder| {
+                            self.state.holders.iter().filter(|(h, _)| *h == holder).map(|(_, id)| *id).collect()
+                        })
+                        .unwrap_or_default(),
+                };
+                if !held.is_empty() {
                     let mut names = Vec::new();
                     collect_names(&f.pat, &mut names);
                     for n in names {
@@ -1547,6 +1579,7 @@ impl<'t> Walker<'t> {
     /// next iteration sees what this one shared; of that walk only new uses are kept.
     fn loop_body(&mut self, body: &syn::Block) {
         self.state.loop_depth += 1;
+        self.state.loop_starts.push(start(body.brace_token.span.open()));
         let values_before = self.flow.values.len();
         let first_event = self.flow.events.len();
         // Only when places are followed, not inside another loop's second walk, nor deep in
@@ -1557,6 +1590,7 @@ impl<'t> Walker<'t> {
         self.block(body, None);
         let Some(entry) = entry.filter(|_| !self.state.diverged) else {
             self.state.loop_depth -= 1;
+            self.state.loop_starts.pop();
             return;
         };
         let shared: Vec<ValueId> = self.work_since(values_before).into_iter().filter(|&id| self.is_live(id)).collect();
@@ -1577,6 +1611,7 @@ impl<'t> Walker<'t> {
             self.merge(after_second);
         }
         self.state.loop_depth -= 1;
+        self.state.loop_starts.pop();
     }
 
     /// Does a call to `callee` run the closures it is given before it returns? Following
@@ -1612,6 +1647,9 @@ impl<'t> Walker<'t> {
         }
         let per_item = self.iterating;
         self.state.loop_depth += usize::from(per_item);
+        if per_item {
+            self.state.loop_starts.push(start(c.or1_token.span));
+        }
         self.inline_closures = false;
         let saved = self.state.diverged;
         let before = self.live_ids();
@@ -1628,6 +1666,9 @@ impl<'t> Walker<'t> {
         // A `return` in the closure leaves the closure only.
         self.state.diverged = saved;
         self.state.loop_depth -= usize::from(per_item);
+        if per_item {
+            self.state.loop_starts.pop();
+        }
         self.drop_where(end_of_body(&c.body), DropWhy::ScopeEnd, |o| matches!(o, Owner::Scope(d) if *d >= depth));
         self.forget_names_from(depth);
         self.state.derived.truncate(derived);

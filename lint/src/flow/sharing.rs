@@ -131,6 +131,10 @@ pub struct Use {
     /// Names passed to the last method called on it.
     pub args: Vec<String>,
     pub loop_depth: usize,
+    /// Where the innermost loop around it starts.
+    pub loop_start: Option<Position>,
+    /// In a `while` loop's condition: checked on every iteration.
+    pub loop_condition: bool,
     /// Work alive here.
     pub live: Vec<ValueId>,
     /// Reached only in a later iteration of a loop than the sharing.
@@ -765,7 +769,9 @@ impl Walker<'_> {
             self.state.runtimes.extend(names);
         }
         // `let tx2 = tx.clone()`: a copy of a name, which a receive on its channel hears.
-        if let (syn::Pat::Ident(p), Some(of)) = (pat, copied_name(init)) {
+        // `let permit = sem.clone().acquire_owned().await?`: a permit of `sem`, which a
+        // wait for all of its permits hears released.
+        if let (syn::Pat::Ident(p), Some(of)) = (pat, copied_name(init).or_else(|| semaphore_of_permit(init))) {
             self.state.copies.push((of, p.ident.to_string()));
         }
         let places = match self.sharer.and_then(|s| s.local_root(init, ty)) {
@@ -851,6 +857,8 @@ impl Walker<'_> {
                 context: self.context.clone(),
                 args: Vec::new(),
                 loop_depth: self.state.loop_depth,
+                loop_start: self.state.loop_starts.last().copied(),
+                loop_condition: self.loop_condition,
                 live,
                 next_iteration: self.next_iteration,
                 end,
@@ -1136,6 +1144,35 @@ fn copied_name(init: &syn::Expr) -> Option<String> {
         syn::Expr::Call(c) if last_segment(&c.func).as_deref() == Some("clone") && c.args.len() == 1 => {
             root_ident(&c.args[0])
         }
+        _ => None,
+    }
+}
+
+/// The semaphore a permit is awaited from: `sem` of `sem.clone().acquire_owned().await?`.
+fn semaphore_of_permit(init: &syn::Expr) -> Option<String> {
+    let mut expr = init;
+    let mut awaited = false;
+    loop {
+        expr = match expr {
+            syn::Expr::Await(a) => {
+                awaited = true;
+                &a.base
+            }
+            syn::Expr::Try(t) => &t.expr,
+            syn::Expr::MethodCall(m) if m.method.to_string().starts_with("acquire") => {
+                return awaited.then(|| root_ident(&m.receiver)).flatten();
+            }
+            syn::Expr::MethodCall(m) => &m.receiver,
+            _ => return None,
+        };
+    }
+}
+
+/// `sem.acquire_many(n).await`: waits until `n` permits of `sem` are free, those the work
+/// holds included; `sem`.
+pub(super) fn awaits_all_permits(base: &syn::Expr) -> Option<String> {
+    match base {
+        syn::Expr::MethodCall(m) if m.method.to_string().starts_with("acquire_many") => root_ident(&m.receiver),
         _ => None,
     }
 }

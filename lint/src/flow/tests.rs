@@ -273,6 +273,16 @@ fn loops_channels_and_collections_of_handles() {
 }
 
 #[test]
+fn shadowed_copies_awaited_handles_arrays_of_handles_and_permits() {
+    // `let buf = buf.clone();` copies the outer `buf`; each awaited `h` is one of the
+    // handles; `[a, b]` holds both; a wait for all of `sem`'s permits hears the work that
+    // holds one.
+    insta::assert_snapshot!(sharing_events(
+        "let mut hs = Vec::new();\nfor i in 0..2 {\n    let buf = buf.clone();\n    hs.push(tokio::spawn(async move { buf.lock().push(i) }));\n}\nfor h in hs { h.await; }\nlet a = { let buf = buf.clone(); thread::spawn(move || buf.lock().push(1)) };\nlet b = { let buf = buf.clone(); thread::spawn(move || buf.lock().push(2)) };\nfor h in [a, b] { h.join(); }\nlet permit = sem.clone().acquire_owned().await;\nlet buf2 = buf.clone();\ntokio::spawn(async move { buf2.lock().push(3); drop(permit) });\nsem.acquire_many(4).await;\nbuf.lock().len()"
+    ));
+}
+
+#[test]
 fn pointers_summaries_and_failed_spawns() {
     insta::assert_snapshot!(sharing_events(
         "let mut v = vec![0u8; 8];\nlet p = SendPtr(v.as_mut_ptr());\nthread::spawn(move || unsafe { *p.0 = 1 });\nv[0] = 2;\nlet r = start_reader(buf.clone());\nmatch thread::Builder::new().spawn(move || ()) {\n    Ok(h) => { h.join(); }\n    Err(_) => { buf.lock().clear(); }\n}\nlet this = self.clone();\ntokio::spawn(async move { this.tasks.remove(&1) });\nself.tasks.insert(1, r);"

@@ -47,8 +47,9 @@
 //! - Buffers: `Arc` of a lock around data or of a concurrent collection (`DashMap`, …),
 //!   a lock lent to scoped threads, `self` fields of those types, through aliases and
 //!   package lock wrappers; not `Mutex<()>`. A handle and its copies are one buffer, also
-//!   inside a struct (`Job { buf: buf.clone() }`); sharing `self` (`Arc::clone(self)`)
-//!   shares its fields.
+//!   inside a struct (`Job { buf: buf.clone() }`) and under the same name
+//!   (`let buf = buf.clone();`, and `let buf = buf.lock()` reads the outer `buf`);
+//!   sharing `self` (`Arc::clone(self)`) shares its fields.
 //! - Sharing points: a copy inserted into a structure other threads reach (`insert`,
 //!   `push`, `entry(..).or_insert*`, `set`, `store`, `swap`, … on a lock's guard, a
 //!   concurrent collection, `&self`, a static, an `Arc` parameter), sent down a channel,
@@ -68,12 +69,17 @@
 //!   into other threads while the function keeps using the memory, or builds a slice
 //!   over it with `slice::from_raw_parts(_mut)`/`Vec::from_raw_parts`.
 //! - Not flagged (sharing by design): reads in a loop entered after the sharing
-//!   (polling, showing, an event loop), printing and logging, a flag or counter
+//!   (polling, showing, an event loop, waiting on a condition variable until the work
+//!   is in), a worker's loop condition on what its siblings write (`while
+//!   done.lock().len() < n`: checked again each time round), printing and logging, a flag or counter
 //!   written in place (`*stop = true`, `*n += 1`), one guarded operation on long-lived
 //!   state (a `self` field, or a buffer made outside the loop that uses it); uses before
 //!   the sharing, or through a guard taken before it; uses after a join (`join()`,
-//!   `.await` of the handle or of a collection of handles, `join_all`, `tokio::join!`,
-//!   the end of a `thread::scope`, a receive on a channel the work sends on, draining
+//!   `.await` of the handle or of a collection of handles, each handle of a collection
+//!   or an array joined or awaited in a loop (`for h in [a, b] { h.join()?; }`),
+//!   `join_all`, `tokio::join!`, the end of a `thread::scope`, a receive on a channel
+//!   the work sends on, a wait for all the permits of a semaphore the work holds one of
+//!   (`sem.acquire_many(n).await`), draining
 //!   the stream a spawning callee returned, an owner's `finish()`/`shutdown()`); work
 //!   that has not run yet (spawned on a current-thread test runtime or with
 //!   `spawn_local`, before the next `.await`; spawned on a current-thread runtime the
@@ -591,7 +597,10 @@ fn order_dependent(used: &Use, value: &Value, work: &Work, flows: &[Flow], roots
     // A loop entered after the sharing reads on purpose (polling, an event loop); a
     // guard taken before the sharing keeps the others out.
     let guarded_before = matches!(used.via, Via::Guard(at) if at < value.made.start);
-    if used.loop_depth > work.loop_depth || guarded_before || used.context == Context::Rendered {
+    // Also a loop beside the one that shared (`for .. { spawn(..) }` then
+    // `while done.lock().len() < n { .. }`).
+    let polled = used.loop_depth > work.loop_depth || used.loop_start.is_some_and(|s| s > value.made.start);
+    if polled || guarded_before || used.context == Context::Rendered {
         return None;
     }
     // A later iteration reading what an earlier one shared shows it (an event loop's
@@ -695,8 +704,11 @@ fn sibling_measures(file: &ParsedFile, flow: &Flow, roots: &[Root], out: &mut Ve
             _ => None,
         })
     };
-    // Through one guard, the write and the check are one step: siblings wait.
-    let checked = |u: &Use| u.via == Via::Name && matches!(u.context, Context::Condition | Context::Asserted);
+    // Through one guard, the write and the check are one step: siblings wait. A loop's
+    // own condition polls (`while done.lock().len() < n`): checked again each time round.
+    let checked = |u: &Use| {
+        u.via == Via::Name && !u.loop_condition && matches!(u.context, Context::Condition | Context::Asserted)
+    };
     for (at, used) in uses() {
         let written = uses().any(|(_, other)| other.root == used.root && other.chain.iter().any(|m| vocab::mutates(m)));
         if written && checked(used) && used.chain.iter().any(|m| vocab::measures(m)) {

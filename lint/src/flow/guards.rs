@@ -156,10 +156,10 @@ pub fn lock_receivers(file: &syn::File, wanted: impl Fn(&BodyWords) -> bool, out
         }
     }
     let mut found = Vec::new();
-    for (_, body) in bodies(file, true) {
-        let words = BodyWords::of(body);
+    for body in bodies(file, true) {
+        let words = BodyWords::of(body.block);
         if words.takes_lock && wanted(&words) {
-            Receivers(&mut found).visit_block(body);
+            Receivers(&mut found).visit_block(body.block);
         }
     }
     if found.is_empty() {
@@ -187,10 +187,19 @@ pub fn lock_receivers(file: &syn::File, wanted: impl Fn(&BodyWords) -> bool, out
 
 /// Every function body of a file (free functions, methods, trait defaults); without
 /// `tests`, not those of `#[test]` functions or `#[cfg(test)]` modules.
-pub fn bodies(file: &syn::File, tests: bool) -> Vec<(&syn::Signature, &syn::Block)> {
+/// A function's body, and the type its `self` is when it is a method of an inherent or
+/// trait impl (`CatalogController` of `impl CatalogController`).
+pub struct Body<'a> {
+    pub sig: &'a syn::Signature,
+    pub block: &'a syn::Block,
+    pub self_type: Option<String>,
+}
+
+pub fn bodies(file: &syn::File, tests: bool) -> Vec<Body<'_>> {
     struct Bodies<'a> {
-        found: Vec<(&'a syn::Signature, &'a syn::Block)>,
+        found: Vec<Body<'a>>,
         tests: bool,
+        self_type: Option<String>,
     }
     impl<'a> Visit<'a> for Bodies<'a> {
         fn visit_item_mod(&mut self, item: &'a syn::ItemMod) {
@@ -198,21 +207,31 @@ pub fn bodies(file: &syn::File, tests: bool) -> Vec<(&syn::Signature, &syn::Bloc
                 syn::visit::visit_item_mod(self, item);
             }
         }
+        fn visit_item_impl(&mut self, item: &'a syn::ItemImpl) {
+            let outer = std::mem::replace(&mut self.self_type, outer_type_name(&item.self_ty));
+            syn::visit::visit_item_impl(self, item);
+            self.self_type = outer;
+        }
+        fn visit_item_trait(&mut self, item: &'a syn::ItemTrait) {
+            let outer = self.self_type.take();
+            syn::visit::visit_item_trait(self, item);
+            self.self_type = outer;
+        }
         fn visit_item_fn(&mut self, item: &'a syn::ItemFn) {
             if self.tests || !crate::symbols::is_test_fn(&item.attrs) {
-                self.found.push((&item.sig, &item.block));
+                self.found.push(Body { sig: &item.sig, block: &item.block, self_type: None });
             }
         }
         fn visit_impl_item_fn(&mut self, item: &'a syn::ImplItemFn) {
-            self.found.push((&item.sig, &item.block));
+            self.found.push(Body { sig: &item.sig, block: &item.block, self_type: self.self_type.clone() });
         }
         fn visit_trait_item_fn(&mut self, item: &'a syn::TraitItemFn) {
             if let Some(block) = &item.default {
-                self.found.push((&item.sig, block));
+                self.found.push(Body { sig: &item.sig, block, self_type: None });
             }
         }
     }
-    let mut bodies = Bodies { found: Vec::new(), tests };
+    let mut bodies = Bodies { found: Vec::new(), tests, self_type: None };
     bodies.visit_file(file);
     bodies.found
 }
@@ -248,6 +267,10 @@ pub struct LockPlaces {
     /// Per file (by its shown path), the lock names it declares itself and how: a field
     /// named `task` is more likely the one declared beside its use.
     in_file: HashMap<String, HashMap<String, FileLock>>,
+    /// Per struct (by name) and field, how the package declares that lock: `self.inner`
+    /// in `impl CatalogController` is `CatalogController.inner`, whatever other types'
+    /// `inner` fields are.
+    in_type: HashMap<(String, String), FileLock>,
     /// The package's functions and methods whose declared return type holds locks, all
     /// async-aware (`async fn remove(..) -> Option<Arc<async_lock::RwLock<()>>>`): what a
     /// local is bound from a call of one is such a lock.
@@ -325,6 +348,15 @@ impl LockPlaces {
         let lock_names = locks.iter().map(|n| n.to_string()).collect();
         let own_typed = declared.typed.iter().filter(|(_, ty)| declared.own_guard_types.contains(ty)).map(|(n, _)| n);
         let not_locks = declared.other.iter().chain(own_typed).filter(|n| !locks.contains(n)).cloned().collect();
+        // What the declaring file's uses say of the name (held only to exclude) holds for
+        // the field too.
+        let in_type = (declared.in_type.into_iter())
+            .map(|(key, (file, mut lock))| {
+                let in_file = declared.in_file.get(&file).and_then(|names| names.get(&key.1));
+                lock.ordering |= in_file.is_some_and(|l| l.ordering);
+                (key, lock)
+            })
+            .collect();
         LockPlaces {
             async_names: declared.asynchronous.iter().filter(|n| !blocking.contains(*n)).cloned().collect(),
             ordering_names: declared
@@ -340,6 +372,7 @@ impl LockPlaces {
             scoped_helpers: declared.scoped_helpers.into_iter().filter_map(|(n, h)| Some((n, h?))).collect(),
             lock_names,
             in_file: declared.in_file,
+            in_type,
             async_lock_makers: (declared.lock_makers.into_iter())
                 .filter_map(|(name, asynchronous)| (asynchronous == Some(true)).then_some(name))
                 .collect(),
@@ -371,11 +404,16 @@ struct Declared<'s, 'a> {
     /// Functions and methods returning locks, by name: whether all of those locks are
     /// async-aware (`None` where functions of that name disagree).
     lock_makers: HashMap<String, Option<bool>>,
-    /// Every declaration of another crate's lock: its file, name and full path.
-    lock_paths: Vec<(String, String, Vec<String>)>,
+    /// Every declaration of another crate's lock: its file, name, full path and the
+    /// struct it is a field of.
+    lock_paths: Vec<(String, String, Vec<String>, Option<String>)>,
     /// The file being read, and the lock names each file declares (async-aware or not).
     file: String,
     in_file: HashMap<String, HashMap<String, FileLock>>,
+    /// The struct whose fields are being read, and the lock fields of each struct, with
+    /// the file declaring them.
+    owner: Option<String>,
+    in_type: HashMap<(String, String), (String, FileLock)>,
 }
 
 impl<'s, 'a> Declared<'s, 'a> {
@@ -397,6 +435,8 @@ impl<'s, 'a> Declared<'s, 'a> {
             lock_makers: HashMap::new(),
             file: String::new(),
             in_file: HashMap::new(),
+            owner: None,
+            in_type: HashMap::new(),
             lock_paths: Vec::new(),
         }
     }
@@ -447,7 +487,7 @@ impl<'s, 'a> Declared<'s, 'a> {
                 continue;
             }
             any_lock = true;
-            self.lock_paths.push((self.file.clone(), name.to_string(), full.clone()));
+            self.lock_paths.push((self.file.clone(), name.to_string(), full.clone(), self.owner.clone()));
             let asynchronous = known::is_async_lock(&full);
             if asynchronous {
                 self.asynchronous.insert(name.to_string());
@@ -466,6 +506,12 @@ impl<'s, 'a> Declared<'s, 'a> {
                 .or_insert(FileLock { asynchronous, ordering: orders });
             in_file.asynchronous &= asynchronous;
             in_file.ordering &= orders;
+            if let Some(owner) = &self.owner {
+                let (_, in_type) = (self.in_type.entry((owner.clone(), name.to_string())))
+                    .or_insert_with(|| (self.file.clone(), FileLock { asynchronous, ordering: orders }));
+                in_type.asynchronous &= asynchronous;
+                in_type.ordering &= orders;
+            }
             if orders {
                 self.ordering.insert(name.to_string());
             } else {
@@ -606,8 +652,8 @@ impl Declared<'_, '_> {
         let async_types: HashSet<&Vec<String>> = self
             .lock_paths
             .iter()
-            .filter(|(file, name, _)| awaited.get(file.as_str()).is_some_and(|names| names.contains(name)))
-            .map(|(_, _, full)| full)
+            .filter(|(file, name, ..)| awaited.get(file.as_str()).is_some_and(|names| names.contains(name)))
+            .map(|(_, _, full, _)| full)
             .collect();
         if async_types.is_empty() {
             return;
@@ -615,12 +661,15 @@ impl Declared<'_, '_> {
         let blocking_elsewhere: HashSet<&String> = self
             .lock_paths
             .iter()
-            .filter(|(_, _, full)| !async_types.contains(full) && !known::is_async_lock(full))
-            .map(|(_, name, _)| name)
+            .filter(|(_, _, full, _)| !async_types.contains(full) && !known::is_async_lock(full))
+            .map(|(_, name, ..)| name)
             .collect();
-        for (file, name, full) in &self.lock_paths {
+        for (file, name, full, owner) in &self.lock_paths {
             if !async_types.contains(full) {
                 continue;
+            }
+            if let Some((_, lock)) = owner.as_ref().and_then(|o| self.in_type.get_mut(&(o.clone(), name.clone()))) {
+                lock.asynchronous = true;
             }
             self.asynchronous.insert(name.clone());
             if !blocking_elsewhere.contains(name) {
@@ -846,12 +895,14 @@ impl<'ast> Visit<'ast> for Declared<'_, '_> {
     // here (see `visit_item_type` for where an alias fixes it).
     fn visit_item_struct(&mut self, item: &'ast syn::ItemStruct) {
         let params: HashSet<String> = item.generics.type_params().map(|p| p.ident.to_string()).collect();
+        self.owner = Some(item.ident.to_string());
         for field in &item.fields {
             let generic = matches!(&field.ty, syn::Type::Path(p) if p.path.get_ident().is_some_and(|i| params.contains(&i.to_string())));
             if !generic {
                 self.visit_field(field);
             }
         }
+        self.owner = None;
     }
     // `type AsyncHttpClient = HttpClient<Arc<Mutex<AsyncClient>>>`: the fields typed by
     // the struct's generic are declared with the alias's argument.
@@ -912,6 +963,8 @@ pub struct Guards<'p> {
     unit_locals: HashSet<String>,
     /// The shown path of the body's file, whose own declarations come first.
     file: String,
+    /// The type `self` is in the body (a method's impl): its own fields come before all.
+    self_type: Option<String>,
     /// Follow guards of ordering locks too (`Mutex<()>`, `Mutex<File>`: held to order work).
     ordering_locks: bool,
     blocking_calls: bool,
@@ -943,6 +996,7 @@ impl<'p> Guards<'p> {
             opaque_locals: locals.opaque,
             unit_locals: locals.unit,
             file: String::new(),
+            self_type: None,
             ordering_locks: true,
             blocking_calls: false,
             files: HashMap::new(),
@@ -959,6 +1013,12 @@ impl<'p> Guards<'p> {
     /// Prefer the locks declared in the body's own file (by its shown path).
     pub fn in_file(mut self, display: &str) -> Self {
         display.clone_into(&mut self.file);
+        self
+    }
+
+    /// Read `self.field` as the field the body's impl type declares, first.
+    pub fn in_impl_of(mut self, self_type: Option<&str>) -> Self {
+        self.self_type = self_type.map(ToOwned::to_owned);
         self
     }
 
@@ -1254,9 +1314,19 @@ impl Tracker for Guards<'_> {
             return None;
         }
         let is = |set: &HashSet<String>| name.as_ref().is_some_and(|n| set.contains(n));
-        // A lock the body's own file declares is that one, whatever other files declare.
+        // A field of `self` its impl's type declares is that one; then a lock the body's own
+        // file declares, whatever other files declare.
         let file_locks = self.places.in_file.get(&self.file);
-        let here = name.as_ref().and_then(|n| file_locks.and_then(|names| names.get(n)));
+        let own_field = match (&*m.receiver, &self.self_type) {
+            (syn::Expr::Field(f), Some(owner)) if matches!(&*f.base, syn::Expr::Path(p) if p.path.is_ident("self")) => {
+                match &f.member {
+                    syn::Member::Named(field) => self.places.in_type.get(&(owner.clone(), field.to_string())),
+                    syn::Member::Unnamed(_) => None,
+                }
+            }
+            _ => None,
+        };
+        let here = own_field.or_else(|| name.as_ref().and_then(|n| file_locks.and_then(|names| names.get(n))));
         // A receiver declared nowhere the lint sees (`Arc::get_mut(&mut self.0)` bound to a
         // local), in a file that declares only async-aware locks, is one of those.
         let declared_nowhere = || !is(&self.places.lock_names) && !is(&self.lock_locals);

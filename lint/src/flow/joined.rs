@@ -179,7 +179,7 @@ fn impl_functions<'f>(file: &'f syn::File, ty: &str) -> Vec<(String, &'f syn::Bl
 
 /// Every function and method of the file, by name.
 fn all_functions(file: &syn::File) -> Vec<(String, &syn::Block)> {
-    super::guards::bodies(file, false).into_iter().map(|(sig, body)| (sig.ident.to_string(), body)).collect()
+    super::guards::bodies(file, false).into_iter().map(|b| (b.sig.ident.to_string(), b.block)).collect()
 }
 
 /// The names among `functions` that take `lock`, directly or by calling one that does.
@@ -471,8 +471,8 @@ mod tests {
         let file: syn::File = syn::parse_str(src).expect("test source parses");
         let stop = super::super::guards::bodies(&file, false)
             .into_iter()
-            .find(|(sig, _)| sig.ident == "stop")
-            .map(|(sig, body)| (sig.clone(), body))
+            .find(|b| b.sig.ident == "stop")
+            .map(|b| (b.sig.clone(), b.block))
             .expect("a fn stop");
         JoinedThreads::of(&file).take(&stop.0, stop.1, lock)
     }

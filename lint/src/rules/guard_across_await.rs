@@ -71,7 +71,10 @@
 //!
 //! - Guards are found by the call that takes them (`lock`, `read`, `write`, `try_lock`,
 //!   …, not awaited); a lock's type is looked up by the name it is reached by (a field,
-//!   static or variable of an async-aware lock type is skipped), not by type inference.
+//!   static or variable of an async-aware lock type is skipped), not by type inference:
+//!   `self.inner` in `impl Catalog` is the field `Catalog` declares, wherever the impl
+//!   is; any other receiver is looked up in the body's file first, then package-wide, so
+//!   a name declared both ways in other files (`x.inner` on a local) is taken as blocking.
 //!   Where the package gives a method of its own such a name and it returns no guard
 //!   (`fn lock(&self) -> &Lockfile`), only receivers declared as locks count. A field
 //!   declared in another crate is seen in workspace mode, through the types the file
@@ -133,7 +136,7 @@ impl Rule for GuardAcrossAwait {
         for file in cx.files.iter().filter(|f| f.source.report) {
             let edition = cx.symbols.edition_of(&file.source.module);
             let mut allowed: Option<Vec<(usize, usize)>> = None;
-            for (_, body) in guards::bodies(&file.ast, true) {
+            for guards::Body { block: body, self_type, .. } in guards::bodies(&file.ast, true) {
                 let words = BodyWords::of(body);
                 let takes_lock = || words.takes_lock || cx.calls_guard_helper(body);
                 if !(words.awaits && takes_lock()) {
@@ -144,6 +147,7 @@ impl Rule for GuardAcrossAwait {
                     allowed.get_or_insert_with(|| super::clippy_allowed_lines(&file.ast, "await_holding_lock"));
                 let tracker = Guards::of(body, cx.lock_places())
                     .in_file(&file.source.display)
+                    .in_impl_of(self_type.as_deref())
                     .with_imports(cx.symbols.imports_of(&file.source.module));
                 for flow in flow::analyze(body, &tracker, edition) {
                     let mut reported = HashSet::new();

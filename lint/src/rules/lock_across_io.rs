@@ -255,7 +255,7 @@ impl Rule for LockAcrossIo {
             let edition = cx.symbols.edition_of(&file.source.module);
             let imports = cx.symbols.imports_of(&file.source.module);
             let joined = std::cell::OnceCell::new();
-            for (sig, body) in guards::bodies(&file.ast, false) {
+            for guards::Body { sig, block: body, self_type } in guards::bodies(&file.ast, false) {
                 let words = BodyWords::of_in(body, imports);
                 let file_param =
                     || sig.inputs.iter().any(|i| matches!(i, syn::FnArg::Typed(pt) if guards::is_file_type(&pt.ty)));
@@ -287,6 +287,7 @@ impl Rule for LockAcrossIo {
                 };
                 let tracker = Guards::of(body, cx.lock_places())
                     .in_file(&file.source.display)
+                    .in_impl_of(self_type.as_deref())
                     .with_imports(imports)
                     .watching_blocking_calls(sig, body);
                 let guarded_work = std::cell::OnceCell::new();

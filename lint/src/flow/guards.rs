@@ -275,6 +275,8 @@ pub struct LockPlaces {
     /// async-aware (`async fn remove(..) -> Option<Arc<async_lock::RwLock<()>>>`): what a
     /// local is bound from a call of one is such a lock.
     async_lock_makers: HashSet<String>,
+    /// The package's functions and methods whose declared return type holds a lock.
+    lock_makers: HashSet<String>,
 }
 
 /// A function that hands out a guard: how many arguments it takes (besides `self`), and
@@ -373,6 +375,7 @@ impl LockPlaces {
             lock_names,
             in_file: declared.in_file,
             in_type,
+            lock_makers: declared.lock_makers.keys().cloned().collect(),
             async_lock_makers: (declared.lock_makers.into_iter())
                 .filter_map(|(name, asynchronous)| (asynchronous == Some(true)).then_some(name))
                 .collect(),
@@ -1353,6 +1356,11 @@ impl Tracker for Guards<'_> {
             || (io_named
                 && matches!(&*m.receiver, syn::Expr::Path(p) if p.path.get_ident().is_some_and(|i| self.opaque_locals.contains(&i.to_string()))))
             || (io_named && matches!(vocab::chain_start(&m.receiver), syn::Expr::Macro(_)))
+            // `object::write::Object::new(..).write()`: what another crate's function (or a
+            // package one returning no lock) made, naming no lock, writes itself out.
+            || (io_named
+                && matches!(&*m.receiver, syn::Expr::Call(c) if !names_lock(&m.receiver, &self.places.lock_names)
+                    && crate::flow::sharing::last_segment(&c.func).map_or(true, |f| !self.places.lock_makers.contains(&f))))
             || (self.places.own_acquire_methods.contains(&method)
                 && !is(&self.places.lock_names)
                 && !is(&self.lock_locals))

@@ -148,7 +148,9 @@
 //! - Locks are recognised by their acquisition's name (`lock()`, `read()`, `write()`)
 //!   unless the receiver is declared as something else. Where the package gives a
 //!   method of its own such a name (returning no guard), only receivers declared as
-//!   locks count.
+//!   locks count. `read()`/`write()` on what a call just made, naming no lock
+//!   (`object::write::Object::new(..).write()`, which serializes), take no lock, unless
+//!   the package declares that function to return one (`registry().write()`).
 //! - Guards of async-aware locks are not followed. Guards handed out by the package's own
 //!   functions are (`let config = config();` where `fn config() -> MutexGuard<'static, _>`),
 //!   matched by name and number of arguments; one around `()` orders the work it is held

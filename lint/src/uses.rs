@@ -712,6 +712,49 @@ impl Summaries {
     }
 }
 
+/// Inline and `where` bounds on the type parameter `ident` of `generics`.
+pub(crate) fn type_param_bounds<'g>(generics: &'g syn::Generics, ident: &syn::Ident) -> Vec<&'g syn::TypeParamBound> {
+    let mut bounds: Vec<&syn::TypeParamBound> = Vec::new();
+    for param in generics.type_params().filter(|p| &p.ident == ident) {
+        bounds.extend(&param.bounds);
+    }
+    for predicate in generics.where_clause.iter().flat_map(|w| &w.predicates) {
+        if let syn::WherePredicate::Type(pt) = predicate {
+            if matches!(&pt.bounded_ty, syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident(ident)) {
+                bounds.extend(&pt.bounds);
+            }
+        }
+    }
+    bounds
+}
+
+/// Is `ty` (through references) a type no reader is (`&Path`, `&str`), or one of the
+/// function's type parameters, or an `impl Trait`, whose bounds name no trait that could
+/// read it (`T: AsRawFd`)? Rust lets a callee use only those bounds.
+fn cannot_be_read(ty: &syn::Type, generics: &syn::Generics) -> bool {
+    let mut ty = ty;
+    while let syn::Type::Reference(r) = ty {
+        ty = &r.elem;
+    }
+    let bounds = match ty {
+        syn::Type::Path(p) if p.qself.is_none() => match p.path.get_ident() {
+            Some(ident) if generics.type_params().any(|t| &t.ident == ident) => type_param_bounds(generics, ident),
+            _ => {
+                let last = p.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+                return vocab::NON_READER_TYPES.contains(&last.as_str());
+            }
+        },
+        syn::Type::ImplTrait(t) => t.bounds.iter().collect(),
+        _ => return false,
+    };
+    bounds.iter().all(|bound| match bound {
+        syn::TypeParamBound::Trait(t) => {
+            t.path.segments.last().is_some_and(|s| vocab::NON_READING_TRAITS.contains(&s.ident.to_string().as_str()))
+        }
+        _ => true,
+    })
+}
+
 struct Names<'s>(&'s mut Summaries);
 
 impl<'ast> Visit<'ast> for Names<'_> {
@@ -759,6 +802,14 @@ impl Round<'_> {
                 }),
             }
         }
+        // A parameter of a type the function cannot read (`fd: &T` with `T: AsRawFd`)
+        // is not read by another crate it is handed to: that crate sees only its bounds.
+        let unreadable: Vec<bool> = (sig.inputs.iter())
+            .filter_map(|input| match input {
+                syn::FnArg::Typed(pt) => Some(cannot_be_read(&pt.ty, &sig.generics)),
+                syn::FnArg::Receiver(_) => None,
+            })
+            .collect();
         let params = names.len();
         if has_self {
             names.push("self".into());
@@ -797,7 +848,7 @@ impl Round<'_> {
         for (i, evidence) in scanner.evidence.iter().enumerate() {
             // A parameter handed mutably to another crate counts, as it does for locks;
             // `self`'s fields so handed do not (serialisers, formatters).
-            let opaque = if i == params { 0 } else { evidence.opaque };
+            let opaque = if i == params || unreadable.get(i).copied().unwrap_or(false) { 0 } else { evidence.opaque };
             if i != params && evidence.positional() > 0 && !names[i].is_empty() {
                 self.next.positional_params.entry(name.clone()).or_default().insert(i);
             }
@@ -845,6 +896,26 @@ impl<'ast> Visit<'ast> for Round<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_parameter_is_readable_unless_its_type_rules_it_out() {
+        let readable = |sig: &str| {
+            let sig: syn::Signature = syn::parse_str(sig).expect("signature parses");
+            let syn::FnArg::Typed(pt) = &sig.inputs[0] else { panic!("a typed parameter") };
+            !cannot_be_read(&pt.ty, &sig.generics)
+        };
+        assert!(!readable("fn f(p: &Path)"));
+        assert!(!readable("fn f(p: &std::path::PathBuf)"));
+        assert!(!readable("fn f<T: AsRawFd>(fd: &T)"));
+        assert!(!readable("fn f<T>(fd: &mut T) where T: AsFd + Send"));
+        assert!(!readable("fn f(fd: &impl AsRawFd)"));
+        assert!(readable("fn f<T: Read + AsRawFd>(r: &mut T)"));
+        assert!(readable("fn f<T: AsRawFd>(r: &mut T) where T: Seek"));
+        assert!(readable("fn f<T: MyReader>(r: &mut T)"));
+        assert!(readable("fn f(r: &mut File)"));
+        assert!(readable("fn f(r: &[u8])"));
+        assert!(readable("fn f(r: impl Read)"));
+    }
 
     fn parsed(text: &str) -> Vec<ParsedFile> {
         vec![crate::parse::parse_crate_root(text)]

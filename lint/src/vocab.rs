@@ -780,6 +780,38 @@ pub const RECEIVES: &[&str] =
 pub const CHANNELS: &[&str] = &["channel", "sync_channel", "bounded", "unbounded", "oneshot", "unbounded_channel"];
 /// Methods that copy a handle (another `Arc` to the same value), not its contents.
 pub const COPIES: &[&str] = &["clone", "to_owned", "into"];
+
+/// Standard types that are no reader: a parameter of one (`path: &Path`) handed to another
+/// crate (`File::create(path)`) is not read.
+pub const NON_READER_TYPES: &[&str] = &[
+    "Path", "PathBuf", "str", "String", "OsStr", "OsString", "bool", "char", "u8", "u16", "u32", "u64", "u128",
+    "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32", "f64", "Duration",
+];
+
+/// Standard traits that give no way to read or seek a value: a type parameter bounded by
+/// these alone (`T: AsRawFd + Send`) cannot be read by whatever it is handed to.
+pub const NON_READING_TRAITS: &[&str] = &[
+    "AsRawFd",
+    "AsFd",
+    "AsRawHandle",
+    "AsHandle",
+    "AsRawSocket",
+    "AsSocket",
+    "Debug",
+    "Display",
+    "Send",
+    "Sync",
+    "Clone",
+    "Copy",
+    "Sized",
+    "Unpin",
+    "Hash",
+    "Eq",
+    "PartialEq",
+    "Ord",
+    "PartialOrd",
+    "Default",
+];
 /// Methods and functions that make a raw pointer into their receiver or argument.
 pub const POINTERS: &[&str] = &["as_mut_ptr", "as_ptr", "from_ref", "from_mut", "addr_of_mut", "addr_of"];
 /// Methods on a raw pointer that keep pointing at the same memory.

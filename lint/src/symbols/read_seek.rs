@@ -100,24 +100,7 @@ fn bounds_of<'t>(
     ident: &syn::Ident,
     module: &ModulePath,
 ) -> Vec<(&'t syn::TypeParamBound, ModulePath)> {
-    let mut bounds = Vec::new();
-    for param in generics.type_params().filter(|p| &p.ident == ident) {
-        bounds.extend(param.bounds.iter().map(|b| (b, module.clone())));
-    }
-    if let Some(where_clause) = &generics.where_clause {
-        for predicate in &where_clause.predicates {
-            if let syn::WherePredicate::Type(pt) = predicate {
-                if is_ident(&pt.bounded_ty, ident) {
-                    bounds.extend(pt.bounds.iter().map(|b| (b, module.clone())));
-                }
-            }
-        }
-    }
-    bounds
-}
-
-fn is_ident(ty: &syn::Type, ident: &syn::Ident) -> bool {
-    matches!(ty, syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident(ident))
+    crate::uses::type_param_bounds(generics, ident).into_iter().map(|b| (b, module.clone())).collect()
 }
 
 #[derive(Default)]

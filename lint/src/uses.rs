@@ -324,6 +324,9 @@ impl<'s> Scanner<'s> {
             (None, Some(s)) if callee.in_crate && (s.functions.contains(name) || s.methods.contains(name)) => {
                 IoUse::Neutral
             }
+            // Through a shared guard (`RwLock::read`) another crate gets `&T` at most
+            // (`RwLockReadGuard::map(guard, ..)`): no `&mut self` read, no queue.
+            _ if root.level == Level::Value(Some(Acquire::Shared)) => return,
             _ => {
                 self.evidence[root.key].opaque += 1;
                 match root.field {

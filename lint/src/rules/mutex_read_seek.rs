@@ -65,7 +65,9 @@
 //! or a call of the crate's own function or method whose body reads it (for `dyn Trait`
 //! values: the implementors' methods). A parameter whose type is no reader (`&Path`,
 //! `&str`, a type parameter bounded only by `AsRawFd`, `Send`, …) is not read by the
-//! crate it is handed to: `File::create(path)` reads nothing. A `pub` field or accessor of a `pub` type that the
+//! crate it is handed to: `File::create(path)` reads nothing. Nor is a value reached
+//! through an `RwLock`'s shared guard (`RwLockReadGuard::map(guard, ..)`): the other
+//! crate gets `&T` at most, and readers share the lock. A `pub` field or accessor of a `pub` type that the
 //! crate itself never locks counts as read: its callers may read. Not flagged: a lock only
 //! written through (a log), only used as a descriptor (`as_raw_fd`, `metadata`), or never
 //! read; an `RwLock` whose readers take the shared lock and read positionally

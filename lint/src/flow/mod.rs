@@ -885,6 +885,13 @@ impl<'t> Walker<'t> {
                     // Awaiting a task's handle waits for the task.
                     self.joined(id, at);
                 }
+                if self.sharing() {
+                    // `timeout(d, async { a.await; b.await }).await`: the handles awaited in
+                    // the block have ended when this await returns.
+                    for handle in sharing::awaited_in_blocks_of(&a.base) {
+                        self.join_held(&handle, at);
+                    }
+                }
                 if let Some(semaphore) = sharing::awaits_all_permits(&a.base).filter(|_| self.sharing()) {
                     // The work's permits are back: it released them, or it is done.
                     self.received(&semaphore, at);

@@ -856,7 +856,11 @@ impl<'t> Walker<'t> {
                     }
                     if let Some(summary) = self.sharer.and_then(|s| s.measures_arguments(&key)) {
                         let args: Vec<&syn::Expr> = summary.iter().filter_map(|&i| call.args.iter().nth(i)).collect();
-                        self.measured_by_call(&args, at, end(call.paren_token.span.close()));
+                        self.used_by_call(&args, at, end(call.paren_token.span.close()), "len");
+                    }
+                    if let Some(summary) = self.sharer.and_then(|s| s.takes_items_arguments(&key)) {
+                        let args: Vec<&syn::Expr> = summary.iter().filter_map(|&i| call.args.iter().nth(i)).collect();
+                        self.used_by_call(&args, at, end(call.paren_token.span.close()), "pop");
                     }
                     if vocab::JOIN_FNS.contains(&callee.as_str()) {
                         for id in work_args {

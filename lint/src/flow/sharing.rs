@@ -160,6 +160,11 @@ pub trait Sharer {
     fn measures_arguments(&self, _callee: &str) -> Option<&[usize]> {
         None
     }
+    /// Does the package function called this way take items out of some of its arguments
+    /// (by index)? A call of it then takes items out of what it is given.
+    fn takes_items_arguments(&self, _callee: &str) -> Option<&[usize]> {
+        None
+    }
     /// Does work spawned by `callee` run only when this task yields?
     fn cooperative(&self, callee: &str) -> bool {
         callee.ends_with("spawn_local")
@@ -196,6 +201,8 @@ pub struct SpawnSummaries {
     runtime_makers: Vec<String>,
     /// Per function (keyed as `by_key`), the parameters it measures (`p.lock().len()`).
     measures: HashMap<String, Vec<usize>>,
+    /// Per function, the parameters it takes items out of (`p.lock().pop_front()`).
+    takes_items: HashMap<String, Vec<usize>>,
 }
 
 impl SpawnSummaries {
@@ -220,9 +227,13 @@ impl SpawnSummaries {
                     Some(ty) => format!("{ty}::{}", sig.ident),
                     None => sig.ident.to_string(),
                 };
-                let measured = measured_params(sig, body);
+                let measured = params_called_with(sig, body, vocab::measures);
                 if !measured.is_empty() {
-                    self.summaries.measures.insert(key, measured);
+                    self.summaries.measures.insert(key.clone(), measured);
+                }
+                let taken_from = params_called_with(sig, body, vocab::takes_items);
+                if !taken_from.is_empty() {
+                    self.summaries.takes_items.insert(key, taken_from);
                 }
                 let params: Vec<String> = sig
                     .inputs
@@ -347,6 +358,11 @@ impl SpawnSummaries {
         self.look_up(&self.measures, callee)
     }
 
+    /// The arguments a call of `callee` takes items out of.
+    pub fn item_taking_arguments(&self, callee: &str) -> Option<&[usize]> {
+        self.look_up(&self.takes_items, callee)
+    }
+
     /// Does `init` build a current-thread runtime, itself or through a package function?
     pub fn builds_current_thread_runtime(&self, init: &syn::Expr) -> bool {
         let text = init.to_token_stream().to_string();
@@ -442,11 +458,11 @@ impl Visit<'_> for LetAliases {
 
 /// The parameters a body measures (`p.lock().unwrap().len()`, `p.is_empty()`), by index
 /// (`self` not counted).
-fn measured_params(sig: &syn::Signature, body: &syn::Block) -> Vec<usize> {
-    struct Measured(Vec<String>);
-    impl Visit<'_> for Measured {
+fn params_called_with(sig: &syn::Signature, body: &syn::Block, wanted: fn(&str) -> bool) -> Vec<usize> {
+    struct Called(Vec<String>, fn(&str) -> bool);
+    impl Visit<'_> for Called {
         fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
-            if vocab::measures(&m.method.to_string()) {
+            if (self.1)(&m.method.to_string()) {
                 self.0.extend(root_ident(&m.receiver));
             }
             syn::visit::visit_expr_method_call(self, m);
@@ -466,9 +482,9 @@ fn measured_params(sig: &syn::Signature, body: &syn::Block) -> Vec<usize> {
     if params.is_empty() {
         return Vec::new();
     }
-    let mut measured = Measured(Vec::new());
-    measured.visit_block(body);
-    params.iter().enumerate().filter(|(_, p)| !p.is_empty() && measured.0.contains(p)).map(|(i, _)| i).collect()
+    let mut called = Called(Vec::new(), wanted);
+    called.visit_block(body);
+    params.iter().enumerate().filter(|(_, p)| !p.is_empty() && called.0.contains(p)).map(|(i, _)| i).collect()
 }
 
 /// Does a body build a current-thread runtime (`Builder::new_current_thread()`)?
@@ -829,10 +845,12 @@ impl Walker<'_> {
 
     /// A call of a package function that measures these arguments: a measurement of
     /// what they reach, where the call is.
-    pub(super) fn measured_by_call(&mut self, args: &[&syn::Expr], at: Position, end: Position) {
+    /// The places `args` reach, used by a call as `method` would use them (`len` for a
+    /// callee that measures its argument, `pop` for one that takes items out of it).
+    pub(super) fn used_by_call(&mut self, args: &[&syn::Expr], at: Position, end: Position, method: &str) {
         for arg in args {
             let places = self.places_of(arg);
-            self.use_places_with(&places, at, end, vec!["len".into()]);
+            self.use_places_with(&places, at, end, vec![method.into()]);
         }
     }
 

@@ -94,8 +94,9 @@
 //!
 //! - Names are matched by identifier, inside one function and the closures in it; a
 //!   callee is seen only through its summary (does it spawn work with an argument, store
-//!   it in a field its type spawns with, or measure it), made of the package's files that
-//!   spawn work.
+//!   it in a field its type spawns with, measure it, or take items out of it: a worker
+//!   draining its queue through `next_job(&queue)` still drains it), made of the
+//!   package's files that spawn work.
 //! - Orderings it cannot see stay findings: a `Notify`, oneshot or `Barrier` the work
 //!   signals, a lock the function holds that the work waits on, a runtime built
 //!   elsewhere that only runs tasks inside `block_on`.
@@ -510,6 +511,10 @@ impl flow::Sharer for Buffers<'_, '_> {
 
     fn measures_arguments(&self, callee: &str) -> Option<&[usize]> {
         self.summaries.measured_arguments(callee)
+    }
+
+    fn takes_items_arguments(&self, callee: &str) -> Option<&[usize]> {
+        self.summaries.item_taking_arguments(callee)
     }
 
     fn cooperative(&self, callee: &str) -> bool {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{app_using_util, json_findings, lockscope, stderr, stdout, Scratch};
+use common::{app_using_util, json_findings, json_lines, lockscope, stderr, stdout, Scratch};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -530,8 +530,7 @@ fn profile_joins_findings_with_measured_waits_and_sorts_by_them() {
 
     let out = lockscope(&["lint", "src", "--format", "json", "--profile", &path], &scratch.0);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let rows: Vec<serde_json::Value> =
-        stdout(&out).lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    let rows = json_lines(&out);
     assert_eq!(rows.len(), 2);
     // `S.f` (line 7) waited, so it comes first although `T.g` (line 4) is earlier in the file.
     assert_eq!(rows[0]["line"], 7);
@@ -564,8 +563,7 @@ fn profile_joins_guard_findings_through_the_guards_acquire_site() {
     let out =
         lockscope(&["lint", "src", "--format", "json", "--rule", "lock_across_io", "--profile", &path], &scratch.0);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let rows: Vec<serde_json::Value> =
-        stdout(&out).lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    let rows = json_lines(&out);
     assert_eq!(rows.len(), 1, "{rows:#?}");
     assert_eq!(rows[0]["line"], 9);
     assert_eq!(rows[0]["measured"]["lock"], "cache-entries");
@@ -576,8 +574,7 @@ fn profile_joins_guard_findings_through_the_guards_acquire_site() {
     let path = write_report(&scratch.0, "other.json", &report);
     let out =
         lockscope(&["lint", "src", "--format", "json", "--rule", "lock_across_io", "--profile", &path], &scratch.0);
-    let rows: Vec<serde_json::Value> =
-        stdout(&out).lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    let rows = json_lines(&out);
     assert!(rows[0].get("measured").is_none(), "{rows:#?}");
 }
 
@@ -606,9 +603,7 @@ fn a_workspace_dependency_reading_a_field_of_the_same_name_is_no_read_of_this_pa
     let dir = app_using_util("workspace-dep-evidence", app, &[("lib.rs", util)]);
     let out = lockscope(&["lint", "--format", "json", "--rule", "mutex_read_seek"], &dir.0);
     let findings = stdout(&out);
-    let paths: Vec<String> = (findings.lines())
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json line")["path"].to_string())
-        .collect();
+    let paths: Vec<String> = json_lines(&out).iter().map(|l| l["path"].to_string()).collect();
     assert_eq!(paths, ["\"util/src/lib.rs\""], "{findings}{}", stderr(&out));
 }
 
@@ -621,7 +616,7 @@ fn a_field_declared_by_a_workspace_dependencys_type_is_read_from_its_declaration
     let dir = app_using_util("workspace-dep-field", app, &[("lib.rs", util)]);
     let out = lockscope(&["lint", "--format", "json", "--rule", "guard_across_await"], &dir.0);
     let findings = stdout(&out);
-    let lines: Vec<serde_json::Value> = findings.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    let lines = json_lines(&out);
     assert_eq!(lines.len(), 1, "{findings}{}", stderr(&out));
     assert_eq!(lines[0]["line"], 6, "{findings}");
 }
@@ -636,7 +631,7 @@ fn a_name_a_dependency_defines_beside_one_needed_earlier_is_still_read() {
     let dir = app_using_util("workspace-dep-rounds", app, &[("lib.rs", util)]);
     let out = lockscope(&["lint", "--format", "json", "--rule", "guard_across_await"], &dir.0);
     let findings = stdout(&out);
-    let lines: Vec<serde_json::Value> = findings.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    let lines = json_lines(&out);
     assert_eq!(lines.len(), 1, "{findings}{}", stderr(&out));
     assert_eq!(lines[0]["line"], 4, "{findings}");
 }
@@ -685,8 +680,7 @@ fn one_lock_is_one_finding_with_its_other_places_as_notes_in_every_format() {
     let dir = Scratch::new("related", &[("a.rs", source)]);
 
     let out = lockscope(&["lint", "a.rs", "--format", "json"], &dir.0);
-    let lines: Vec<serde_json::Value> =
-        stdout(&out).lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    let lines = json_lines(&out);
     assert_eq!(lines.len(), 1, "{}", stdout(&out));
     let related = lines[0]["related"].as_array().expect("related");
     let at: Vec<(u64, &str)> =

@@ -39,11 +39,15 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Each `--format json` line, parsed.
+pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    stdout(out).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect()
+}
+
 /// The (path, rule) of each `--format json` line.
 pub fn json_findings(out: &Output) -> Vec<(String, String)> {
-    stdout(out)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("one JSON object per line"))
+    json_lines(out)
+        .into_iter()
         .map(|v| (v["path"].as_str().unwrap_or("").to_string(), v["rule"].as_str().unwrap_or("").to_string()))
         .collect()
 }

@@ -152,40 +152,35 @@ pub fn kept_names(ast: &syn::File) -> HashSet<String> {
     let mut lists: Vec<&Vec<syn::Item>> = vec![&ast.items];
     while let Some(items) = lists.pop() {
         for item in items {
-            let ident = match item {
-                syn::Item::Struct(i) => Some(&i.ident),
-                syn::Item::Enum(i) => Some(&i.ident),
-                syn::Item::Union(i) => Some(&i.ident),
-                syn::Item::Type(i) => Some(&i.ident),
-                syn::Item::Trait(i) => Some(&i.ident),
-                syn::Item::TraitAlias(i) => Some(&i.ident),
-                syn::Item::Fn(i) => Some(&i.sig.ident),
-                syn::Item::Const(i) => Some(&i.ident),
-                syn::Item::Static(i) => Some(&i.ident),
-                syn::Item::Mod(m) => {
-                    lists.extend(m.content.as_ref().map(|(_, items)| items));
-                    None
-                }
-                _ => None,
-            };
-            names.extend(ident.map(ToString::to_string));
+            if let syn::Item::Mod(m) = item {
+                lists.extend(m.content.as_ref().map(|(_, items)| items));
+            }
+            names.extend(defined_name(item).map(ToString::to_string));
         }
     }
     names
+}
+
+/// The name an item defines (a type, trait, function, constant or static).
+fn defined_name(item: &syn::Item) -> Option<&syn::Ident> {
+    match item {
+        syn::Item::Struct(i) => Some(&i.ident),
+        syn::Item::Enum(i) => Some(&i.ident),
+        syn::Item::Union(i) => Some(&i.ident),
+        syn::Item::Type(i) => Some(&i.ident),
+        syn::Item::Trait(i) => Some(&i.ident),
+        syn::Item::TraitAlias(i) => Some(&i.ident),
+        syn::Item::Fn(i) => Some(&i.sig.ident),
+        syn::Item::Const(i) => Some(&i.ident),
+        syn::Item::Static(i) => Some(&i.ident),
+        _ => None,
+    }
 }
 
 /// Is `item` worth keeping for the names `wanted` accepts?
 fn kept(item: &syn::Item, wanted: &impl Fn(&str) -> bool) -> bool {
     let named = |ident: &syn::Ident| wanted(&ident.to_string());
     match item {
-        syn::Item::Struct(i) => named(&i.ident),
-        syn::Item::Enum(i) => named(&i.ident),
-        syn::Item::Union(i) => named(&i.ident),
-        syn::Item::Type(i) => named(&i.ident),
-        syn::Item::Trait(i) => named(&i.ident),
-        syn::Item::TraitAlias(i) => named(&i.ident),
-        syn::Item::Fn(i) => named(&i.sig.ident),
-        syn::Item::Const(i) => named(&i.ident),
         // A static of built-in data only (a generated table) holds no lock or reader.
         syn::Item::Static(i) => named(&i.ident) || names_a_type(&i.ty),
         syn::Item::Impl(i) => {
@@ -194,7 +189,7 @@ fn kept(item: &syn::Item, wanted: &impl Fn(&str) -> bool) -> bool {
             of_trait || last_name(&i.self_ty).map_or(true, named)
         }
         // `use`s, modules, macros and what syn keeps as tokens lead to what is kept.
-        _ => true,
+        _ => defined_name(item).map_or(true, named),
     }
 }
 

@@ -270,7 +270,7 @@ pub struct LockPlaces {
     /// Per struct (by name) and field, how the package declares that lock: `self.inner`
     /// in `impl CatalogController` is `CatalogController.inner`, whatever other types'
     /// `inner` fields are.
-    in_type: HashMap<(String, String), FileLock>,
+    in_type: HashMap<String, HashMap<String, FileLock>>,
     /// The package's functions and methods whose declared return type holds locks, all
     /// async-aware (`async fn remove(..) -> Option<Arc<async_lock::RwLock<()>>>`): what a
     /// local is bound from a call of one is such a lock.
@@ -352,13 +352,12 @@ impl LockPlaces {
         let not_locks = declared.other.iter().chain(own_typed).filter(|n| !locks.contains(n)).cloned().collect();
         // What the declaring file's uses say of the name (held only to exclude) holds for
         // the field too.
-        let in_type = (declared.in_type.into_iter())
-            .map(|(key, (file, mut lock))| {
-                let in_file = declared.in_file.get(&file).and_then(|names| names.get(&key.1));
-                lock.ordering |= in_file.is_some_and(|l| l.ordering);
-                (key, lock)
-            })
-            .collect();
+        let mut in_type: HashMap<String, HashMap<String, FileLock>> = HashMap::new();
+        for ((ty, field), (file, mut lock)) in declared.in_type {
+            let in_file = declared.in_file.get(&file).and_then(|names| names.get(&field));
+            lock.ordering |= in_file.is_some_and(|l| l.ordering);
+            in_type.entry(ty).or_default().insert(field, lock);
+        }
         LockPlaces {
             async_names: declared.asynchronous.iter().filter(|n| !blocking.contains(*n)).cloned().collect(),
             ordering_names: declared
@@ -1323,7 +1322,9 @@ impl Tracker for Guards<'_> {
         let own_field = match (&*m.receiver, &self.self_type) {
             (syn::Expr::Field(f), Some(owner)) if matches!(&*f.base, syn::Expr::Path(p) if p.path.is_ident("self")) => {
                 match &f.member {
-                    syn::Member::Named(field) => self.places.in_type.get(&(owner.clone(), field.to_string())),
+                    syn::Member::Named(field) => {
+                        self.places.in_type.get(owner).and_then(|fields| fields.get(&field.to_string()))
+                    }
                     syn::Member::Unnamed(_) => None,
                 }
             }

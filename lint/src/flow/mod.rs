@@ -176,7 +176,8 @@ fn walk<'t>(
     // Nested bodies are walked one after another (a work list, never recursion).
     let mut i = 0;
     while i < nested.len() {
-        let body = nested[i].clone();
+        let Some(code) = nested[i].code.take() else { break };
+        let body = &nested[i];
         let mut inner = Walker::new(tracker, sharer, edition, std::mem::take(&mut roots));
         inner.repeats = body.repeats;
         inner.flow.spawned = body.spawned;
@@ -188,7 +189,7 @@ fn walk<'t>(
         }
         inner.state.places = body.places.iter().map(|(n, p)| (n.clone(), p.clone(), 0)).collect();
         inner.state.places.extend(body.params.iter().map(|n| (n.clone(), Vec::new(), 0)));
-        match &body.code {
+        match &code {
             NestedCode::Block(b) => inner.block(b, None),
             NestedCode::Expr(e) => {
                 inner.context = Context::Returned;
@@ -197,7 +198,7 @@ fn walk<'t>(
             }
         }
         // Captured values drop when the closure or future is done.
-        let at = match &body.code {
+        let at = match &code {
             NestedCode::Block(b) => end(b.brace_token.span.close()),
             NestedCode::Expr(e) => end_of_body(e),
         };
@@ -243,7 +244,9 @@ const MAX_NESTED_BODIES: usize = 256;
 
 #[derive(Clone)]
 struct Nested {
-    code: NestedCode,
+    /// Taken out when walked: a body holds clones of the bodies nested in it, so keeping
+    /// each after its walk would hold every depth's clone at once (quadratic in nesting).
+    code: Option<NestedCode>,
     captured: Vec<Captured>,
     /// The places its parent could name, and its own parameters (which hide them).
     places: sharing::PlaceNames,
@@ -1706,7 +1709,7 @@ impl<'t> Walker<'t> {
             *first = Some(self.nested.len());
         }
         let repeats = self.iterating;
-        self.nested.push(Nested { code, captured, places, params, spawned, repeats });
+        self.nested.push(Nested { code: Some(code), captured, places, params, spawned, repeats });
     }
 
     /// A `move` closure or async block takes the live values it names.

@@ -1190,29 +1190,36 @@ fn semaphore_of_permit(init: &syn::Expr) -> Option<String> {
 /// with (`timeout(d, async { h.await })`): awaiting `expr` runs them to the end.
 pub(super) fn awaited_in_blocks_of(expr: &syn::Expr) -> Vec<String> {
     struct Awaited(Vec<String>);
+    impl Awaited {
+        fn blocks_of(&mut self, expr: &syn::Expr) {
+            let args: Vec<&syn::Expr> = match expr {
+                syn::Expr::Async(_) => vec![expr],
+                syn::Expr::Call(c) => c.args.iter().collect(),
+                syn::Expr::MethodCall(m) => m.args.iter().collect(),
+                _ => Vec::new(),
+            };
+            for arg in args {
+                if let syn::Expr::Async(block) = arg {
+                    syn::visit::Visit::visit_block(self, &block.block);
+                }
+            }
+        }
+    }
     impl<'a> syn::visit::Visit<'a> for Awaited {
         fn visit_expr_await(&mut self, a: &'a syn::ExprAwait) {
             if let syn::Expr::Path(p) = &*a.base {
                 self.0.extend(p.path.get_ident().map(ToString::to_string));
             }
+            // A block awaited in the block is run to its end too.
+            self.blocks_of(&a.base);
             syn::visit::visit_expr_await(self, a);
         }
         // What a nested closure or block awaits runs only if it is called or awaited.
         fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
         fn visit_expr_async(&mut self, _: &'a syn::ExprAsync) {}
     }
-    let args: Vec<&syn::Expr> = match expr {
-        syn::Expr::Async(_) => vec![expr],
-        syn::Expr::Call(c) => c.args.iter().collect(),
-        syn::Expr::MethodCall(m) => m.args.iter().collect(),
-        _ => Vec::new(),
-    };
     let mut awaited = Awaited(Vec::new());
-    for arg in args {
-        if let syn::Expr::Async(block) = arg {
-            syn::visit::Visit::visit_block(&mut awaited, &block.block);
-        }
-    }
+    awaited.blocks_of(expr);
     awaited.0
 }
 

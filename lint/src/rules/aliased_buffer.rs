@@ -76,7 +76,9 @@
 //!   state (a `self` field, or a buffer made outside the loop that uses it); uses before
 //!   the sharing, or through a guard taken before it; uses after a join (`join()`,
 //!   `.await` of the handle or of a collection of handles, each handle of a collection
-//!   or an array joined or awaited in a loop (`for h in [a, b] { h.join()?; }`),
+//!   or an array joined or awaited in a loop (`for h in [a, b] { h.join()?; }`), a
+//!   handle awaited in an async block that is awaited, however deep
+//!   (`timeout(d, async { h.await }).await`),
 //!   `join_all`, `tokio::join!`, the end of a `thread::scope`, a receive on a channel
 //!   the work sends on, a wait for all the permits of a semaphore the work holds one of
 //!   (`sem.acquire_many(n).await`), draining

@@ -748,7 +748,7 @@ impl<'t> Walker<'t> {
                         }
                         return work;
                     }
-                    if let Some(summary) = self.sharer.and_then(|s| s.spawns_arguments(&method)) {
+                    if let Some(summary) = self.sharer.and_then(|s| s.spawns_method_arguments(&method)) {
                         let args: Vec<&syn::Expr> = summary.iter().filter_map(|&i| m.args.iter().nth(i)).collect();
                         let around: Vec<&syn::Expr> = std::iter::once(&*m.receiver).chain(&m.args).collect();
                         return self.spawn(&method, start(m.method.span()), &args, None, &around);

@@ -12,7 +12,7 @@ use super::{collect_names, start, Event, EventKind, Owner, Value, ValueId, Walke
 use crate::source::Position;
 use crate::vocab;
 use quote::ToTokens;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use syn::visit::Visit;
 
 /// Index of a place in the roots of an analysis.
@@ -150,9 +150,14 @@ pub trait Sharer {
     /// Does inserting into or sending on `receiver` (whose chain starts at `root`, when
     /// it does) publish to other threads?
     fn publishes(&self, receiver: &syn::Expr, root: Option<&Root>) -> bool;
-    /// Does the package function called by this path or method spawn work with some
-    /// of its arguments (by index, `self` not counted)?
+    /// Does the package function called by this path spawn work with some of its
+    /// arguments (by index)?
     fn spawns_arguments(&self, _callee: &str) -> Option<&[usize]> {
+        None
+    }
+    /// Does the package method called by this name (`x.method(..)`) spawn work with
+    /// some of its arguments (by index, `self` not counted)?
+    fn spawns_method_arguments(&self, _method: &str) -> Option<&[usize]> {
         None
     }
     /// Does the package function called this way measure some of its arguments (by
@@ -193,6 +198,11 @@ pub struct SpawnSummaries {
     by_key: HashMap<String, Vec<usize>>,
     /// How many functions of the package have each name.
     defined: HashMap<String, usize>,
+    /// How many methods (functions taking `self`) have each name, and their keys: a
+    /// method call can call only those, not a free function or an associated function
+    /// of that name (a test's nested `fn send`, `Worker::start(buf)`).
+    methods: HashMap<String, usize>,
+    method_keys: HashSet<String>,
     /// Per type, the fields its methods hand to spawned work.
     spawned_fields: HashMap<String, Vec<String>>,
     /// Per `Type::name`, the parameters it stores in fields of `Type`, by field.
@@ -217,6 +227,10 @@ impl SpawnSummaries {
         impl Fns<'_> {
             fn function(&mut self, sig: &syn::Signature, body: &syn::Block) {
                 *self.summaries.defined.entry(sig.ident.to_string()).or_default() += 1;
+                let method = matches!(sig.inputs.first(), Some(syn::FnArg::Receiver(_)));
+                if method {
+                    *self.summaries.methods.entry(sig.ident.to_string()).or_default() += 1;
+                }
                 if !self.bodies {
                     return;
                 }
@@ -227,6 +241,9 @@ impl SpawnSummaries {
                     Some(ty) => format!("{ty}::{}", sig.ident),
                     None => sig.ident.to_string(),
                 };
+                if method {
+                    self.summaries.method_keys.insert(key.clone());
+                }
                 let measured = params_called_with(sig, body, vocab::measures);
                 if !measured.is_empty() {
                     self.summaries.measures.insert(key.clone(), measured);
@@ -385,6 +402,19 @@ impl SpawnSummaries {
     /// a path call, `name` for a free function or a method.
     pub fn arguments(&self, callee: &str) -> Option<&[usize]> {
         self.look_up(&self.by_key, callee)
+    }
+
+    /// The arguments (by index, `self` not counted) a method call spawns work with: the
+    /// summary of the one method of the package with that name.
+    pub fn method_arguments(&self, method: &str) -> Option<&[usize]> {
+        if self.methods.get(method) != Some(&1) {
+            return None;
+        }
+        let suffix = format!("::{method}");
+        self.by_key
+            .iter()
+            .find(|(k, _)| k.ends_with(&suffix) && self.method_keys.contains(*k))
+            .map(|(_, indices)| indices.as_slice())
     }
 
     /// A summary of `callee`: by `Type::name` exactly, or by a bare name only when one

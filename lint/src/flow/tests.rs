@@ -345,3 +345,22 @@ fn a_let_else_drops_its_initializers_temporaries_before_the_else() {
         Edition::E2021
     ));
 }
+
+#[test]
+fn a_method_call_finds_only_a_methods_summary() {
+    let file: syn::File = syn::parse_str(
+        "impl Pool { fn start(&self, job: Job) { std::thread::spawn(move || job.run()); } }\n\
+         impl Worker { fn launch(buf: Buf) { std::thread::spawn(move || buf.fill()); } }\n\
+         fn test() { fn send(tx: Tx, i: u32) { std::thread::spawn(move || tx.send(i)); } }",
+    )
+    .expect("test file parses");
+    let summaries = super::SpawnSummaries::of(std::iter::once((&file, true)));
+    // `pool.start(job)`: the one method of that name.
+    assert_eq!(summaries.method_arguments("start"), Some(&[0][..]));
+    // `tx.send(x)` is no call of the nested `fn send`, nor `w.launch(b)` of `Worker::launch`.
+    assert_eq!(summaries.method_arguments("send"), None);
+    assert_eq!(summaries.method_arguments("launch"), None);
+    // As paths they are: `send(tx, 0)`, `Worker::launch(b)`.
+    assert_eq!(summaries.arguments("send"), Some(&[0, 1][..]));
+    assert_eq!(summaries.arguments("Worker::launch"), Some(&[0][..]));
+}

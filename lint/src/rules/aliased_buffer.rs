@@ -511,6 +511,10 @@ impl flow::Sharer for Buffers<'_, '_> {
         self.summaries.arguments(callee)
     }
 
+    fn spawns_method_arguments(&self, method: &str) -> Option<&[usize]> {
+        self.summaries.method_arguments(method)
+    }
+
     fn measures_arguments(&self, callee: &str) -> Option<&[usize]> {
         self.summaries.measured_arguments(callee)
     }

@@ -310,6 +310,10 @@ impl<'s> Scanner<'s> {
         if callee.method && index == 0 && root.field.is_none() && vocab::hands_guard_back(name) {
             return;
         }
+        // `cmd.stdout(null.try_clone()?)`: the child process gets the file.
+        if callee.method && index == 0 && vocab::gives_child_stdio(name) {
+            return;
+        }
         let known = if callee.method { None } else { vocab::function_reads_argument(name, index) };
         let what = match (known, self.summaries) {
             (Some(true), _) => IoUse::Read,

@@ -319,6 +319,12 @@ pub fn hands_guard_back(method: &str) -> bool {
     matches!(method, "wait" | "wait_while" | "wait_timeout" | "wait_timeout_while" | "wait_timeout_ms")
 }
 
+/// Does a method of this name give a file to a child process as its standard stream
+/// (`Command::stdin`/`stdout`/`stderr`)? The child uses the file; no code here reads it.
+pub fn gives_child_stdio(method: &str) -> bool {
+    matches!(method, "stdin" | "stdout" | "stderr")
+}
+
 /// Is a type of this name one that wraps the value of its first type argument
 /// (`Result`, `Option`, `LockResult`, a crate's `type WhResult<T> = Result<T, WhError>`)?
 pub fn wraps_first_argument(name: &str) -> bool {

@@ -314,7 +314,14 @@ pub fn nesting_depth(tokens: &TokenStream) -> Result<usize, TooDeep> {
 ///   are named `_`;
 /// - editions 2015 and 2018: a trait object without `dyn` in a generic argument, behind
 ///   a reference or as a type alias (`Box<Fn(u8) -> u8>`, `&FnMut()`, `type F = Fn();`)
-///   gets its `dyn`.
+///   gets its `dyn`;
+/// - edition 2015: words that became keywords in 2018 and are names before it
+///   (`let try = ..`, `fn f(async: bool)`) are written as raw identifiers (`r#try`); the
+///   `try!(..)` macro keeps its name.
+/// Keywords of edition 2018 that are plain names in 2015 (`dyn` is a keyword there too,
+/// in `dyn Trait`).
+const KEYWORDS_SINCE_2018: &[&str] = &["async", "await", "try"];
+
 fn rewrite_older_edition(tokens: TokenStream, edition: Edition) -> TokenStream {
     let mut out: Vec<TokenTree> = Vec::new();
     let mut previous_is_fn = false;
@@ -333,6 +340,16 @@ fn rewrite_older_edition(tokens: TokenStream, edition: Edition) -> TokenStream {
                 let mut rebuilt = proc_macro2::Group::new(group.delimiter(), stream);
                 rebuilt.set_span(group.span());
                 TokenTree::Group(rebuilt)
+            }
+            other => other,
+        };
+        let token = match token {
+            TokenTree::Ident(ident)
+                if edition == Edition::E2015
+                    && KEYWORDS_SINCE_2018.iter().any(|k| ident == k)
+                    && !matches!(tokens.peek(), Some(TokenTree::Punct(p)) if p.as_char() == '!') =>
+            {
+                TokenTree::Ident(proc_macro2::Ident::new_raw(&ident.to_string(), ident.span()))
             }
             other => other,
         };
@@ -600,6 +617,17 @@ mod tests {
         let text = "trait A { fn is_local(&self, &Address); fn g(&self, u32, Vec<u8>, x: u8, ::std::path::PathBuf) -> bool; fn h<T>(T); }";
         let source = source(text);
         assert!(parse(&source, Edition::E2015).is_ok());
+        assert!(parse(&source, Edition::E2018).is_err(), "rustc rejects this from 2018 on");
+    }
+
+    #[test]
+    fn edition_2015_names_that_are_later_keywords_parse() {
+        let text =
+            "fn lock(try: &Fn() -> u8, async: bool) -> u8 { let try = || try!(op()); let await = 1; try() + await }";
+        let source = source(text);
+        let parsed = parse(&source, Edition::E2015).expect("rustc accepts this in 2015");
+        let syn::Item::Fn(f) = &parsed.ast.items[0] else { panic!("a function") };
+        assert_eq!(f.sig.inputs.len(), 2);
         assert!(parse(&source, Edition::E2018).is_err(), "rustc rejects this from 2018 on");
     }
 

@@ -308,6 +308,10 @@ pub fn nesting_depth(tokens: &TokenStream) -> Result<usize, TooDeep> {
     Ok(deepest)
 }
 
+/// Keywords of edition 2018 that are plain names in 2015 (`dyn` is a keyword there too,
+/// in `dyn Trait`).
+const KEYWORDS_SINCE_2018: &[&str] = &["async", "await", "try"];
+
 /// What rustc accepts in older editions and `syn` does not, rewritten into what `syn`
 /// reads, every other token and every span kept:
 /// - edition 2015: unnamed parameters of trait method declarations (`fn f(&self, u32);`)
@@ -318,10 +322,6 @@ pub fn nesting_depth(tokens: &TokenStream) -> Result<usize, TooDeep> {
 /// - edition 2015: words that became keywords in 2018 and are names before it
 ///   (`let try = ..`, `fn f(async: bool)`) are written as raw identifiers (`r#try`); the
 ///   `try!(..)` macro keeps its name.
-/// Keywords of edition 2018 that are plain names in 2015 (`dyn` is a keyword there too,
-/// in `dyn Trait`).
-const KEYWORDS_SINCE_2018: &[&str] = &["async", "await", "try"];
-
 fn rewrite_older_edition(tokens: TokenStream, edition: Edition) -> TokenStream {
     let mut out: Vec<TokenTree> = Vec::new();
     let mut previous_is_fn = false;

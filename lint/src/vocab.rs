@@ -755,6 +755,11 @@ pub const CONTROLLED_SCHEDULERS: &[&str] = &["loom", "shuttle", "turmoil"];
 
 /// Calls and methods that hand their closure or future to other threads.
 pub const SPAWNS: &[&str] = &["spawn", "spawn_blocking", "spawn_local", "spawn_fifo", "spawn_scoped"];
+/// Crates whose `spawn` makes a task that runs only when its caller polls or runs it, on
+/// the caller's thread unless it hands it on: `tokio_test::task::spawn` wraps a future in
+/// a mock task polled by hand; `async_task::spawn` returns the `Runnable` that runs it,
+/// the building block of executors and their tests.
+pub const HAND_RUN_TASKS: &[&str] = &["tokio_test", "async_task"];
 /// Methods that put their argument into the structure they are called on.
 pub const INSERTS: &[&str] = &[
     "insert",

@@ -791,11 +791,12 @@ impl<'t> Walker<'t> {
                 self.expr(&call.func);
                 self.swapped_with_guard(call);
                 let callee = sharing::last_segment(&call.func).unwrap_or_default();
-                // Asked only of calls named like a spawn, when places are followed: not
-                // `tokio_test::task::spawn`, which wraps a future in a mock task polled by
-                // hand, nor a parameter or local closure named `spawn`.
+                // Asked only of calls named like a spawn, when places are followed: not a
+                // task the caller runs by hand (`tokio_test::task::spawn`,
+                // `async_task::spawn`), nor a parameter or local closure named `spawn`.
                 let spawns = self.sharing() && vocab::SPAWNS.contains(&callee.as_str()) && {
-                    let mock = sharing::path_text(&call.func).is_some_and(|t| t.starts_with("tokio_test"));
+                    let mock = sharing::path_text(&call.func)
+                        .is_some_and(|t| vocab::HAND_RUN_TASKS.iter().any(|c| t.starts_with(c)));
                     let local = matches!(&*call.func, syn::Expr::Path(p) if p.path.get_ident().is_some_and(|i| {
                         let name = i.to_string();
                         self.state.names.iter().any(|(n, _, _)| *n == name)

@@ -121,6 +121,9 @@ struct Root {
     /// The first field taken of the key's value (`file` in `self.file.read(..)`), as
     /// an index into [`Scanner::fields`].
     field: Option<usize>,
+    /// The type whose field the key is, when the use says (`self.inner` in `impl Pool`),
+    /// as an index into [`Scanner::owners`].
+    owner: Option<usize>,
 }
 
 /// Methods on a lock handle that hand on the same lock.
@@ -149,6 +152,10 @@ struct Scanner<'s> {
     /// The type of the impl block being read (for `self.0`).
     self_type: Option<String>,
     evidence: Vec<Evidence>,
+    /// Evidence of uses of a field key on `self` of a known type (`self.inner` in `impl
+    /// Pool`), by (key, owner): another type's field of the same name is another lock.
+    owned: HashMap<(usize, usize), Evidence>,
+    owners: RefCell<Vec<String>>,
     /// Field names met on the way to a use, and which (key, field) pairs were read.
     fields: RefCell<Vec<String>>,
     fields_read: HashSet<(usize, usize)>,
@@ -160,11 +167,43 @@ impl<'s> Scanner<'s> {
         let keys = keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
         let (fields, fields_read) = (RefCell::new(Vec::new()), HashSet::new());
         let bindings = vec![HashMap::new()];
-        Scanner { keys, start, summaries, strict, bindings, self_type: None, evidence, fields, fields_read }
+        let (owned, owners) = (HashMap::new(), RefCell::new(Vec::new()));
+        Scanner {
+            keys,
+            start,
+            summaries,
+            strict,
+            bindings,
+            self_type: None,
+            evidence,
+            owned,
+            owners,
+            fields,
+            fields_read,
+        }
     }
 
     fn key(&self, name: String, kind: KeyKind) -> Option<Root> {
-        self.keys.get(&Key { name, kind }).map(|&key| Root { key, level: self.start, field: None })
+        self.keys.get(&Key { name, kind }).map(|&key| Root { key, level: self.start, field: None, owner: None })
+    }
+
+    /// Where a use of `root` is counted: with the uses of its owner's field, when known.
+    fn evidence_of(&mut self, root: Root) -> &mut Evidence {
+        match root.owner {
+            Some(owner) => self.owned.entry((root.key, owner)).or_default(),
+            None => &mut self.evidence[root.key],
+        }
+    }
+
+    fn owner_index(&self, name: &str) -> usize {
+        let mut owners = self.owners.borrow_mut();
+        match owners.iter().position(|o| o == name) {
+            Some(i) => i,
+            None => {
+                owners.push(name.to_string());
+                owners.len() - 1
+            }
+        }
     }
 
     fn lookup(&self, name: &str) -> Option<Root> {
@@ -191,16 +230,18 @@ impl<'s> Scanner<'s> {
                 }
                 Some(root) => matches!(root.level, Level::Value(_)).then_some(root),
                 None => {
+                    let of_self = matches!(&*f.base, syn::Expr::Path(p) if p.path.is_ident("self"));
                     let name = match &f.member {
                         syn::Member::Named(name) => name.to_string(),
                         // `self.0` in an impl of `Logger`; another value's `x.0` is unknown.
                         syn::Member::Unnamed(index) => {
-                            let of_self = matches!(&*f.base, syn::Expr::Path(p) if p.path.is_ident("self"));
                             let owner = self.self_type.as_deref().filter(|_| of_self)?;
                             tuple_field(owner, index.index as usize)
                         }
                     };
-                    self.key(name, KeyKind::Member)
+                    let root = self.key(name, KeyKind::Member)?;
+                    let owner = self.self_type.as_deref().filter(|_| of_self).map(|t| self.owner_index(t));
+                    Some(Root { owner, ..root })
                 }
             },
             syn::Expr::MethodCall(m) => self.root_of_call(m),
@@ -230,7 +271,7 @@ impl<'s> Scanner<'s> {
         let Some(root) = self.root(&m.receiver) else {
             // An accessor named like the place (`self.archive()` for field `archive`).
             let accessor = self.keys.get(&Key::member(method)).filter(|_| m.args.is_empty());
-            return accessor.map(|&key| Root { key, level: Level::Lock, field: None });
+            return accessor.map(|&key| Root { key, level: Level::Lock, field: None, owner: None });
         };
         match root.level {
             Level::Lock => match vocab::acquire(&method, m.args.len()) {
@@ -269,9 +310,9 @@ impl<'s> Scanner<'s> {
         if let (Some(field), IoUse::Read) = (root.field, what) {
             self.fields_read.insert((root.key, field));
             let name = self.fields.borrow()[field].clone();
-            self.evidence[root.key].fields_read.push(name);
+            self.evidence_of(root).fields_read.push(name);
         }
-        let e = &mut self.evidence[root.key];
+        let e = self.evidence_of(root);
         match what {
             IoUse::Read => e.reads += 1,
             IoUse::Seek => e.seeks += 1,
@@ -332,13 +373,13 @@ impl<'s> Scanner<'s> {
             // (`RwLockReadGuard::map(guard, ..)`): no `&mut self` read, no queue.
             _ if root.level == Level::Value(Some(Acquire::Shared)) => return,
             _ => {
-                self.evidence[root.key].opaque += 1;
+                self.evidence_of(root).opaque += 1;
                 match root.field {
                     Some(field) => {
                         let name = self.fields.borrow()[field].clone();
-                        self.evidence[root.key].fields_read.push(name);
+                        self.evidence_of(root).fields_read.push(name);
                     }
-                    None => self.evidence[root.key].opaque_whole += 1,
+                    None => self.evidence_of(root).opaque_whole += 1,
                 }
                 return;
             }
@@ -442,12 +483,12 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
         }
         if let Some(root) = self.root(&call.receiver) {
             if root.level == Level::Lock && vocab::acquire(&method, call.args.len()).is_some() {
-                self.evidence[root.key].acquired += 1;
+                self.evidence_of(root).acquired += 1;
             }
             if matches!(root.level, Level::Value(_)) {
                 let own = self.summaries.is_some_and(|s| s.methods.contains(&method));
                 if own && root.field.is_none() {
-                    self.evidence[root.key].crate_calls.push(method.clone());
+                    self.evidence_of(root).crate_calls.push(method.clone());
                 }
                 let what = match vocab::io_use(&method) {
                     _ if vocab::acquire(&method, call.args.len()).is_some() => IoUse::PassThrough,
@@ -597,12 +638,38 @@ pub fn impl_type_name(item: &syn::ItemImpl) -> Option<String> {
 /// Evidence for each named lock place, from every file of the package. A workspace
 /// library it depends on is read for its names and summaries, not for uses: it cannot
 /// name this package's locks, and a field of the same name there is another lock.
-pub fn lock_uses(files: &[ParsedFile], keys: &[Key], summaries: &Summaries) -> Vec<Evidence> {
+pub fn lock_uses(files: &[ParsedFile], keys: &[Key], summaries: &Summaries) -> Vec<KeyUses> {
     let mut scanner = Scanner::new(keys, Level::Lock, Some(summaries), false);
     for file in files.iter().filter(|f| !f.source.module.is_dependency()) {
         scanner.visit_file(&file.ast);
     }
-    scanner.evidence
+    let owners = scanner.owners.into_inner();
+    let mut uses: Vec<KeyUses> =
+        scanner.evidence.into_iter().map(|anywhere| KeyUses { anywhere, by_owner: HashMap::new() }).collect();
+    for ((key, owner), evidence) in scanner.owned {
+        uses[key].by_owner.insert(owners[owner].clone(), evidence);
+    }
+    uses
+}
+
+/// The uses of one named place: those on `self` of a known type apart, by that type.
+#[derive(Clone, Debug, Default)]
+pub struct KeyUses {
+    anywhere: Evidence,
+    by_owner: HashMap<String, Evidence>,
+}
+
+impl KeyUses {
+    /// The uses that can be of the field `owner` declares (any type's, for no owner):
+    /// those of unknown owner, and `self.name` in that type's own impls.
+    pub fn of_owner(&self, owner: Option<&str>) -> Evidence {
+        let mut evidence = self.anywhere.clone();
+        match owner {
+            Some(owner) => evidence.merge(self.by_owner.get(owner).unwrap_or(&Evidence::default())),
+            None => self.by_owner.values().for_each(|e| evidence.merge(e)),
+        }
+        evidence
+    }
 }
 
 /// Evidence for one lock place named `name` inside one impl block only (`self` in the
@@ -931,7 +998,22 @@ mod tests {
     fn evidence(text: &str, name: &str) -> Evidence {
         let files = parsed(text);
         let summaries = Summaries::of(&files);
-        lock_uses(&files, &[Key::member(name)], &summaries).swap_remove(0)
+        lock_uses(&files, &[Key::member(name)], &summaries).swap_remove(0).of_owner(None)
+    }
+
+    #[test]
+    fn a_field_used_on_self_counts_for_its_own_type_only() {
+        let files = parsed(
+            "impl Log { fn add(&self) { self.inner.lock().write_all(b\"x\"); } }\n\
+             impl Journal { fn replay(&self) { self.inner.lock().read_to_end(&mut v); } }\n\
+             fn tail(t: &Tail) { t.inner.lock().read(&mut b); }",
+        );
+        let summaries = Summaries::of(&files);
+        let uses = lock_uses(&files, &[Key::member("inner")], &summaries).swap_remove(0);
+        // `t.inner`, of unknown type, may be anyone's; `self.inner` is its impl's.
+        assert_eq!((uses.of_owner(Some("Log")).reads, uses.of_owner(Some("Log")).writes), (1, 1));
+        assert_eq!((uses.of_owner(Some("Journal")).reads, uses.of_owner(Some("Journal")).writes), (2, 0));
+        assert_eq!(uses.of_owner(None).reads, 2);
     }
 
     #[test]

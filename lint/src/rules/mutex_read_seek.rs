@@ -102,7 +102,7 @@ use crate::source::{ModulePath, Region};
 use crate::symbols::known::{self, Leaf};
 use crate::symbols::read_seek::{display_type, type_args, Binding, Env, TyCtx, Why};
 use crate::symbols::{DefId, DefKind, PathNames, Resolved, Symbols};
-use crate::uses::{self, Evidence, Key};
+use crate::uses::{self, Evidence, Key, KeyKind};
 use quote::ToTokens;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -171,17 +171,19 @@ impl Rule for MutexReadSeek {
         keys.sort();
         keys.dedup();
         let named = uses::lock_uses(cx.files, &keys, summaries);
-        let by_name = |key: &Key| keys.binary_search(key).ok().map(|i| named[i].clone());
+        // A field's uses: of unknown owner, or on `self` in its own type's impls.
+        let by_name = |key: &Key, owner: Option<&str>| keys.binary_search(key).ok().map(|i| named[i].of_owner(owner));
         let evidence = |c: &Candidate<'_>| -> Evidence {
+            let owner = c.owner.as_deref().filter(|_| matches!(&c.place, Place::Named(k) if k.kind == KeyKind::Member));
             let mut e = match &c.place {
-                Place::Named(name) => by_name(name).unwrap_or_default(),
+                Place::Named(name) => by_name(name, owner).unwrap_or_default(),
                 Place::ImplSelf(item) => uses::lock_uses_in_impl(item, "self", summaries),
                 Place::InBody(name, body) => uses::lock_uses_in_block(body, name, summaries),
                 Place::Alias(_) | Place::Nowhere => Evidence::default(),
             };
             if let Place::Alias(alias) = &c.place {
                 for user in alias_users.get(alias).into_iter().flatten() {
-                    e.merge(&by_name(user).unwrap_or_default());
+                    e.merge(&by_name(user, None).unwrap_or_default());
                 }
             }
             e

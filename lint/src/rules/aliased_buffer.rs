@@ -85,7 +85,8 @@
 //!   the stream a spawning callee returned, an owner's `finish()`/`shutdown()`); work
 //!   that has not run yet (spawned on a current-thread test runtime or with
 //!   `spawn_local`, before the next `.await`; spawned on a current-thread runtime the
-//!   function drives with `block_on`); branches where nothing was shared (the `Err` of
+//!   function drives with `block_on`; a task that runs only when its caller runs it:
+//!   `async_task::spawn`'s `Runnable`, `tokio_test`'s mock task); branches where nothing was shared (the `Err` of
 //!   a spawn, `!Arc::ptr_eq(&stored, &buf)`); fresh copies; `Arc::strong_count`; files
 //!   under a model checker (`use loom…`, `use shuttle…`), which race threads on purpose,
 //!   or a deterministic simulator (`turmoil`, in a `use` or a path), which steps its hosts
@@ -98,7 +99,8 @@
 //!   callee is seen only through its summary (does it spawn work with an argument, store
 //!   it in a field its type spawns with, measure it, or take items out of it: a worker
 //!   draining its queue through `next_job(&queue)` still drains it), made of the
-//!   package's files that spawn work.
+//!   package's files that spawn work. A method call (`tx.send(x)`) finds only the
+//!   summary of the one method of that name, never a free function's.
 //! - Orderings it cannot see stay findings: a `Notify`, oneshot or `Barrier` the work
 //!   signals, a lock the function holds that the work waits on, a runtime built
 //!   elsewhere that only runs tasks inside `block_on`.

@@ -170,7 +170,7 @@
 //!   a closure written at the call; one that locks through another wrapper
 //!   (`self.0.access(f)`) or stores the closure for later is not.
 //! - On real code, about 4 in 10 findings are locks that another thread does want at that
-//!   moment (BENCHMARKS.md, sessions 12, 13 and 15, on repositories new to the lint too); most
+//!   moment (BENCHMARKS.md, sessions 12, 13, 15 and 16, on repositories new to the lint too); most
 //!   of the rest are locks only one thread takes then, or locks that exist to order that
 //!   very work, which depends on who runs the code. `--profile` ranks findings by the
 //!   wait measured on their lock.

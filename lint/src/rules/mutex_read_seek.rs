@@ -81,7 +81,8 @@
 //! ## Known limits
 //!
 //! - Uses are matched by name (a field, static or accessor), not by type: a use of
-//!   another field of the same name counts for this one. Uses inside `macro_rules!`
+//!   another value's field of the same name (`other.inner`) counts for this one, but
+//!   `self.inner` in another type's impl does not. Uses inside `macro_rules!`
 //!   bodies are not seen, so a public lock used only there counts as exposed.
 //! - A `File` reached through a field whose name says it is a stream (`tap_file`,
 //!   `resize_pipe`, `serial_out`, `evt_fd`) is taken as not seekable.

@@ -193,6 +193,9 @@ pub struct Body<'a> {
     pub sig: &'a syn::Signature,
     pub block: &'a syn::Block,
     pub self_type: Option<String>,
+    /// The inline modules it is written in, outermost first (`["tests"]` inside
+    /// `mod tests { .. }`): their `use` declarations name what it calls.
+    pub inline_modules: Vec<String>,
 }
 
 pub fn bodies(file: &syn::File, tests: bool) -> Vec<Body<'_>> {
@@ -200,11 +203,20 @@ pub fn bodies(file: &syn::File, tests: bool) -> Vec<Body<'_>> {
         found: Vec<Body<'a>>,
         tests: bool,
         self_type: Option<String>,
+        inline_modules: Vec<String>,
+    }
+    impl<'a> Bodies<'a> {
+        fn push(&mut self, sig: &'a syn::Signature, block: &'a syn::Block, self_type: Option<String>) {
+            let inline_modules = self.inline_modules.clone();
+            self.found.push(Body { sig, block, self_type, inline_modules });
+        }
     }
     impl<'a> Visit<'a> for Bodies<'a> {
         fn visit_item_mod(&mut self, item: &'a syn::ItemMod) {
             if self.tests || !crate::symbols::is_cfg_test(&item.attrs) {
+                self.inline_modules.push(item.ident.to_string());
                 syn::visit::visit_item_mod(self, item);
+                self.inline_modules.pop();
             }
         }
         fn visit_item_impl(&mut self, item: &'a syn::ItemImpl) {
@@ -219,19 +231,19 @@ pub fn bodies(file: &syn::File, tests: bool) -> Vec<Body<'_>> {
         }
         fn visit_item_fn(&mut self, item: &'a syn::ItemFn) {
             if self.tests || !crate::symbols::is_test_fn(&item.attrs) {
-                self.found.push(Body { sig: &item.sig, block: &item.block, self_type: None });
+                self.push(&item.sig, &item.block, None);
             }
         }
         fn visit_impl_item_fn(&mut self, item: &'a syn::ImplItemFn) {
-            self.found.push(Body { sig: &item.sig, block: &item.block, self_type: self.self_type.clone() });
+            self.push(&item.sig, &item.block, self.self_type.clone());
         }
         fn visit_trait_item_fn(&mut self, item: &'a syn::TraitItemFn) {
             if let Some(block) = &item.default {
-                self.found.push(Body { sig: &item.sig, block, self_type: None });
+                self.push(&item.sig, block, None);
             }
         }
     }
-    let mut bodies = Bodies { found: Vec::new(), tests, self_type: None };
+    let mut bodies = Bodies { found: Vec::new(), tests, self_type: None, inline_modules: Vec::new() };
     bodies.visit_file(file);
     bodies.found
 }

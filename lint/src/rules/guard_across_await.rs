@@ -136,7 +136,7 @@ impl Rule for GuardAcrossAwait {
         for file in cx.files.iter().filter(|f| f.source.report) {
             let edition = cx.symbols.edition_of(&file.source.module);
             let mut allowed: Option<Vec<(usize, usize)>> = None;
-            for guards::Body { block: body, self_type, .. } in guards::bodies(&file.ast, true) {
+            for guards::Body { block: body, self_type, inline_modules, .. } in guards::bodies(&file.ast, true) {
                 let words = BodyWords::of(body);
                 let takes_lock = || words.takes_lock || cx.calls_guard_helper(body);
                 if !(words.awaits && takes_lock()) {
@@ -145,10 +145,11 @@ impl Rule for GuardAcrossAwait {
                 // Where the team allowed clippy's `await_holding_lock`, it decided.
                 let allowed =
                     allowed.get_or_insert_with(|| super::clippy_allowed_lines(&file.ast, "await_holding_lock"));
+                let imports = cx.symbols.imports_in(&file.source.module, &inline_modules);
                 let tracker = Guards::of(body, cx.lock_places())
                     .in_file(&file.source.display)
                     .in_impl_of(self_type.as_deref())
-                    .with_imports(cx.symbols.imports_of(&file.source.module));
+                    .with_imports(imports.as_deref());
                 for flow in flow::analyze(body, &tracker, edition) {
                     let mut reported = HashSet::new();
                     for event in &flow.events {

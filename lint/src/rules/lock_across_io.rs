@@ -255,9 +255,10 @@ impl Rule for LockAcrossIo {
         };
         for file in cx.files.iter().filter(|f| f.source.report && !test_target(f)) {
             let edition = cx.symbols.edition_of(&file.source.module);
-            let imports = cx.symbols.imports_of(&file.source.module);
             let joined = std::cell::OnceCell::new();
-            for guards::Body { sig, block: body, self_type } in guards::bodies(&file.ast, false) {
+            for guards::Body { sig, block: body, self_type, inline_modules } in guards::bodies(&file.ast, false) {
+                let imports = cx.symbols.imports_in(&file.source.module, &inline_modules);
+                let imports = imports.as_deref();
                 let words = BodyWords::of_in(body, imports);
                 let file_param =
                     || sig.inputs.iter().any(|i| matches!(i, syn::FnArg::Typed(pt) if guards::is_file_type(&pt.ty)));

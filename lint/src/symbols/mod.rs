@@ -10,6 +10,7 @@ use crate::manifest::Edition;
 use crate::parse::ParsedFile;
 use crate::source::ModulePath;
 use crate::uses::Summaries;
+use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
 use syn::visit::Visit;
@@ -65,6 +66,15 @@ struct Scope {
 /// First segment of an import path that starts at the crate root (2015: `use a::b;`,
 /// `use ::a::b;`): an item of the root if it has one, else an extern crate.
 const FROM_CRATE_ROOT: &str = "{crate root}";
+
+/// Is a glob import's path the parent module (`use super::*`, in any edition)?
+fn names_parent(glob: &[String]) -> bool {
+    let relative = match glob.first().map(String::as_str) {
+        Some(FROM_CRATE_ROOT) => &glob[1..],
+        _ => glob,
+    };
+    relative == ["super"]
+}
 /// First segment of an import path that names an extern crate (2018: `use ::a::b;`,
 /// `extern crate a as b;`).
 const EXTERN: &str = "{extern}";
@@ -210,6 +220,29 @@ impl<'a> Symbols<'a> {
     /// What `module`'s `use` declarations bind, by name (its own scope, not its parents').
     pub fn imports_of(&self, module: &ModulePath) -> Option<&crate::vocab::Imports> {
         self.scopes.get(module).map(|s| &s.uses)
+    }
+
+    /// What code in the inline modules `inline` of a file's `module` imports: each inline
+    /// module's own `use` declarations, and those around it only through `use super::*`
+    /// (`mod tests { use super::*; use tokio::sync::RwLock; }`). Borrowed outside inline
+    /// modules.
+    pub fn imports_in(&self, module: &ModulePath, inline: &[String]) -> Option<Cow<'_, crate::vocab::Imports>> {
+        let mut imports = self.imports_of(module).map(Cow::Borrowed);
+        let mut current = module.clone();
+        for name in inline {
+            current = current.child(name);
+            let scope = self.scopes.get(&current);
+            let sees_parent = scope.is_some_and(|s| s.globs.iter().any(|g| names_parent(g)));
+            let mut seen = match imports.take() {
+                Some(outer) if sees_parent => outer.into_owned(),
+                _ => crate::vocab::Imports::new(),
+            };
+            if let Some(scope) = scope {
+                seen.extend(scope.uses.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            imports = Some(Cow::Owned(seen));
+        }
+        imports
     }
 
     /// Resolve a path written in `module`.

@@ -136,7 +136,7 @@
 //! ## Known limits
 //!
 //! - Blocking calls are recognised by their path (`fs::read`, `File::open`, through the
-//!   file's own `use` declarations, not those of an inline module or a function body) and
+//!   `use` declarations of the file or of the inline module the body is in, not of a function body) and
 //!   method names (`recv`, `join` with no argument), not by type: a crate's own method
 //!   named `recv` that does not block would be reported, and a `Decoder::new` of any
 //!   crate (`zstd`'s, `png`'s) is taken as an inflater.

@@ -1334,7 +1334,16 @@ impl<'t> Walker<'t> {
             EventKind::Made(id) if spines.contains(&self.flow.values[id].made.start) => Some(id),
             _ => None,
         });
-        made.chain(args.iter().filter_map(|a| self.chain_root(a))).collect()
+        // A future or closure made of a part taken out of a guard (`block_on(async {
+        // timeout(d, task).await })`, `task` from `guard.take()`) works on it too.
+        let captured = args.iter().filter(|a| matches!(a, syn::Expr::Async(_) | syn::Expr::Closure(_))).flat_map(|a| {
+            let mut words = Vec::new();
+            collect_paths(&quote::ToTokens::to_token_stream(*a).to_string(), &mut words);
+            words.into_iter().filter(|w| self.names_taken_part(w)).filter_map(|w| {
+                self.state.derived.iter().rev().find(|d| d.name == w).map(|d| d.value).filter(|&id| self.is_live(id))
+            })
+        });
+        made.chain(args.iter().filter_map(|a| self.chain_root(a))).chain(captured.collect::<Vec<_>>()).collect()
     }
 
     fn watch_except(&mut self, expr: &syn::Expr, except: &[ValueId]) {

@@ -140,6 +140,18 @@ struct Callee {
     in_crate: bool,
 }
 
+/// The index of `name` in `names`, added at the end if new (few names: a scan is cheap).
+fn intern(names: &RefCell<Vec<String>>, name: &str) -> usize {
+    let mut names = names.borrow_mut();
+    match names.iter().position(|n| n == name) {
+        Some(i) => i,
+        None => {
+            names.push(name.to_string());
+            names.len() - 1
+        }
+    }
+}
+
 /// Follows named places through a body and counts what is done to their values.
 struct Scanner<'s> {
     keys: HashMap<Key, usize>,
@@ -196,14 +208,7 @@ impl<'s> Scanner<'s> {
     }
 
     fn owner_index(&self, name: &str) -> usize {
-        let mut owners = self.owners.borrow_mut();
-        match owners.iter().position(|o| o == name) {
-            Some(i) => i,
-            None => {
-                owners.push(name.to_string());
-                owners.len() - 1
-            }
-        }
+        intern(&self.owners, name)
     }
 
     fn lookup(&self, name: &str) -> Option<Root> {
@@ -295,14 +300,7 @@ impl<'s> Scanner<'s> {
     }
 
     fn field_index(&self, name: String) -> usize {
-        let mut fields = self.fields.borrow_mut();
-        match fields.iter().position(|f| *f == name) {
-            Some(i) => i,
-            None => {
-                fields.push(name);
-                fields.len() - 1
-            }
-        }
+        intern(&self.fields, &name)
     }
 
     fn count(&mut self, root: Root, what: IoUse) {

@@ -1343,7 +1343,7 @@ impl<'t> Walker<'t> {
                 self.state.derived.iter().rev().find(|d| d.name == w).map(|d| d.value).filter(|&id| self.is_live(id))
             })
         });
-        made.chain(args.iter().filter_map(|a| self.chain_root(a))).chain(captured.collect::<Vec<_>>()).collect()
+        made.chain(args.iter().filter_map(|a| self.chain_root(a))).chain(captured).collect()
     }
 
     fn watch_except(&mut self, expr: &syn::Expr, except: &[ValueId]) {

@@ -228,6 +228,9 @@ impl<'a> Symbols<'a> {
     /// modules.
     pub fn imports_in(&self, module: &ModulePath, inline: &[String]) -> Option<Cow<'_, crate::vocab::Imports>> {
         let mut imports = self.imports_of(module).map(Cow::Borrowed);
+        if inline.is_empty() {
+            return imports;
+        }
         let mut current = module.clone();
         for name in inline {
             current = current.child(name);
@@ -871,4 +874,34 @@ pub fn parse_lazy_statics(input: syn::parse::ParseStream<'_>) -> syn::Result<Vec
         statics.push((name.to_string(), ty));
     }
     Ok(statics)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_modules_import_their_own_names_and_the_parents_through_a_glob() {
+        let files = vec![crate::parse::parse_crate_root(
+            "use std::sync::Mutex;\nuse std::fs;\n\
+             mod tests { use super::*; use tokio::sync::RwLock; mod deeper { use tokio::fs; } }\n\
+             mod apart { use tokio::sync::Mutex; }",
+        )];
+        let info = CrateInfo { lib_name: None, edition: Edition::E2021, dependencies: Vec::new() };
+        let symbols = Symbols::build(&files, info);
+        let root = crate::source::ModulePath::root("src");
+        let target = |inline: &[&str], name: &str| {
+            let inline: Vec<String> = inline.iter().map(ToString::to_string).collect();
+            symbols.imports_in(&root, &inline).and_then(|i| i.get(name).map(|t| t.join("::")))
+        };
+        assert_eq!(target(&[], "Mutex").as_deref(), Some("std::sync::Mutex"));
+        // `use super::*` sees the file's imports; its own shadow nothing here.
+        assert_eq!(target(&["tests"], "Mutex").as_deref(), Some("std::sync::Mutex"));
+        assert_eq!(target(&["tests"], "RwLock").as_deref(), Some("tokio::sync::RwLock"));
+        // A module without the glob sees only its own.
+        assert_eq!(target(&["apart"], "Mutex").as_deref(), Some("tokio::sync::Mutex"));
+        assert_eq!(target(&["apart"], "fs"), None);
+        assert_eq!(target(&["tests", "deeper"], "fs").as_deref(), Some("tokio::fs"));
+        assert_eq!(target(&["tests", "deeper"], "RwLock"), None);
+    }
 }

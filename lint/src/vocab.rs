@@ -164,6 +164,33 @@ pub fn blocking_call(expr: &syn::Expr) -> Option<String> {
 /// (`slurp` → `std::fs::read_to_string` for `use std::fs::read_to_string as slurp;`).
 pub type Imports = std::collections::HashMap<String, Vec<String>>;
 
+/// The imports a body sees, innermost scope first: an inline module's own, then those
+/// around it that it reaches through `use super::*`. Looked up in order, never merged, so
+/// no scope's map is copied for the bodies inside it.
+#[derive(Clone, Debug, Default)]
+pub struct ImportScopes<'a>(Vec<&'a Imports>);
+
+impl<'a> ImportScopes<'a> {
+    /// Scopes, innermost first.
+    pub fn new(scopes: Vec<&'a Imports>) -> Self {
+        ImportScopes(scopes)
+    }
+
+    /// One scope's imports.
+    pub fn of(imports: &'a Imports) -> Self {
+        ImportScopes(vec![imports])
+    }
+
+    /// What `name` is bound to, by the innermost scope that binds it.
+    pub fn get(&self, name: &str) -> Option<&'a Vec<String>> {
+        self.0.iter().find_map(|scope| scope.get(name))
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+}
+
 /// Crates whose file, network and timer calls return futures: awaited, they wait
 /// without blocking the thread; not awaited, they do nothing yet.
 const ASYNC_IO_CRATES: &[&str] = &[
@@ -181,7 +208,7 @@ const ASYNC_IO_CRATES: &[&str] = &[
 
 /// A written path with its first segment replaced by what `imports` binds to that name,
 /// as far as imports go (`fs::read` → `std::fs::read` after `use std::fs;`).
-pub fn expand_path(mut segments: Vec<String>, imports: Option<&Imports>) -> Vec<String> {
+pub fn expand_path(mut segments: Vec<String>, imports: Option<&ImportScopes<'_>>) -> Vec<String> {
     let Some(imports) = imports else { return segments };
     // A few steps: `use a::b; use b::c;` chains are short, and a cycle must end.
     for _ in 0..4 {
@@ -205,7 +232,7 @@ pub fn blocking_function(call: &syn::ExprCall) -> Option<String> {
 /// [`blocking_function`], the path read through the scope's imports: `slurp(p)` after
 /// `use std::fs::read_to_string as slurp;` blocks, `fs::read(p)` after `use tokio::fs;`
 /// does not.
-pub fn blocking_function_in(call: &syn::ExprCall, imports: Option<&Imports>) -> Option<String> {
+pub fn blocking_function_in(call: &syn::ExprCall, imports: Option<&ImportScopes<'_>>) -> Option<String> {
     let syn::Expr::Path(func) = &*call.func else { return None };
     // Most calls are not blocking: reject them by the name called, before any allocation.
     // Imports only replace a path's first segment, so only a one-segment call can be
@@ -1035,6 +1062,7 @@ mod tests {
         .into_iter()
         .map(|(name, target)| (name.to_string(), path(target)))
         .collect();
+        let imports = ImportScopes::of(&imports);
         let expand = |p: &str| expand_path(path(p), Some(&imports)).join("::");
         assert_eq!(expand("slurp"), "std::fs::read_to_string");
         assert_eq!(expand("fs::read"), "std::fs::read");

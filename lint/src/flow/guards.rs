@@ -26,9 +26,9 @@ impl BodyWords {
     }
 
     /// [`BodyWords::of`], calls read through the scope's imports (`use … as slurp`).
-    pub fn of_in(body: &syn::Block, imports: Option<&vocab::Imports>) -> Self {
-        struct Scan<'i>(BodyWords, Option<&'i vocab::Imports>);
-        impl Visit<'_> for Scan<'_> {
+    pub fn of_in(body: &syn::Block, imports: Option<&vocab::ImportScopes<'_>>) -> Self {
+        struct Scan<'i, 'm>(BodyWords, Option<&'i vocab::ImportScopes<'m>>);
+        impl Visit<'_> for Scan<'_, '_> {
             fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
                 let method = m.method.to_string();
                 self.0.takes_lock |= vocab::acquire(&method, m.args.len()).is_some();
@@ -985,7 +985,7 @@ pub struct Guards<'p> {
     /// Locals and parameters that are open files (`let f = File::open(p)?`, `f: &mut File`).
     files: HashMap<String, &'static str>,
     /// The `use` declarations in the body's scope, which name blocking functions too.
-    imports: Option<&'p vocab::Imports>,
+    imports: Option<&'p vocab::ImportScopes<'p>>,
 }
 
 impl<'p> Guards<'p> {
@@ -1019,7 +1019,7 @@ impl<'p> Guards<'p> {
     }
 
     /// Read called paths through these imports (`slurp` for `std::fs::read_to_string`).
-    pub fn with_imports(mut self, imports: Option<&'p vocab::Imports>) -> Self {
+    pub fn with_imports(mut self, imports: Option<&'p vocab::ImportScopes<'p>>) -> Self {
         self.imports = imports;
         self
     }
@@ -1350,7 +1350,7 @@ impl Tracker for Guards<'_> {
             let declared = file_locks.map(|names| names.values().map(|l| l.asynchronous).collect::<Vec<_>>());
             let imported = known::LOCK_TYPES
                 .iter()
-                .filter(|ty| self.imports.is_some_and(|i| i.contains_key(**ty)))
+                .filter(|ty| self.imports.is_some_and(|i| i.contains_key(ty)))
                 .map(|ty| known::is_async_lock(&vocab::expand_path(vec![(*ty).to_owned()], self.imports)));
             let kinds: Vec<bool> = declared.unwrap_or_default().into_iter().chain(imported).collect();
             !kinds.is_empty() && kinds.iter().all(|&asynchronous| asynchronous)

@@ -149,7 +149,7 @@ impl Rule for GuardAcrossAwait {
                 let tracker = Guards::of(body, cx.lock_places())
                     .in_file(&file.source.display)
                     .in_impl_of(self_type.as_deref())
-                    .with_imports(imports.as_deref());
+                    .with_imports(imports.as_ref());
                 for flow in flow::analyze(body, &tracker, edition) {
                     let mut reported = HashSet::new();
                     for event in &flow.events {

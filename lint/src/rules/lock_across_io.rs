@@ -257,8 +257,8 @@ impl Rule for LockAcrossIo {
             let edition = cx.symbols.edition_of(&file.source.module);
             let joined = std::cell::OnceCell::new();
             for guards::Body { sig, block: body, self_type, inline_modules } in guards::bodies(&file.ast, false) {
-                let imports = cx.symbols.imports_in(&file.source.module, &inline_modules);
-                let imports = imports.as_deref();
+                let scopes = cx.symbols.imports_in(&file.source.module, &inline_modules);
+                let imports = scopes.as_ref();
                 let words = BodyWords::of_in(body, imports);
                 let file_param =
                     || sig.inputs.iter().any(|i| matches!(i, syn::FnArg::Typed(pt) if guards::is_file_type(&pt.ty)));

@@ -10,7 +10,6 @@ use crate::manifest::Edition;
 use crate::parse::ParsedFile;
 use crate::source::ModulePath;
 use crate::uses::Summaries;
-use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
 use syn::visit::Visit;
@@ -66,6 +65,10 @@ struct Scope {
 /// First segment of an import path that starts at the crate root (2015: `use a::b;`,
 /// `use ::a::b;`): an item of the root if it has one, else an extern crate.
 const FROM_CRATE_ROOT: &str = "{crate root}";
+
+/// How many scopes, from a body's inline module outward, its imports are looked up in:
+/// real code nests a few; a file of thousands of nested modules stops here.
+const MAX_IMPORT_SCOPES: usize = 8;
 
 /// Is a glob import's path the parent module (`use super::*`, in any edition)?
 fn names_parent(glob: &[String]) -> bool {
@@ -222,30 +225,24 @@ impl<'a> Symbols<'a> {
         self.scopes.get(module).map(|s| &s.uses)
     }
 
-    /// What code in the inline modules `inline` of a file's `module` imports: each inline
-    /// module's own `use` declarations, and those around it only through `use super::*`
-    /// (`mod tests { use super::*; use tokio::sync::RwLock; }`). Borrowed outside inline
-    /// modules.
-    pub fn imports_in(&self, module: &ModulePath, inline: &[String]) -> Option<Cow<'_, crate::vocab::Imports>> {
-        let mut imports = self.imports_of(module).map(Cow::Borrowed);
-        if inline.is_empty() {
-            return imports;
-        }
-        let mut current = module.clone();
-        for name in inline {
-            current = current.child(name);
-            let scope = self.scopes.get(&current);
-            let sees_parent = scope.is_some_and(|s| s.globs.iter().any(|g| names_parent(g)));
-            let mut seen = match imports.take() {
-                Some(outer) if sees_parent => outer.into_owned(),
-                _ => crate::vocab::Imports::new(),
-            };
-            if let Some(scope) = scope {
-                seen.extend(scope.uses.iter().map(|(k, v)| (k.clone(), v.clone())));
+    /// The imports code in the inline modules `inline` of a file's `module` sees: each
+    /// inline module's own `use` declarations, and those around it only through `use
+    /// super::*` (`mod tests { use super::*; use tokio::sync::RwLock; }`), as rustc
+    /// resolves them. At most [`MAX_IMPORT_SCOPES`] scopes, innermost first.
+    pub fn imports_in(&self, module: &ModulePath, inline: &[String]) -> Option<crate::vocab::ImportScopes<'_>> {
+        let mut path = module.clone();
+        path.segments.extend(inline.iter().cloned());
+        let mut scopes = Vec::new();
+        for _ in 0..=inline.len().min(MAX_IMPORT_SCOPES) {
+            let scope = self.scopes.get(&path);
+            scopes.extend(scope.map(|s| &s.uses).filter(|uses| !uses.is_empty()));
+            let at_file = path.segments.len() == module.segments.len();
+            if at_file || !scope.is_some_and(|s| s.globs.iter().any(|g| names_parent(g))) {
+                break;
             }
-            imports = Some(Cow::Owned(seen));
+            path.segments.pop();
         }
-        imports
+        (!scopes.is_empty()).then(|| crate::vocab::ImportScopes::new(scopes))
     }
 
     /// Resolve a path written in `module`.
